@@ -1,0 +1,99 @@
+"""The application factory: settings → database → routes → Litestar app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Contact, License
+
+from api.catalog import CatalogController
+from api.errors import HANDLERS
+from api.settings import Settings, get_settings
+from domain.catalog.offer import current_province
+from domain.db import Database
+from pwa import static_files, views
+
+log = logging.getLogger("motcua")
+
+
+@get("/healthz", tags=["ops"])
+async def healthz(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Liveness and database reachability."""
+    from sqlalchemy import text
+
+    await request.app.state.db.read(lambda s: s.execute(text("SELECT 1")).scalar_one())
+    return {"status": "ok"}
+
+
+def security_headers(settings: Settings) -> Any:
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+           "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
+    fixed = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)"),
+    ]
+    if settings.is_production:
+        fixed.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def before_send(message: Any, scope: Any) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.setdefault("headers", [])
+            names = {name for name, _ in headers}
+            headers.extend(h for h in fixed if h[0] not in names)
+            if scope.get("path", "").startswith("/api/") is False and b"content-security-policy" not in names:
+                headers.append((b"content-security-policy", csp.encode()))
+            if b"cache-control" not in names:
+                headers.append((b"cache-control", b"no-cache"))
+
+    return before_send
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
+    settings = settings or get_settings()
+    database = db or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        info = await database.read(current_province)
+        app.state.province_name = info.name if info else ""
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    return Litestar(
+        route_handlers=[healthz, CatalogController, *views.ROUTES, *static_files.ROUTES],
+        state=State({"db": database, "settings": settings, "province_name": ""}),
+        lifespan=[lifespan],
+        exception_handlers=HANDLERS,
+        before_send=[security_headers(settings)],
+        compression_config=CompressionConfig(backend="brotli", brotli_quality=4, brotli_gzip_fallback=True,
+                                             minimum_size=600, exclude=["^/static/", "^/sw.js", "^/manifest"]),
+        openapi_config=OpenAPIConfig(
+            title="motcua API", version="1",
+            description="Public-service portal of a Vietnamese province. Catalogue data: Cổng Dịch vụ công "
+                        "Quốc gia (dichvucong.gov.vn). Errors are problem details (RFC 9457).",
+            license=License(name="AGPL-3.0-or-later", identifier="AGPL-3.0-or-later"),
+            contact=Contact(name="motcua"),
+        ),
+        request_max_body_size=1024 * 1024,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for `uvicorn --factory api.app:app_from_env`."""
+    return create_app()
+
+

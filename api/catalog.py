@@ -1,0 +1,154 @@
+"""JSON API of the catalogue: search, detail, fields."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from domain.catalog import service
+from domain.catalog.service import SearchQuery
+
+
+class Duration(msgspec.Struct):
+    value: float | None
+    unit: str
+
+
+class Channel(msgspec.Struct):
+    channel: str
+    duration: Duration
+    duration_text: str
+    fee_vnd: int | None
+    fee_kind: str
+    fee_text: str
+    description: str
+
+
+class Document(msgspec.Struct):
+    name: str
+    template: str | None
+    quantity: int | None
+    copy_kind: str
+    quantity_text: str
+    group: str | None
+
+
+class LegalBasis(msgspec.Struct):
+    title: str
+    number: str | None
+
+
+class Result(msgspec.Struct):
+    name: str
+    code: str | None
+
+
+class Offer(msgspec.Struct):
+    mode: str
+    unit_code: str
+    unit_name: str
+    local_fee_vnd: int | None
+    local_fee_note: str | None
+
+
+class ProcedureSummary(msgspec.Struct):
+    code: str
+    name: str
+    field: str
+    levels: list[str]
+    offered: bool
+    mode: str | None
+
+
+class ProcedurePage(msgspec.Struct):
+    items: list[ProcedureSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class ProcedureDetail(msgspec.Struct):
+    code: str
+    name: str
+    field: str
+    levels: list[str]
+    kind: str
+    decision: str
+    who_may_file: list[str]
+    audiences: list[str]
+    agencies: dict[str, str | None]
+    steps: str | None
+    channels: list[Channel]
+    documents: list[Document]
+    legal_basis: list[LegalBasis]
+    results: list[Result]
+    conditions: str | None
+    source_url: str | None
+    needs_review: bool
+    review_reasons: list[str]
+    revision: int
+    offer: Offer | None
+    source: str = "Cổng Dịch vụ công Quốc gia (dichvucong.gov.vn)"
+
+
+class FieldItem(msgspec.Struct):
+    slug: str
+    name: str
+    procedure_count: int
+    offered_count: int
+
+
+def to_detail(view: service.ProcedureView) -> ProcedureDetail:
+    data = {k: v for k, v in view.data.items() if k in ProcedureDetail.__struct_fields__}
+    offer = None
+    if view.offering is not None and view.unit is not None:
+        offer = Offer(mode=view.offering.mode, unit_code=view.unit.code, unit_name=view.unit.name,
+                      local_fee_vnd=view.offering.local_fee_vnd, local_fee_note=view.offering.local_fee_note)
+    return msgspec.convert({**data, "revision": view.revision, "offer": offer}, ProcedureDetail, from_attributes=True)
+
+
+class CatalogController(Controller):
+    path = "/api/v1"
+    tags = ["catalogue"]
+
+    @get("/procedures")
+    async def list_procedures(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[str, Parameter(description="words to find, diacritics and case ignored")] = "",
+        field: Annotated[str | None, Parameter(description="field slug, see /api/v1/fields")] = None,
+        level: Annotated[str | None, Parameter(description="ministry | province | commune | other")] = None,
+        audience: Annotated[str | None, Parameter(description="citizen | business | organisation")] = None,
+        offered: Annotated[bool, Parameter(description="only what this province offers")] = False,
+        online: Annotated[bool, Parameter(description="only fully online (toàn trình) ones")] = False,
+        page: Annotated[int, Parameter(ge=1, le=service.MAX_PAGE)] = 1,
+        page_size: Annotated[int, Parameter(ge=1, le=service.MAX_PAGE_SIZE)] = 20,
+    ) -> ProcedurePage:
+        """Search and browse the national catalogue (ranked when `q` is given)."""
+        db = request.app.state.db
+        query = SearchQuery(q=q, field=field, level=level, audience=audience, offered=offered,
+                            online_only=online, page=page, page_size=page_size)
+        if field:
+            await db.read(service.field_name, field)  # unknown field → 404 problem
+        result = await db.read(service.search, query)
+        return ProcedurePage(
+            items=[ProcedureSummary(code=h.code, name=h.name, field=h.field, levels=h.levels,
+                                    offered=h.mode is not None, mode=h.mode) for h in result.items],
+            total=result.total, page=result.page, page_size=result.page_size,
+        )
+
+    @get("/procedures/{code:str}")
+    async def get_procedure(self, request: Request[Any, Any, Any], code: str) -> ProcedureDetail:
+        """One procedure, normalised, with this province's offer."""
+        view = await request.app.state.db.read(service.get_procedure, code)
+        return to_detail(view)
+
+    @get("/fields")
+    async def list_fields(self, request: Request[Any, Any, Any]) -> list[FieldItem]:
+        """Fields (lĩnh vực) with how many procedures each has and how many this province offers."""
+        rows = await request.app.state.db.read(service.list_fields)
+        return [FieldItem(slug=f.slug, name=f.name, procedure_count=f.procedure_count,
+                          offered_count=f.offered_count) for f in rows]

@@ -1,0 +1,133 @@
+"""`motcua` command line: migrate, import the catalogue, load the province's offer, serve."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from api.settings import ROOT, SettingsError, get_settings
+from domain.errors import DomainError
+
+log = logging.getLogger("motcua")
+SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from domain.db import Database
+
+    return Database(get_settings().database_url)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from domain.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from domain.catalog.service import import_paths
+
+    summary = _db().run(import_paths, args.paths)
+    for error in summary.errors:
+        print(f"failed: {error}", file=sys.stderr)
+    print(summary.as_line())
+    return 1 if summary.failed else 0
+
+
+def cmd_build_catalogue(args: argparse.Namespace) -> int:
+    from domain.catalog.service import BUNDLE, parse_paths, write_bundle
+
+    records = list(parse_paths(args.paths or [SHARED_RAW]))
+    failed = [f"{source}: {error}" for source, _d, _r, error in records if error]
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    count = write_bundle(records, Path(args.output) if args.output else BUNDLE)
+    print(f"wrote {count} procedures to {args.output or BUNDLE}; failed: {len(failed)}")
+    return 1 if failed else 0
+
+
+def cmd_load_catalogue(args: argparse.Namespace) -> int:
+    from domain.catalog.service import BUNDLE, import_normalised, read_bundle
+
+    summary = _db().run(lambda s: import_normalised(s, read_bundle(Path(args.bundle) if args.bundle else BUNDLE)))
+    print(summary.as_line())
+    return 1 if summary.failed else 0
+
+
+def cmd_load_offer(args: argparse.Namespace) -> int:
+    from domain.catalog.offer import apply_config, read_config
+
+    cfg = read_config(Path(args.config) if args.config else get_settings().province_config)
+    summary = _db().run(apply_config, cfg)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary.as_line())
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Everything `make run` needs on a fresh machine, idempotent."""
+    for step in (cmd_migrate, cmd_load_catalogue, cmd_load_offer):
+        code = step(argparse.Namespace(bundle=None, config=None))
+        if code:
+            return code
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    print(f"motcua serving on http://localhost:{settings.port} (env: {settings.env})")
+    uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.port,
+                log_level="warning" if args.quiet else "info", proxy_headers=True, server_header=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="motcua", description="Một cửa: online public services of a province")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    add("migrate", cmd_migrate, "apply database migrations (Alembic)")
+    sp = add("import-procedures", cmd_import, "import national-portal procedure records (files or folders)")
+    sp.add_argument("paths", nargs="+", help="JSON files or folders, read recursively")
+    sp = add("build-catalogue", cmd_build_catalogue, "rebuild the bundled normalised catalogue from raw records")
+    sp.add_argument("paths", nargs="*", help=f"raw records (default: {SHARED_RAW})")
+    sp.add_argument("--output", help="target .jsonl.gz (default: the bundled file)")
+    sp = add("load-catalogue", cmd_load_catalogue, "load the bundled normalised catalogue into the database")
+    sp.add_argument("--bundle", help="a .jsonl.gz written by build-catalogue")
+    sp = add("load-offer", cmd_load_offer, "apply the province's offer config (units, offered procedures)")
+    sp.add_argument("--config", help="TOML file (default: MOTCUA_PROVINCE_CONFIG or config/province.toml)")
+    add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
+    sp = add("serve", cmd_serve, "serve the web app and API")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

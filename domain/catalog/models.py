@@ -1,0 +1,109 @@
+"""Catalogue tables: the national procedures (with revisions) and this province's offer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.db import Base
+
+
+class Procedure(Base):
+    """One national procedure; denormalised columns serve search and browse, `data` the detail."""
+
+    __tablename__ = "procedures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # FTS rowid
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(255), index=True)
+    field_slug: Mapped[str] = mapped_column(String(255), index=True)
+    levels: Mapped[str] = mapped_column(String(64))  # comma-joined: ministry,province,commune,other
+    audiences: Mapped[str] = mapped_column(String(64))  # comma-joined: citizen,business,organisation,foreign
+    level_ministry: Mapped[bool] = mapped_column(Boolean, default=False)
+    level_province: Mapped[bool] = mapped_column(Boolean, default=False)
+    level_commune: Mapped[bool] = mapped_column(Boolean, default=False)
+    level_other: Mapped[bool] = mapped_column(Boolean, default=False)
+    for_citizen: Mapped[bool] = mapped_column(Boolean, default=False)
+    for_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    for_organisation: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # folded (lower case, no diacritics, đ→d) text searched by FTS5 / tsvector
+    name_folded: Mapped[str] = mapped_column(Text)
+    field_folded: Mapped[str] = mapped_column(Text)
+    body_folded: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)  # JSON of the current revision
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcedureRevision(Base):
+    """Every distinct version of a procedure ever imported; dossiers point to one."""
+
+    __tablename__ = "procedure_revisions"
+    __table_args__ = (UniqueConstraint("procedure_code", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)  # the record as published, kept for audit and re-parsing
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Field(Base):
+    """A field (lĩnh vực) of the catalogue with its number of procedures, refreshed on import."""
+
+    __tablename__ = "fields"
+
+    slug: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    procedure_count: Mapped[int] = mapped_column(Integer, default=0)
+    offered_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Unit(Base):
+    """A receiving unit of this province (department, public-service centre or commune)."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. 000.00.00.H56
+    name: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(16))  # province | commune
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ward_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    parent_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Offering(Base):
+    """What this province offers for one national procedure."""
+
+    __tablename__ = "offerings"
+
+    procedure_code: Mapped[str] = mapped_column(
+        ForeignKey("procedures.code", ondelete="CASCADE"), primary_key=True
+    )
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # full (toàn trình) | partial (một phần)
+    local_fee_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    local_fee_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    in_person_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OfferVersion(Base):
+    """Each load or admin edit of the offer: who, when, from which config version."""
+
+    __tablename__ = "offer_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config_version: Mapped[str] = mapped_column(String(64))
+    province_code: Mapped[int] = mapped_column(Integer)
+    province_name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(255))  # file path or "admin:<user>"
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,263 @@
+"""The province's offer: which national procedures it offers, where, and how (fully or partly online).
+
+Read from a versioned TOML file (``config/province.toml``); applied in one transaction so a bad file
+changes nothing. Admin edits of one procedure go through :func:`set_offering` and record a version too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
+
+from domain.catalog.models import Offering, OfferVersion, Procedure, Unit
+from domain.catalog.parse import fold
+from domain.catalog.service import refresh_fields
+from domain.errors import InvalidInput, NotFound
+
+UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")  # national unit identifier, e.g. 000.00.00.H56
+MODES = ("full", "partial", "in_person")
+UNIT_LEVELS = ("province", "commune")
+
+
+@dataclass(frozen=True)
+class ProvinceInfo:
+    code: int
+    name: str
+    identifier: str
+
+
+@dataclass
+class OfferConfig:
+    version: str
+    province: ProvinceInfo
+    units: list[dict[str, Any]]
+    offer: dict[str, Any]
+    digest: str
+    source: str
+
+
+@dataclass
+class OfferSummary:
+    version: str
+    province: str
+    units: int
+    offered: int
+    full: int
+    partial: int
+    in_person: int
+    unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def as_line(self) -> str:
+        state = "unchanged" if self.unchanged else "applied"
+        return (
+            f"offer {self.version} for {self.province} {state}: {self.units} units, {self.offered} procedures "
+            f"({self.full} fully online, {self.partial} partly online, {self.in_person} in person only)"
+        )
+
+
+def province_info(code: int, identifier: str = "") -> ProvinceInfo:
+    try:
+        province = Province.from_code(ProvinceCode(code))
+    except ValueError:
+        raise InvalidInput(f"unknown province code {code}: use a code of the 2025 structure (34 provinces)") from None
+    return ProvinceInfo(code=code, name=province.name, identifier=identifier)
+
+
+def read_config(path: Path) -> OfferConfig:
+    try:
+        raw = path.read_bytes()
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"province config not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"province config {path} is not valid TOML: {exc}") from None
+    version = str(doc.get("version") or "").strip()
+    if not version:
+        raise InvalidInput(f"{path}: `version` is required")
+    prov = doc.get("province") or {}
+    if not isinstance(prov.get("code"), int):
+        raise InvalidInput(f"{path}: [province] code must be a number")
+    info = province_info(prov["code"], str(prov.get("identifier") or ""))
+    units = doc.get("units") or []
+    seen: set[str] = set()
+    for unit in units:
+        code = str(unit.get("code", ""))
+        if not UNIT_CODE.match(code):
+            raise InvalidInput(f"{path}: unit code {code!r} is not in the national format 000.00.00.H56")
+        if code in seen:
+            raise InvalidInput(f"{path}: unit {code} is declared twice")
+        seen.add(code)
+        if unit.get("level") not in UNIT_LEVELS:
+            raise InvalidInput(f"{path}: unit {code} level must be province or commune")
+        if not str(unit.get("name", "")).strip():
+            raise InvalidInput(f"{path}: unit {code} has no name")
+        ward = unit.get("ward")
+        if ward is not None:
+            try:
+                w = Ward.from_code(WardCode(ward))
+            except ValueError:
+                raise InvalidInput(f"{path}: unit {code}: unknown ward code {ward}") from None
+            if w.province_code.value != info.code:
+                raise InvalidInput(f"{path}: unit {code}: ward {ward} is not in {info.name}")
+    offer = doc.get("offer") or {}
+    for key in ("province_unit", "commune_unit"):
+        if offer.get(key) and offer[key] not in seen:
+            raise InvalidInput(f"{path}: offer.{key} names unknown unit {offer[key]}")
+    for route in offer.get("route", []):
+        if route.get("unit") not in seen:
+            raise InvalidInput(f"{path}: a route names unknown unit {route.get('unit')}")
+    for item in offer.get("procedure", []):
+        if item.get("unit") and item["unit"] not in seen:
+            raise InvalidInput(f"{path}: procedure {item.get('code')} names unknown unit {item['unit']}")
+        if item.get("mode") and item["mode"] not in MODES:
+            raise InvalidInput(f"{path}: procedure {item.get('code')}: mode must be one of {', '.join(MODES)}")
+        fee = item.get("local_fee_vnd")
+        if fee is not None and (not isinstance(fee, int) or fee < 0 or fee > 1_000_000_000):
+            raise InvalidInput(f"{path}: procedure {item.get('code')}: local_fee_vnd must be 0..1,000,000,000")
+    if offer.get("mode", "auto") not in ("auto", *MODES):
+        raise InvalidInput(f"{path}: offer.mode must be auto, full, partial or in_person")
+    return OfferConfig(
+        version=version, province=info, units=units, offer=offer,
+        digest=hashlib.sha256(raw).hexdigest(), source=str(path),
+    )
+
+
+def _has_online(data: dict[str, Any]) -> bool:
+    return any(c.get("channel") == "online" for c in data.get("channels") or [])
+
+
+def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
+    """Replace units and offerings with what the config says (one transaction, all or nothing)."""
+    last = session.scalar(select(OfferVersion).order_by(OfferVersion.id.desc()).limit(1))
+    summary_of_last = json.loads(last.summary) if last else {}
+    if last and summary_of_last.get("digest") == cfg.digest and session.scalar(select(Offering).limit(1)):
+        return OfferSummary(
+            version=cfg.version, province=cfg.province.name, unchanged=True,
+            **{k: summary_of_last.get(k, 0) for k in ("units", "offered", "full", "partial", "in_person")},
+        )
+    offer = cfg.offer
+    levels = set(offer.get("levels", ["province", "commune"]))
+    excluded = {fold(f) for f in offer.get("exclude_fields", [])}
+    routes = {fold(f): r["unit"] for r in offer.get("route", []) for f in r.get("fields", [])}
+    overrides = {str(p["code"]): p for p in offer.get("procedure", [])}
+    default_mode = offer.get("mode", "auto")
+
+    existing_units = {u.code: u for u in session.scalars(select(Unit))}
+    for spec in cfg.units:
+        unit = existing_units.get(spec["code"]) or Unit(code=spec["code"])
+        unit.name, unit.level = spec["name"].strip(), spec["level"]
+        unit.address, unit.phone = spec.get("address"), spec.get("phone")
+        unit.ward_code, unit.parent_code, unit.active = spec.get("ward"), spec.get("parent"), True
+        session.add(unit)
+    for code, unit in existing_units.items():
+        if code not in {u["code"] for u in cfg.units}:
+            unit.active = False  # units are never deleted: dossiers keep pointing to them
+    session.flush()
+
+    session.execute(delete(Offering))
+    counts = {"full": 0, "partial": 0, "in_person": 0}
+    warnings: list[str] = []
+    rows = session.execute(
+        select(Procedure.code, Procedure.field, Procedure.level_province, Procedure.level_commune,
+               Procedure.level_ministry, Procedure.data)
+    ).all()
+    known = set()
+    for code, field_name, lv_province, lv_commune, lv_ministry, data_json in rows:
+        known.add(code)
+        item = overrides.get(code)
+        eligible = ("province" in levels and lv_province) or ("commune" in levels and lv_commune) or (
+            "ministry" in levels and lv_ministry
+        )
+        if item is None and (not eligible or fold(field_name) in excluded):
+            continue
+        item = item or {}
+        if lv_province and "province" in levels:
+            unit = routes.get(fold(field_name)) or offer.get("province_unit")
+        else:
+            unit = offer.get("commune_unit") or offer.get("province_unit")
+        unit = item.get("unit") or unit
+        if not unit:
+            warnings.append(f"{code}: no receiving unit")
+            continue
+        mode = item.get("mode") or default_mode
+        if mode == "auto":
+            mode = "full" if _has_online(json.loads(data_json)) else "in_person"
+        counts[mode] += 1
+        session.add(Offering(
+            procedure_code=code, unit_code=unit, mode=mode,
+            local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
+            in_person_note=item.get("in_person_note"),
+        ))
+    warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
+    summary = OfferSummary(
+        version=cfg.version, province=cfg.province.name, units=len(cfg.units), offered=sum(counts.values()),
+        warnings=warnings, **counts,
+    )
+    _record(session, cfg.version, cfg.province, cfg.source, summary, cfg.digest)
+    session.flush()
+    refresh_fields(session)
+    return summary
+
+
+def _record(session: Session, version: str, info: ProvinceInfo, source: str, summary: OfferSummary,
+            digest: str) -> None:
+    payload = {k: getattr(summary, k) for k in ("units", "offered", "full", "partial", "in_person")}
+    payload["digest"] = digest
+    session.add(OfferVersion(
+        config_version=version, province_code=info.code, province_name=info.name, source=source[:255],
+        summary=json.dumps(payload), created_at=datetime.now(UTC),
+    ))
+
+
+def current_province(session: Session) -> ProvinceInfo | None:
+    last = session.scalar(select(OfferVersion).order_by(OfferVersion.id.desc()).limit(1))
+    return ProvinceInfo(last.province_code, last.province_name, "") if last else None
+
+
+def set_offering(session: Session, code: str, *, unit: str | None, mode: str | None,
+                 local_fee_vnd: int | None, local_fee_note: str | None, actor: str) -> Offering | None:
+    """An admin's change to one procedure; ``mode=None`` withdraws it from the offer."""
+    proc = session.scalar(select(Procedure).where(Procedure.code == code))
+    if proc is None:
+        raise NotFound(f"no procedure with code {code!r}")
+    current = session.get(Offering, code)
+    if mode is None:
+        if current is not None:
+            session.delete(current)
+        result = None
+    else:
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode")
+        if unit is None or session.get(Unit, unit) is None:
+            raise InvalidInput("choose an existing receiving unit", field="unit")
+        if local_fee_vnd is not None and not 0 <= local_fee_vnd <= 1_000_000_000:
+            raise InvalidInput("local fee must be between 0 and 1,000,000,000 VND", field="local_fee_vnd")
+        result = current or Offering(procedure_code=code)
+        result.unit_code, result.mode = unit, mode
+        result.local_fee_vnd, result.local_fee_note = local_fee_vnd, local_fee_note
+        session.add(result)
+    session.flush()
+    info = current_province(session)
+    if info is not None:
+        last = session.scalar(select(OfferVersion).order_by(OfferVersion.id.desc()).limit(1))
+        assert last is not None
+        counts = {m: 0 for m in MODES}
+        for (m,) in session.execute(select(Offering.mode)):
+            counts[m] += 1
+        summary = OfferSummary(version=f"{last.config_version}+admin", province=info.name,
+                               units=len(list(session.scalars(select(Unit.code)))),
+                               offered=sum(counts.values()), **counts)
+        _record(session, summary.version, info, f"admin:{actor}", summary, json.loads(last.summary).get("digest", ""))
+    refresh_fields(session)
+    return result

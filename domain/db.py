@@ -1,0 +1,133 @@
+"""Database access for the whole core: one engine per process, one session per use case.
+
+The core's use cases are plain synchronous functions taking a :class:`~sqlalchemy.orm.Session`.
+The async web skins run them through :class:`Database`:
+
+* SQLite (default): the standard ``sqlite3`` driver. Reads run inline on the event loop (an indexed
+  query takes well under a millisecond and WAL readers never wait); writes run on a worker thread
+  behind one in-process lock, inside ``BEGIN IMMEDIATE`` so concurrent processes queue instead of
+  failing half-way.
+* PostgreSQL: asyncpg, the use case running inside ``AsyncSession.run_sync`` (greenlet), so the
+  event loop is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The process's database: engines plus the two ways to run a use case."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.sync_engine: Engine | None = None
+        self.async_engine: AsyncEngine | None = None
+        if self.is_sqlite:
+            self.sync_engine = _sqlite_engine(url)
+            self._write_lock = threading.Lock()
+        else:
+            self.async_engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    # -- synchronous API (CLI, worker threads, tests) -------------------------------------------
+    def read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        assert self.sync_engine is not None
+        with Session(self.sync_engine, expire_on_commit=False) as session:
+            return fn(session, *args, **kwargs)
+
+    def write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        assert self.sync_engine is not None
+        with self._write_lock, Session(self.sync_engine, expire_on_commit=False) as session:
+            session.connection(execution_options={"write": True})
+            try:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            return result
+
+    # -- asynchronous API (web skins) ----------------------------------------------------------
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.is_sqlite:
+            return self.read_sync(fn, *args, **kwargs)
+        assert self.async_engine is not None
+        async with AsyncSession(self.async_engine, expire_on_commit=False) as session:
+            return await session.run_sync(lambda s: fn(s, *args, **kwargs))
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.is_sqlite:
+            return await asyncio.to_thread(self.write_sync, fn, *args, **kwargs)
+        assert self.async_engine is not None
+        async with AsyncSession(self.async_engine, expire_on_commit=False) as session, session.begin():
+            return await session.run_sync(lambda s: fn(s, *args, **kwargs))
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a writing use case from synchronous code (CLI): no event loop needed."""
+        if self.is_sqlite:
+            return self.write_sync(fn, *args, **kwargs)
+        return asyncio.run(self._run_and_dispose(fn, *args, **kwargs))
+
+    async def _run_and_dispose(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await self.write(fn, *args, **kwargs)
+        finally:
+            await self.dispose()
+
+    async def dispose(self) -> None:
+        if self.sync_engine is not None:
+            self.sync_engine.dispose()
+        if self.async_engine is not None:
+            await self.async_engine.dispose()

@@ -1,0 +1,79 @@
+"""Rendering HTML: one Jinja2 environment per language, full pages or htmx partials."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+
+from api.settings import get_settings
+from pwa.i18n import format_date, format_duration, format_vnd, pick_language, translations
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+SOURCE_CREDIT = "Cổng Dịch vụ công Quốc gia"
+
+
+@functools.cache
+def static_version() -> str:
+    """A short hash of all static files: cache-busting query for URLs and the service worker."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+@functools.cache
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["vnd"] = format_vnd
+    env.filters["ddmmyyyy"] = format_date
+    env.filters["duration"] = lambda d: format_duration(d, lang)
+    env.globals.update(lang=lang, static_v=static_version(), source_credit=SOURCE_CREDIT)
+    return env
+
+
+def request_language(request: Request[Any, Any, Any]) -> str:
+    return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """A partial is wanted; htmx's history restore asks for the whole page."""
+    return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
+
+
+def render(request: Request[Any, Any, Any], template: str, context: dict[str, Any] | None = None, *,
+           status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    lang = request_language(request)
+    ctx = {"request": request, "path": request.url.path, "query": request.url.query,
+           "province": getattr(request.app.state, "province_name", ""), **(context or {})}
+    html = environment(lang).get_template(template).render(ctx)
+    response: Response[bytes] = Response(
+        html.encode(), status_code=status, media_type="text/html; charset=utf-8",
+        headers={"Vary": "HX-Request, Cookie", "Content-Language": lang, **(headers or {})},
+    )
+    query_lang = request.query_params.get("lang")
+    if query_lang is not None and query_lang == lang and request.cookies.get("lang") != lang:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True,
+                            secure=get_settings().secure_cookies, path="/")
+    return response
+
+
+def render_error(request: Request[Any, Any, Any], status: int, title: str, detail: str,
+                 headers: dict[str, str] | None = None) -> Response[bytes]:
+    template = "partials/error.html" if is_htmx(request) else "error.html"
+    return render(request, template, {"status": status, "title": title, "detail": detail},
+                  status=status, headers=headers)
