@@ -9,13 +9,17 @@ from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
+from api.auth import AuthController, MeController
 from api.catalog import CatalogController
 from api.errors import HANDLERS
 from api.settings import Settings, get_settings
+from auth.web import SessionCookieMiddleware
 from domain.catalog.offer import current_province
 from domain.db import Database
 from pwa import static_files, views
@@ -73,7 +77,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     return Litestar(
-        route_handlers=[healthz, CatalogController, *views.ROUTES, *static_files.ROUTES],
+        route_handlers=[healthz, CatalogController, AuthController, MeController, *views.ROUTES,
+                        *static_files.ROUTES],
+        middleware=[DefineMiddleware(SessionCookieMiddleware)],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key, cookie_name="motcua_csrf", cookie_secure=settings.secure_cookies,
+            cookie_httponly=True, cookie_samesite="lax", header_name="x-csrftoken",
+            exclude=["^/api/"],  # the JSON API takes bearer tokens only, never cookies
+        ),
         state=State({"db": database, "settings": settings, "province_name": ""}),
         lifespan=[lifespan],
         exception_handlers=HANDLERS,

@@ -79,6 +79,48 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+ROLE_KINDS = {"citizen": "citizen", "officer": "officer", "approver": "officer", "admin": "admin"}
+ROLE_GRANTS = {"officer": ("receiver", "processor"), "approver": ("approver",), "admin": (), "citizen": ()}
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from auth import service
+
+    def run(session):  # type: ignore[no-untyped-def]
+        if args.role in ("officer", "approver") and not args.unit:
+            raise DomainError(f"--unit is required for --role {args.role}")
+        user = service.find_user(session, args.username)
+        if user is None:
+            user = service.create_user(session, ROLE_KINDS[args.role], args.username, args.password,
+                                       full_name=args.full_name or args.username)
+        for role in ROLE_GRANTS[args.role] + (("unit_admin",) if args.unit_admin else ()):
+            service.grant_officer_role(session, user, args.unit, role)
+        return user.id, user.username
+
+    user_id, username = _db().run(run)
+    print(f"user {username} (id {user_id}) ready as {args.role}" + (f" in unit {args.unit}" if args.unit else ""))
+    return 0
+
+
+def cmd_create_unit(args: argparse.Namespace) -> int:
+    from auth import service
+
+    unit = _db().run(service.create_unit, args.code, args.name, args.level)
+    print(f"unit {unit.code} ({unit.name}) ready")
+    return 0
+
+
+def cmd_verify_audit(_args: argparse.Namespace) -> int:
+    from domain.audit import verify_chain
+
+    report = _db().run(verify_chain)
+    if report.broken_at is None:
+        print(f"audit chain intact: {report.checked} rows")
+        return 0
+    print(f"audit chain BROKEN at row {report.broken_at}: {report.reason} ({report.checked} rows read)")
+    return 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -108,6 +150,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--bundle", help="a .jsonl.gz written by build-catalogue")
     sp = add("load-offer", cmd_load_offer, "apply the province's offer config (units, offered procedures)")
     sp.add_argument("--config", help="TOML file (default: MOTCUA_PROVINCE_CONFIG or config/province.toml)")
+    sp = add("create-user", cmd_create_user, "create a user (or grant roles to an existing one)")
+    sp.add_argument("--role", required=True, choices=list(ROLE_KINDS))
+    sp.add_argument("--username", required=True, help="mobile number or e-mail")
+    sp.add_argument("--password", required=True)
+    sp.add_argument("--unit", help="unit code, e.g. 000.00.12.H56 (officers and approvers)")
+    sp.add_argument("--full-name", dest="full_name")
+    sp.add_argument("--unit-admin", action="store_true", help="also make the officer an admin of the unit")
+    sp = add("create-unit", cmd_create_unit, "create or rename a receiving unit")
+    sp.add_argument("--code", required=True, help="national identifier, e.g. 000.00.12.H56")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--level", required=True, choices=["province", "commune"])
+    add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
     sp = add("serve", cmd_serve, "serve the web app and API")
     sp.add_argument("--host", default="127.0.0.1")

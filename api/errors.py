@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from domain.errors import DomainError
+from domain.errors import DomainError, TooManyRequests
 
 log = logging.getLogger("motcua")
 PROBLEM = "application/problem+json"
@@ -30,7 +30,10 @@ def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: s
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     extra = {"field": exc.field} if exc.field else None
-    return _problem(request, exc.status, exc.title, exc.detail, extra)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if exc.status == 401 and request.url.path.startswith("/api/"):
+        headers = {"WWW-Authenticate": 'Bearer realm="motcua"'}
+    return _problem(request, exc.status, exc.title, exc.detail, extra, headers=headers)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

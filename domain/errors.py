@@ -31,3 +31,12 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))

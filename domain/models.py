@@ -1,8 +1,26 @@
 """Every table of the application, imported once so Alembic and tests see the whole schema."""
 
+from auth.models import (
+    AuthSession,
+    Invitation,
+    Membership,
+    OfficerRole,
+    OneTimeCode,
+    Organisation,
+    Passkey,
+    RateCounter,
+    RefreshToken,
+    User,
+    WebAuthnChallenge,
+)
+from domain.audit import AuditEvent
 from domain.catalog.models import Field, Offering, OfferVersion, Procedure, ProcedureRevision, Unit
 from domain.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["Field", "OfferVersion", "Offering", "Procedure", "ProcedureRevision", "Unit", "metadata"]
+__all__ = [
+    "AuditEvent", "AuthSession", "Field", "Invitation", "Membership", "OfferVersion", "OfficerRole", "Offering",
+    "OneTimeCode", "Organisation", "Passkey", "Procedure", "ProcedureRevision", "RateCounter", "RefreshToken",
+    "Unit", "User", "WebAuthnChallenge", "metadata",
+]

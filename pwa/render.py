@@ -55,10 +55,18 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
 
 
+def csrf_token(request: Request[Any, Any, Any]) -> str:
+    """The token every form posts back as `_csrf_token` (htmx sends it as X-CSRFToken)."""
+    from litestar.utils.scope.state import ScopeState
+
+    return ScopeState.from_scope(request.scope).csrf_token or ""
+
+
 def render(request: Request[Any, Any, Any], template: str, context: dict[str, Any] | None = None, *,
            status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
     lang = request_language(request)
     ctx = {"request": request, "path": request.url.path, "query": request.url.query,
+           "me": request.scope.get("state", {}).get("principal"), "csrf_token": csrf_token(request),
            "province": getattr(request.app.state, "province_name", ""), **(context or {})}
     html = environment(lang).get_template(template).render(ctx)
     response: Response[bytes] = Response(

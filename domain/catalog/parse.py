@@ -193,6 +193,8 @@ _LEVELS: tuple[tuple[str, str], ...] = (
     ("cap trung uong", "ministry"),
     ("cap tinh", "province"),
     ("cap xa", "commune"),
+    ("cap phuong", "commune"),
+    ("cap dac khu", "commune"),
     ("co quan khac", "other"),
 )
 _LEVEL_ORDER = ("ministry", "province", "commune", "other")
@@ -351,7 +353,8 @@ _CHANNEL_LABEL_RE = re.compile("|".join(re.escape(label) for label in _CHANNEL_L
 # Start of the fee cell: free, no data, or an amount with its currency.
 _FEE_START = (
     r"(?P<fee>Miễn phí|Không có thông tin"
-    r"|(?P<amount>\d[\d.,]*)\s*(?P<currency>Việt Nam Đồng|VNĐ|VND|đồng|USD|EUR))"
+    r"|(?P<amount>\d[\d.,]*)\s*(?P<currency>Việt Nam Đồng|VNĐ|VND|đồng|Đồng|đ(?![a-zà-ỹđ])|USD|EUR)"
+    r"(?:/[^\s()]+)?)"
 )
 # Row body = time cell (shortest non-empty prefix) + fee cell + rest (note, description).
 _ROW_CELLS_RE = re.compile(r"(?P<time>.+?)" + _FEE_START, re.DOTALL)
@@ -360,6 +363,11 @@ _ROW_NO_TIME_RE = re.compile(r"(?P<time>)(?P<fee>Miễn phí)(?P<amount>)(?P<cur
 # Time cell: number (decimal comma/point allowed) and optional unit, on folded text.
 _DURATION_RE = re.compile(
     r"^(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>ngay lam viec|ngay|gio|thang|nam|tuan|phut)?$"
+)
+# A duration at the start of a time cell, followed by more text (e.g. a fee written as words).
+_DURATION_PREFIX_RE = re.compile(
+    r"\s*\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:Ngày làm việc|Ngày|Giờ|Tháng|Năm|Tuần|Phút)?",
+    re.IGNORECASE,
 )
 # Folded unit → (output unit, multiplier).
 _UNITS: dict[str, tuple[DurationUnit, float]] = {
@@ -376,6 +384,8 @@ _NO_FEE_NOTE_RE = re.compile(
     r"^(?:khong|khong co|khong quy dinh|khong thu (?:le )?phi|khong thu phi, le phi"
     r"|mien (?:le )?phi|mien phi|khong phai nop (?:le )?phi)$"
 )
+# End of a sentence inside a fee note.
+_SENTENCE_END_RE = re.compile(r"[.;]\s")
 # A fee note deferring to the provincial People's Council (Hội đồng nhân dân / HĐND).
 _COUNCIL_RE = re.compile(r"hoi dong nhan dan|\bhdnd\b")
 
@@ -452,14 +462,28 @@ class _Fee(TypedDict):
     raw_vnd: int | None
 
 
-def _classify_fee(fee: str, amount: str, currency: str, note: str, key: ChannelKey, reasons: _Reasons) -> _Fee:
+def _says_no_fee(folded_note: str) -> bool:
+    """True when a note is empty/junk or its first sentence only says 'no fee'.
+
+    "Miễn lệ phí. Phí cấp bản sao … (nếu có yêu cầu) …" is free: the extra is optional.
+    """
+    if len(folded_note) <= 2:
+        return True
+    first_sentence = _SENTENCE_END_RE.split(folded_note, maxsplit=1)[0]
+    first_sentence = _PARENTHETICAL_RE.sub(" ", first_sentence)
+    return _NO_FEE_NOTE_RE.match(_WHITESPACE_RE.sub(" ", first_sentence).strip(" .;:-()")) is not None
+
+
+def _classify_fee(
+    fee: str, amount: str, currency: str, note: str, key: ChannelKey, reasons: _Reasons
+) -> _Fee:
     note_text = note[1:-1] if note.startswith("(") and note.endswith(")") else note.lstrip("(")
-    folded_note = fold(note_text).strip(" .;:()-")
+    folded_note = fold(note_text).strip(" .;:-")
     defers_to_council = _COUNCIL_RE.search(folded_note) is not None
     if fee == NO_INFO:
         return {"fee_vnd": None, "fee_kind": "none", "raw_vnd": None}
     if fee == "Miễn phí":
-        if len(folded_note) <= 2 or _NO_FEE_NOTE_RE.match(folded_note):
+        if _says_no_fee(folded_note):
             return {"fee_vnd": 0, "fee_kind": "free", "raw_vnd": None}
         if defers_to_council:
             reasons.add(f"fee_defers_to_council:{key}")
@@ -470,7 +494,7 @@ def _classify_fee(fee: str, amount: str, currency: str, note: str, key: ChannelK
     if value is None:
         reasons.add(f"fee_unparsed:{key}")
         return {"fee_vnd": None, "fee_kind": "text", "raw_vnd": None}
-    if currency not in ("Việt Nam Đồng", "VNĐ", "VND", "đồng"):
+    if currency not in ("Việt Nam Đồng", "VNĐ", "VND", "đồng", "Đồng", "đ"):
         reasons.add(f"fee_foreign_currency:{key}")
         return {"fee_vnd": None, "fee_kind": "amount", "raw_vnd": None}
     if defers_to_council:
@@ -487,45 +511,61 @@ def _classify_fee(fee: str, amount: str, currency: str, note: str, key: ChannelK
     return {"fee_vnd": value, "fee_kind": "amount", "raw_vnd": value}
 
 
+def _unsplit_row(key: ChannelKey, label: str, body: str, reasons: _Reasons) -> Channel:
+    """A row without a recognisable fee cell: keep a leading duration, the rest is fee text."""
+    reasons.add(f"fee_unparsed:{key}")
+    prefix = _DURATION_PREFIX_RE.match(body)
+    time_text = prefix.group(0) if prefix else ""
+    rest = body[len(time_text) :].strip()
+    if _COUNCIL_RE.search(fold(rest)):
+        reasons.add(f"fee_defers_to_council:{key}")
+    return {
+        "channel": key,
+        "duration": _parse_duration(time_text, key, reasons),
+        "duration_text": time_text.strip(),
+        "fee_vnd": None,
+        "fee_kind": "text" if rest else "none",
+        "fee_text": rest,
+        "description": "",
+        "original": label + body,
+    }
+
+
+def _split_fee_note(rest: str, key: ChannelKey, reasons: _Reasons) -> tuple[str, str]:
+    """Split '(note)description' after a fee cell; an unbalanced note ends at the last ')'."""
+    if not rest.startswith("("):
+        return "", rest
+    length = _balanced_prefix(rest)
+    if length is None:
+        reasons.add(f"fee_note_unbalanced:{key}")
+        length = rest.rfind(")") + 1 or len(rest)
+    return rest[:length], rest[length:]
+
+
 def _parse_channel_row(row: _Row, reasons: _Reasons) -> tuple[Channel, int | None]:
+    """One channel row → Channel, plus the raw VND amount for the cross-channel check."""
     key = _CHANNEL_LABELS[row["label"]]
     body = row["body"]
     cells = _ROW_NO_TIME_RE.match(body) or _ROW_CELLS_RE.match(body)
     if cells is None:
-        # No recognisable fee cell: take a leading duration if any, keep the rest as fee text.
-        time_match = re.match(r"\s*(\d+(?:[.,]\d+)?\s*(?:Ngày làm việc|Ngày|Giờ|Tháng|Năm|Tuần|Phút)?)", body)
-        time_text = time_match.group(1) if time_match else ""
-        rest = body[time_match.end() :] if time_match else body
-        reasons.add(f"fee_unparsed:{key}")
-        channel: Channel = {
-            "channel": key,
-            "duration": _parse_duration(time_text, key, reasons),
-            "duration_text": time_text.strip(),
-            "fee_vnd": None,
-            "fee_kind": "text" if rest.strip() else "none",
-            "fee_text": rest.strip(),
-            "description": "",
-            "original": row["label"] + body,
-        }
-        return channel, None
+        return _unsplit_row(key, row["label"], body, reasons), None
     time_text = cells.group("time")
-    if not time_text:
-        reasons.add(f"duration_missing:{key}")
-    elif time_text.isdigit() and cells.group("amount"):
+    prefix = _DURATION_PREFIX_RE.match(time_text)
+    if prefix and time_text[prefix.end() :].strip():
+        # "7 Ngày làm việcTheo Nghị quyết…50.000 đồng": the fee cell is words; don't trust the split.
+        return _unsplit_row(key, row["label"], body, reasons), None
+    if time_text.isdigit() and cells.group("amount"):
         # "Trực tuyến120 VNĐ": a unit-less time glued to the amount; the split is a best guess.
         reasons.add(f"channel_time_fee_glued:{key}")
-    rest = body[cells.end() :]
-    note = ""
-    if cells.group("fee") != NO_INFO and rest.startswith("("):
-        length = _balanced_prefix(rest)
-        if length is None:
-            reasons.add(f"fee_note_unbalanced:{key}")
-            length = rest.rfind(")") + 1 or len(rest)
-        note, rest = rest[:length], rest[length:]
-    fee = _classify_fee(cells.group("fee"), cells.group("amount") or "", cells.group("currency") or "", note, key, reasons)
-    channel = {
+    note, rest = ("", body[cells.end() :])
+    if cells.group("fee") != NO_INFO:
+        note, rest = _split_fee_note(rest, key, reasons)
+    fee = _classify_fee(
+        cells.group("fee"), cells.group("amount") or "", cells.group("currency") or "", note, key, reasons
+    )
+    channel: Channel = {
         "channel": key,
-        "duration": _parse_duration(time_text, key, reasons) if time_text else {"value": None, "unit": "unspecified"},
+        "duration": _parse_duration(time_text, key, reasons),
         "duration_text": time_text.strip(),
         "fee_vnd": fee["fee_vnd"],
         "fee_kind": fee["fee_kind"],
@@ -566,11 +606,12 @@ _QUANTITY_CELL_RE = re.compile(
     r"(?:(?P<original>\d) bản chính(?:,(?P<copy>\d) bản sao)?|(?P<copy_only>\d) bản sao)(?=$|[^\s).;,:])"
 )
 # File extension that ends a form-template file name.
-_TEMPLATE_EXT_RE = re.compile(r"\.(?:docx?|xlsx?|pdf|rar|zip|odt|ods|rtf)(?![a-z])", re.IGNORECASE)
+_TEMPLATE_EXT_RE = re.compile(r"\.(?i:docx?|xlsx?|pdf|rar|zip|odt|ods|rtf)")
 # Words a template file name typically starts with.
 _TEMPLATE_WORD_RE = re.compile(
-    r"(?:Mẫu|MẪU|Mau|MAU|mẫu (?=số)|Phụ lục|PHỤ LỤC|Phu luc|Phlc|PL(?=[\s\d_.-])|Mus|Mu\d|TK(?=[\s\d_.-])"
-    r"|Form|Tờ khai|Đơn|Don|Biểu mẫu|Bieu mau|Phiếu|Phieu)"
+    r"(?:Mẫu|MẪU|Mau|MAU|Phụ lục|PHỤ LỤC|Phu luc|Phlc|PL(?=[\s\d_.-])|Mus|Mu\d|TK(?=[\s\d_.-])"
+    r"|Form|Tờ khai|Đơn|Don|Biểu mẫu|Bieu mau|Phiếu|Phieu"
+    r"|mẫu|mãu|mau|phụ lục|phu luc|văn bản|tờ trình|tờ khai|đơn|giấy|báo cáo|bản khai|danh sách|ds |biểu mẫu|phiếu)"
 )
 # Mentions that a copy must be certified (chứng thực) or notarised (công chứng).
 _CERTIFIED_RE = re.compile(r"bản sao (?:có |được |đã )?(?:chứng thực|công chứng)|bản sao y", re.IGNORECASE)
@@ -579,25 +620,37 @@ _CERTIFIED_RE = re.compile(r"bản sao (?:có |được |đã )?(?:chứng thự
 def _template_start(head: str) -> int | None:
     """Where the first template file name starts inside 'document name + template stem'.
 
-    Name and file name are glued; the boundary is a place with no space on either side where a
-    file name plausibly starts: a template word ("Mẫu số 01", "Phụ lục II", "Mau01-...") not
-    preceded by "(", "-", "_" or "/", else a capital/digit right after a lowercase letter or
-    after ".", ";", ":" or ")" (but not a decimal point).
+    Name and file name are glued; a boundary has no space on either side.  Candidates, best tier
+    first, earliest within a tier: (1) a template word ("Mẫu số 01", "Phụ lục II", "Mau01-…",
+    "mẫu 22d", "văn bản đề nghị") not preceded by "(", "-", "_" or "/"; (2) a capital or digit
+    right after a lowercase letter or after ".", ";", ":" or ")", or a capitalised word glued to an
+    acronym ("NĐ-CPDanh mục"); (3) a capital right after a date's final dot ("30/6/2023.NA5").
     """
-    word_starts: list[int] = []
-    other_starts: list[int] = []
+    tiers: tuple[list[int], list[int], list[int]] = ([], [], [])
     for index in range(1, len(head)):
         before, here = head[index - 1], head[index]
         if before.isspace() or here.isspace():
             continue
         if before not in "(-_/" and _TEMPLATE_WORD_RE.match(head, index):
-            word_starts.append(index)
-        elif (here.isdigit() or here.isupper()) and (
-            before.islower() or before in ";:)" or (before == "." and not head[index - 2 : index - 1].isdigit())
-        ):
-            other_starts.append(index)
-    candidates = word_starts or other_starts
-    return candidates[0] if candidates else None
+            tiers[0].append(index)
+        elif _glued_start(head, index):
+            tiers[1].append(index)
+        elif before == "." and here.isupper():
+            tiers[2].append(index)
+    return next((tier[0] for tier in tiers if tier), None)
+
+
+def _glued_start(head: str, index: int) -> bool:
+    """A capital/digit glued to the end of a sentence or word (not after a decimal point)."""
+    before, here = head[index - 1], head[index]
+    if not (here.isdigit() or here.isupper()):
+        return False
+    if before.islower() or before in ";:)":
+        return True
+    if before == ".":
+        return not head[index - 2 : index - 1].isdigit()
+    after = head[index + 1 : index + 2]
+    return here.isupper() and before.isupper() and head[index - 2 : index - 1].isupper() and after.islower()
 
 
 def _split_templates(segment: str, reasons: _Reasons) -> tuple[str, str | None]:
@@ -655,7 +708,9 @@ def _group(text: str) -> str | None:
     return None if _DASHES_ONLY_RE.match(cleaned) or cleaned == NO_INFO else cleaned
 
 
-def _document(segment: str, cell: re.Match[str] | None, group: str | None, reasons: _Reasons) -> Document | None:
+def _document(
+    segment: str, cell: re.Match[str] | None, group: str | None, reasons: _Reasons
+) -> Document | None:
     name, template = _split_templates(_inline(segment), reasons)
     if not name and not template:
         return None
@@ -735,9 +790,11 @@ _ISSUERS = (
 _LEGAL_NUMBER_RE = re.compile(
     r"(?:(?<![\d/])|(?<=[12][09]\d\d)|(?<=QH\d\d))"
     r"(?P<number>\d{1,4}(?:\.\d+)?/(?:(?:19|20)\d\d/)?"
-    r"(?:[A-ZĐ]+[-/])*(?:UBTVQH\d{0,2}|QH\d{1,2}|TTg|[A-ZĐ]+)"
+    r"(?:[A-ZĐ]+(?:-\s?|/))*(?:UBTVQH\d{0,2}|QH\d{1,2}|TTg|[A-ZĐ]+)"
     r"|(?P<bare>\d{1,4}/(?:19|20)\d\d)(?![\d/]))"
 )
+# Words that continue a title right after a number even when the space is missing ("…/TT-BCAngày").
+_IN_TITLE_CONTINUATION_RE = re.compile(r"(?:ngày|năm|của)\b")
 # A document-type prefix of the number cell glued to the title ("…tín dụngLuật số 32/2024/QH15").
 _LEGAL_PREFIX_RE = re.compile(
     r"(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư|Quyết định|Pháp lệnh|Lệnh|"
@@ -747,7 +804,7 @@ _LEGAL_PREFIX_RE = re.compile(
 
 def _trim_issuer(number: str, next_char: str) -> str:
     """Cut letters of the next title that the greedy number pattern swallowed."""
-    issuer = re.split(r"[-/]", number)[-1]
+    issuer = re.split(r"[-/]", number)[-1].strip()
     if issuer in _ISSUERS or re.fullmatch(r"(?:UBTV)?QH\d{1,2}", issuer):
         return number
     known = [code for code in _ISSUERS if issuer.startswith(code)]
@@ -763,24 +820,37 @@ def _legal_numbers(text: str) -> list[tuple[int, int, str, bool]]:
     found: list[tuple[int, int, str, bool]] = []
     for match in _LEGAL_NUMBER_RE.finditer(text):
         bare = match.group("bare") is not None
-        number = match.group("number") if bare else _trim_issuer(match.group("number"), text[match.end() : match.end() + 1])
-        found.append((match.start(), match.start() + len(number), number, bare))
+        raw = match.group("number")
+        if not bare:
+            raw = _trim_issuer(raw, text[match.end() : match.end() + 1])
+        # "165/2024/NĐ- CP" → "165/2024/NĐ-CP"
+        found.append((match.start(), match.start() + len(raw), _WHITESPACE_RE.sub("", raw), bare))
     return found
 
 
-def _ends_row(text: str, start: int, end: int, number: str, row_start: int, bare: bool) -> bool:
-    """Does the number at text[start:end] fill the row's 'Mã văn bản' cell (i.e. end the row)?"""
+def _ends_row(text: str, found: tuple[int, int, str, bool], row_start: int, next_number: str | None) -> bool:
+    """Does this number fill the row's 'Mã văn bản' cell (i.e. end the row)?
+
+    ``next_number`` is the number starting right where this one ends, if any.
+    """
+    start, end, number, bare = found
     following = text[end : end + 2]
     glued_before = start > 0 and not text[start - 1].isspace()
     if bare:  # an issuer-less number only counts as a cell when glued on both sides
         return glued_before and (not following or following[0].isalpha())
-    if not following:
-        return True
-    if following[0].isalpha():
-        return True  # glued to the next title
-    if following[0] == " " and following[1:].isupper():
-        return True  # "96/2026/NĐ-CP Thông tư…" (number cell with a trailing space)
-    return glued_before and not following[0].isdigit() and number in text[row_start:start]
+    if _IN_TITLE_CONTINUATION_RE.match(text, end):
+        return False  # "…/TT-BCAngày 01/7/2025 của…": a missing space inside the title
+    if not following or following[0].isalpha():
+        return True  # end of table, or glued to the next title
+    if following[0].isdigit():
+        # "Luật 60/2014/QH1360/2014/QH13": the title's number glued to the identical number cell;
+        # any other glued number starts the next row ("…QH15193/2025/NĐ-CP…").
+        return next_number is not None and next_number != number
+    if not glued_before:
+        return False  # "…Thông tư số 66/2023/TT-BCA Sửa đổi…": a number cited inside the title
+    # "…Bộ Tư pháp18/2026/NĐ-CP Nghị định…": number cell with a trailing space, next title capitalised;
+    # "…31/3/2026;96/2026/NĐ-CP định số…": number cell repeating a number already in the title.
+    return (following[0] == " " and following[1:].isupper()) or number in text[row_start:start]
 
 
 def _legal_row(row: str, start: int, number: str) -> LegalBasis:
@@ -800,8 +870,11 @@ def _parse_legal_basis(text: str, reasons: _Reasons) -> list[LegalBasis]:
         return []
     rows: list[LegalBasis] = []
     row_start = 0
-    for start, end, number, bare in _legal_numbers(text):
-        if start < row_start or not _ends_row(text, start, end, number, row_start, bare):
+    numbers = _legal_numbers(text)
+    for index, (start, end, number, _bare) in enumerate(numbers):
+        following = numbers[index + 1] if index + 1 < len(numbers) else None
+        next_number = following[2] if following and following[0] == end else None
+        if start < row_start or not _ends_row(text, numbers[index], row_start, next_number):
             continue
         rows.append(_legal_row(text[row_start:end], start - row_start, number))
         row_start = end

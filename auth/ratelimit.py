@@ -1,0 +1,73 @@
+"""Abuse limits with counters in the database (shared by every app process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from auth.models import RateCounter
+from auth.tokens import utc
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max_count: int
+    window: timedelta
+    block: timedelta
+
+
+LOGIN_ACCOUNT = Limit("login-account", 5, timedelta(minutes=15), timedelta(minutes=15))
+LOGIN_CLIENT = Limit("login-client", 20, timedelta(minutes=15), timedelta(minutes=15))
+CODE_ACCOUNT = Limit("code-account", 3, timedelta(minutes=10), timedelta(minutes=10))
+CODE_CLIENT = Limit("code-client", 10, timedelta(hours=1), timedelta(hours=1))
+REGISTER_CLIENT = Limit("register-client", 10, timedelta(hours=1), timedelta(hours=1))
+LOOKUP_CLIENT = Limit("lookup-client", 60, timedelta(minutes=1), timedelta(minutes=1))
+
+
+def _key(limit: Limit, subject: str) -> str:
+    return f"{limit.name}:{subject}"[:255]
+
+
+def retry_after(session: Session, limit: Limit, subject: str, now: datetime | None = None) -> int | None:
+    """Seconds to wait when the subject is blocked, else None."""
+    now = now or datetime.now(UTC)
+    row = session.get(RateCounter, _key(limit, subject))
+    if row is not None and row.blocked_until is not None and utc(row.blocked_until) > now:
+        return int((utc(row.blocked_until) - now).total_seconds()) + 1
+    return None
+
+
+def hit(session: Session, limit: Limit, subject: str, now: datetime | None = None) -> int | None:
+    """Count one event; returns the wait in seconds when this event crossed (or found) the limit."""
+    now = now or datetime.now(UTC)
+    key = _key(limit, subject)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RateCounter).values(key=key, window_start=now, count=0).on_conflict_do_nothing()
+    )
+    row = session.scalar(select(RateCounter).where(RateCounter.key == key).with_for_update())
+    assert row is not None
+    if row.blocked_until is not None and utc(row.blocked_until) > now:
+        return int((utc(row.blocked_until) - now).total_seconds()) + 1
+    if utc(row.window_start) + limit.window <= now:
+        row.window_start, row.count, row.blocked_until = now, 0, None
+    row.count += 1
+    if row.count >= limit.max_count:
+        row.blocked_until = now + limit.block
+        session.flush()
+        return int(limit.block.total_seconds())
+    session.flush()
+    return None
+
+
+def reset(session: Session, limit: Limit, subject: str) -> None:
+    row = session.get(RateCounter, _key(limit, subject))
+    if row is not None:
+        session.delete(row)
+        session.flush()

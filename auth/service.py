@@ -1,0 +1,368 @@
+"""Accounts: registration, password sign-in, sessions, one-time codes, officers, organisations."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.settings import get_settings
+from auth import ratelimit
+from auth.identifiers import normalise_username, validate_cccd, validate_tax_code
+from auth.models import (
+    AuthSession,
+    Invitation,
+    Membership,
+    OfficerRole,
+    OneTimeCode,
+    Organisation,
+    Passkey,
+    User,
+)
+from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
+from auth.tokens import TokenPair, Unauthorized, revoke_all, start_session, utc
+from domain.audit import record
+from domain.catalog.models import Unit
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+
+KINDS = ("citizen", "officer", "admin")
+OFFICER_ROLES = ("receiver", "processor", "approver", "unit_admin")
+ORG_ROLES = ("owner", "staff")
+CODE_TTL = timedelta(minutes=10)
+CODE_ATTEMPTS = 5
+BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."  # the same whether or not the account exists
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, for limits and the audit log."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean_name(full_name: str) -> str:
+    name = " ".join((full_name or "").split())
+    if not 2 <= len(name) <= 120:
+        raise InvalidInput("Họ và tên cần từ 2 đến 120 ký tự.", field="full_name")
+    return name
+
+
+def find_user(session: Session, username: str) -> User | None:
+    try:
+        normalised, _kind = normalise_username(username)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.username == normalised))
+
+
+# --- registration and users -------------------------------------------------------------------
+def register(session: Session, full_name: str, username: str, password: str, *, client: Client = Client(),
+             cccd: str | None = None) -> User:
+    wait = ratelimit.retry_after(session, ratelimit.REGISTER_CLIENT, client.ip or "-")
+    if wait:
+        raise TooManyRequests("Quá nhiều lần đăng ký từ địa chỉ này. Vui lòng thử lại sau.", retry_after=wait)
+    ratelimit.hit(session, ratelimit.REGISTER_CLIENT, client.ip or "-")
+    return create_user(session, "citizen", username, password, full_name=full_name, cccd=cccd, actor=None,
+                       ip=client.ip)
+
+
+def create_user(session: Session, kind: str, username: str, password: str | None, *, full_name: str,
+                cccd: str | None = None, actor: int | None = None, ip: str = "") -> User:
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    normalised, channel = normalise_username(username)
+    name = _clean_name(full_name)
+    if password is not None:
+        check_policy(password, username=normalised)
+    if session.scalar(select(User.id).where(User.username == normalised)) is not None:
+        raise Conflict("Tên đăng nhập này đã được dùng. Nếu đó là bạn, hãy đăng nhập.", field="username")
+    cccd_value = validate_cccd(cccd) if cccd else None
+    if cccd_value and session.scalar(select(User.id).where(User.cccd == cccd_value)) is not None:
+        raise Conflict("Số CCCD này đã gắn với một tài khoản khác.", field="cccd")
+    user = User(
+        username=normalised, full_name=name, kind=kind, identity_level=1, created_at=_now(),
+        phone=normalised if channel == "phone" else None, email=normalised if channel == "email" else None,
+        cccd=cccd_value, password_hash=hash_password(password) if password is not None else None,
+    )
+    session.add(user)
+    session.flush()
+    record(session, "account.created", actor_id=actor or user.id, subject=f"user:{user.id}", ip=ip, kind=kind)
+    return user
+
+
+def grant_officer_role(session: Session, user: User, unit_code: str, role: str, *, actor: int | None = None) -> None:
+    if role not in OFFICER_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(OFFICER_ROLES)}", field="role")
+    if session.get(Unit, unit_code) is None:
+        raise NotFound(f"no unit {unit_code}; create it first (motcua create-unit)")
+    exists = session.scalar(select(OfficerRole.id).where(
+        OfficerRole.user_id == user.id, OfficerRole.unit_code == unit_code, OfficerRole.role == role))
+    if exists is None:
+        session.add(OfficerRole(user_id=user.id, unit_code=unit_code, role=role))
+        session.flush()
+        record(session, "account.role_granted", actor_id=actor, subject=f"user:{user.id}", role=role,
+               unit=unit_code)
+
+
+def create_unit(session: Session, code: str, name: str, level: str) -> Unit:
+    from domain.catalog.offer import UNIT_CODE, UNIT_LEVELS
+
+    if not UNIT_CODE.match(code or ""):
+        raise InvalidInput("unit code must be in the national format 000.00.00.H56", field="code")
+    if level not in UNIT_LEVELS:
+        raise InvalidInput("level must be province or commune", field="level")
+    if not (name or "").strip():
+        raise InvalidInput("a unit needs a name", field="name")
+    unit = session.get(Unit, code) or Unit(code=code)
+    unit.name, unit.level, unit.active = name.strip(), level, True
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def set_disabled(session: Session, user_id: int, disabled: bool, *, actor: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such account")
+    user.disabled_at = _now() if disabled else None
+    if disabled:
+        revoke_all(session, user.id, "account_disabled")
+    record(session, "account.disabled" if disabled else "account.enabled", actor_id=actor, subject=f"user:{user.id}")
+    return user
+
+
+def verify_identity(session: Session, user_id: int, *, officer: int, cccd: str) -> User:
+    """An officer checked the person's papers: identity level 2."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such account")
+    user.cccd = validate_cccd(cccd)
+    user.identity_level, user.verified_by = 2, officer
+    record(session, "account.identity_verified", actor_id=officer, subject=f"user:{user.id}")
+    return user
+
+
+# --- password sign-in -------------------------------------------------------------------------
+def login(session: Session, username: str, password: str, *, client: Client = Client()) -> TokenPair | Unauthorized:
+    """Sign in with a password. Failures are *returned* so the counters and audit rows are committed."""
+    subject = (username or "").strip().lower()[:255]
+    for limit, key in ((ratelimit.LOGIN_ACCOUNT, subject), (ratelimit.LOGIN_CLIENT, client.ip or "-")):
+        wait = ratelimit.retry_after(session, limit, key)
+        if wait:
+            raise TooManyRequests("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
+    user = find_user(session, username)
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if not ok or user is None or user.disabled_at is not None:
+        record(session, "auth.login_failed", actor_id=user.id if user else None, ip=client.ip,
+               subject=f"user:{user.id}" if user else "", reason="disabled" if ok else "bad_credentials")
+        locked = [ratelimit.hit(session, ratelimit.LOGIN_ACCOUNT, subject),
+                  ratelimit.hit(session, ratelimit.LOGIN_CLIENT, client.ip or "-")]
+        if any(locked):
+            record(session, "auth.lockout", actor_id=user.id if user else None, ip=client.ip, username=subject)
+        return Unauthorized(BAD_CREDENTIALS)
+    assert user.password_hash is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    ratelimit.reset(session, ratelimit.LOGIN_ACCOUNT, subject)
+    pair = start_session(session, user, "pwd", ip=client.ip, user_agent=client.user_agent)
+    record(session, "auth.login_ok", actor_id=user.id, subject=f"session:{pair.session_id}", ip=client.ip,
+           authenticated="pwd")
+    return pair
+
+
+def logout(session: Session, session_id: str, *, user_id: int, ip: str = "") -> None:
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is not None and auth_session.user_id == user_id and auth_session.revoked_at is None:
+        auth_session.revoked_at, auth_session.revoke_reason = _now(), "logout"
+        record(session, "auth.logout", actor_id=user_id, subject=f"session:{session_id}", ip=ip)
+
+
+def list_sessions(session: Session, user_id: int) -> list[AuthSession]:
+    return list(session.scalars(
+        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+                                  AuthSession.expires_at > _now())
+        .order_by(AuthSession.last_used_at.desc())))
+
+
+def end_session(session: Session, user_id: int, session_id: str, *, ip: str = "") -> None:
+    auth_session = session.get(AuthSession, session_id)
+    if auth_session is None or auth_session.user_id != user_id:
+        raise NotFound("no such session")
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at, auth_session.revoke_reason = _now(), "ended_by_user"
+        record(session, "auth.session_ended", actor_id=user_id, subject=f"session:{session_id}", ip=ip)
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such account")
+    return user
+
+
+def sign_in_methods(session: Session, user: User) -> int:
+    passkeys = session.scalar(select(func.count()).select_from(Passkey).where(Passkey.user_id == user.id)) or 0
+    return passkeys + (1 if user.password_hash else 0)
+
+
+def needs_passkey_enrolment(session: Session, user: User) -> bool:
+    """Officers and admins must have a passkey (phishing-resistant MFA) before doing anything else."""
+    if user.kind == "citizen":
+        return False
+    return not session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+
+
+# --- one-time codes (phone / email ownership) --------------------------------------------------
+def _code_hash(code: str, code_id: int) -> str:
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_code(session: Session, user_id: int, channel: str, *, client: Client = Client()) -> tuple[OneTimeCode, str]:
+    """Create a 6-digit code for the user's phone or email; the caller delivers it (outbox / dev log)."""
+    user = get_user(session, user_id)
+    destination = user.phone if channel == "phone" else user.email if channel == "email" else None
+    if channel not in ("phone", "email"):
+        raise InvalidInput("channel must be phone or email", field="channel")
+    if not destination:
+        raise InvalidInput("Tài khoản chưa có số điện thoại/email này.", field="channel")
+    limits = ((ratelimit.CODE_ACCOUNT, f"{user.id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
+    for limit, key in limits:  # refuse before writing anything: a refusal changes nothing
+        wait = ratelimit.retry_after(session, limit, key)
+        if wait:
+            raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
+    for limit, key in limits:
+        if ratelimit.hit(session, limit, key):
+            record(session, "auth.code_limited", actor_id=user.id, ip=client.ip)
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = _now()
+    row = OneTimeCode(user_id=user.id, channel=channel, destination=destination, code_hash="", created_at=now,
+                      expires_at=now + CODE_TTL)
+    session.add(row)
+    session.flush()
+    row.code_hash = _code_hash(code, row.id)
+    record(session, "auth.code_sent", actor_id=user.id, channel=channel, ip=client.ip)
+    return row, code
+
+
+def verify_code(session: Session, user_id: int, channel: str, code: str, *, ip: str = "") -> InvalidInput | None:
+    """Check the newest unused code; a success marks the phone/email verified. Errors are returned."""
+    row = session.scalar(select(OneTimeCode).where(
+        OneTimeCode.user_id == user_id, OneTimeCode.channel == channel, OneTimeCode.used_at.is_(None))
+        .order_by(OneTimeCode.id.desc()).limit(1))
+    now = _now()
+    if row is None or utc(row.expires_at) <= now or row.attempts >= CODE_ATTEMPTS:
+        return InvalidInput("Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.", field="code")
+    row.attempts += 1
+    if not hmac.compare_digest(row.code_hash, _code_hash((code or "").strip(), row.id)):
+        record(session, "auth.code_failed", actor_id=user_id, ip=ip)
+        return InvalidInput("Mã không đúng.", field="code")
+    row.used_at = now
+    user = get_user(session, user_id)
+    if channel == "phone":
+        user.phone_verified_at = now
+    else:
+        user.email_verified_at = now
+    record(session, "auth.code_verified", actor_id=user_id, channel=channel, ip=ip)
+    return None
+
+
+# --- organisations ----------------------------------------------------------------------------
+def create_organisation(session: Session, owner_id: int, name: str, tax_code: str) -> Organisation:
+    code = validate_tax_code(tax_code)
+    if not (name or "").strip():
+        raise InvalidInput("Tên tổ chức không được để trống.", field="name")
+    if session.scalar(select(Organisation.id).where(Organisation.tax_code == code)) is not None:
+        raise Conflict("Mã số thuế này đã có tài khoản tổ chức.", field="tax_code")
+    org = Organisation(name=" ".join(name.split())[:255], tax_code=code, created_at=_now())
+    session.add(org)
+    session.flush()
+    session.add(Membership(organisation_id=org.id, user_id=owner_id, role="owner", created_at=_now()))
+    record(session, "org.created", actor_id=owner_id, subject=f"org:{org.id}", tax_code=code)
+    return org
+
+
+def my_organisations(session: Session, user_id: int) -> list[tuple[Organisation, str]]:
+    return [(org, role) for org, role in session.execute(
+        select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user_id).order_by(Organisation.name))]
+
+
+def _membership(session: Session, org_id: int, user_id: int) -> Membership:
+    m = session.scalar(select(Membership).where(Membership.organisation_id == org_id,
+                                                Membership.user_id == user_id))
+    if m is None:
+        raise NotFound("no such organisation")  # not a member: the organisation does not exist for you
+    return m
+
+
+def organisation_members(session: Session, org_id: int, user_id: int) -> list[tuple[User, str]]:
+    _membership(session, org_id, user_id)
+    return [(u, role) for u, role in session.execute(
+        select(User, Membership.role).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == org_id).order_by(User.full_name))]
+
+
+def invite(session: Session, org_id: int, inviter_id: int, username: str, role: str) -> Invitation:
+    if _membership(session, org_id, inviter_id).role != "owner":
+        raise Forbidden("Chỉ chủ tài khoản tổ chức mới mời được thành viên.")
+    if role not in ORG_ROLES:
+        raise InvalidInput("role must be owner or staff", field="role")
+    normalised, _ = normalise_username(username)
+    inv = Invitation(organisation_id=org_id, username=normalised, role=role, invited_by=inviter_id,
+                     created_at=_now(), expires_at=_now() + timedelta(days=7))
+    session.add(inv)
+    session.flush()
+    record(session, "org.invited", actor_id=inviter_id, subject=f"org:{org_id}", invitee=normalised, role=role)
+    return inv
+
+
+def pending_invitations(session: Session, user: User) -> list[tuple[Invitation, Organisation]]:
+    return [(i, o) for i, o in session.execute(
+        select(Invitation, Organisation).join(Organisation, Organisation.id == Invitation.organisation_id)
+        .where(Invitation.username == user.username, Invitation.accepted_at.is_(None),
+               Invitation.revoked_at.is_(None), Invitation.expires_at > _now()))]
+
+
+def accept_invitation(session: Session, invitation_id: int, user_id: int) -> Membership:
+    user = get_user(session, user_id)
+    inv = session.get(Invitation, invitation_id)
+    if inv is None or inv.username != user.username or inv.accepted_at or inv.revoked_at or \
+            utc(inv.expires_at) <= _now():
+        raise NotFound("no such invitation")
+    inv.accepted_at = _now()
+    existing = session.scalar(select(Membership).where(Membership.organisation_id == inv.organisation_id,
+                                                       Membership.user_id == user_id))
+    m = existing or Membership(organisation_id=inv.organisation_id, user_id=user_id, role=inv.role, created_at=_now())
+    m.role = inv.role
+    session.add(m)
+    record(session, "org.joined", actor_id=user_id, subject=f"org:{inv.organisation_id}", role=inv.role)
+    return m
+
+
+def set_member_role(session: Session, org_id: int, actor_id: int, member_id: int, role: str | None) -> None:
+    """Change a member's role, or remove them (role None). An organisation always keeps an owner."""
+    if _membership(session, org_id, actor_id).role != "owner":
+        raise Forbidden("Chỉ chủ tài khoản tổ chức mới đổi được vai trò.")
+    target = _membership(session, org_id, member_id)
+    owners = session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.organisation_id == org_id, Membership.role == "owner")) or 0
+    if target.role == "owner" and role != "owner" and owners <= 1:
+        raise Conflict("Tổ chức phải còn ít nhất một chủ tài khoản.")
+    if role is None:
+        session.delete(target)
+    elif role in ORG_ROLES:
+        target.role = role
+    else:
+        raise InvalidInput("role must be owner or staff", field="role")
+    record(session, "org.member_changed", actor_id=actor_id, subject=f"org:{org_id}", member=member_id, role=role)

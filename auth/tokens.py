@@ -1,0 +1,218 @@
+"""Access tokens (JWT, short-lived) and refresh tokens (opaque, hashed, rotated, grouped in families).
+
+A session (``AuthSession``) is one refresh-token family. Every access token names its session
+(``sid``); a revoked session is refused at once, so logout and disabling an account end every token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.settings import get_settings
+from auth.models import AuthSession, RefreshToken, User
+from domain.audit import record
+from domain.errors import DomainError
+
+ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
+AUDIENCE = "motcua-api"
+ACCESS_TTL = timedelta(minutes=10)
+REFRESH_IDLE = timedelta(days=14)
+SESSION_MAX = timedelta(days=30)
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _keys() -> dict[str, bytes]:
+    """Signing keys by key id, derived from SECRET_KEY (and SECRET_KEY_PREVIOUS while rotating)."""
+    import os
+
+    settings = get_settings()
+    keys = {}
+    for secret in (settings.secret_key, os.environ.get("SECRET_KEY_PREVIOUS", "")):
+        if secret:
+            key = hmac.new(secret.encode(), b"motcua jwt v1", hashlib.sha256).digest()
+            keys[hashlib.sha256(key).hexdigest()[:8]] = key
+    return keys
+
+
+def _current_kid() -> str:
+    return next(iter(_keys()))
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified access token."""
+
+    user_id: int
+    session_id: str
+    roles: tuple[str, ...]
+    amr: tuple[str, ...]
+    auth_time: datetime
+    claims: dict[str, Any]
+
+
+def roles_of(session: Session, user: User) -> list[str]:
+    from auth.models import Membership, OfficerRole
+
+    roles = [user.kind]
+    roles += sorted({f"{r.role}@{r.unit_code}" for r in session.scalars(select(OfficerRole).where(OfficerRole.user_id == user.id))})
+    roles += sorted({f"org_{m.role}@{m.organisation_id}" for m in
+                     session.scalars(select(Membership).where(Membership.user_id == user.id))})
+    return roles
+
+
+def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    settings = get_settings()
+    kid = _current_kid()
+    claims = {
+        "iss": settings.public_url,
+        "aud": AUDIENCE,
+        "sub": str(user.id),
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + ACCESS_TTL).timestamp()),
+        "auth_time": int(utc(auth_session.auth_time).timestamp()),
+        "amr": [auth_session.amr],
+        "roles": roles_of(session, user),
+        "sid": auth_session.id,
+        "jti": secrets.token_urlsafe(12),
+    }
+    return jwt.encode(claims, _keys()[kid], algorithm="HS256", headers={"kid": kid, "typ": "at+jwt"})
+
+
+def decode_access(token: str) -> dict[str, Any]:
+    """Verify signature, algorithm, issuer, audience, expiry and type; raise Unauthorized otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+        key = _keys().get(str(header.get("kid", "")))
+        if key is None or header.get("alg") not in ALGORITHMS:
+            raise Unauthorized("token signed with an unknown key or algorithm")
+        claims = jwt.decode(
+            token, key, algorithms=ALGORITHMS, audience=AUDIENCE, issuer=get_settings().public_url,
+            options={"require": ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]}, leeway=5,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("access token expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"invalid access token: {exc}") from None
+    if claims.get("typ") != "access":
+        raise Unauthorized("not an access token")
+    return claims
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """The caller behind a bearer token, checked against a live session and an enabled account."""
+    claims = decode_access(token)
+    row = session.execute(
+        select(AuthSession.revoked_at, User.disabled_at)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.id == claims["sid"], User.id == int(claims["sub"]))
+    ).first()
+    if row is None or row[0] is not None or row[1] is not None:
+        raise Unauthorized("session ended; sign in again")
+    return Principal(
+        user_id=int(claims["sub"]), session_id=claims["sid"], roles=tuple(claims.get("roles", [])),
+        amr=tuple(claims.get("amr", [])), auth_time=datetime.fromtimestamp(claims.get("auth_time", 0), UTC),
+        claims=claims,
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, amr: str, *, ip: str = "", user_agent: str = "") -> TokenPair:
+    now = datetime.now(UTC)
+    auth_session = AuthSession(
+        id=str(uuid.uuid4()), user_id=user.id, amr=amr, auth_time=now, created_at=now, last_used_at=now,
+        expires_at=now + SESSION_MAX, ip=ip[:64], user_agent=user_agent[:255],
+        step_up_at=now if amr == "webauthn" else None,
+    )
+    session.add(auth_session)
+    session.flush()
+    return _issue(session, user, auth_session, now)
+
+
+def _issue(session: Session, user: User, auth_session: AuthSession, now: datetime) -> TokenPair:
+    refresh = secrets.token_urlsafe(32)
+    session.add(RefreshToken(session_id=auth_session.id, token_hash=_hash(refresh), created_at=now))
+    session.flush()
+    return TokenPair(access_token=encode_access(session, user, auth_session, now), refresh_token=refresh,
+                     expires_in=int(ACCESS_TTL.total_seconds()), session_id=auth_session.id)
+
+
+def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:
+    """Trade a refresh token for a new pair. A token used twice revokes its whole family.
+
+    A refusal is *returned*, not raised, so that what it recorded (revocation, audit) is committed;
+    the caller raises it after the transaction.
+    """
+    now = datetime.now(UTC)
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token or "")))
+    if row is None:
+        return Unauthorized("unknown refresh token")
+    auth_session = session.get(AuthSession, row.session_id)
+    assert auth_session is not None
+    user = session.get(User, auth_session.user_id)
+    assert user is not None
+    if row.used_at is not None:
+        revoke_session(session, auth_session, "refresh_replay")
+        record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
+        return Unauthorized("refresh token already used: the session has been ended for safety")
+    # mark used with a guarded update so two concurrent rotations cannot both succeed
+    claimed = session.execute(
+        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        revoke_session(session, auth_session, "refresh_replay")
+        record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
+        return Unauthorized("refresh token already used: the session has been ended for safety")
+    if auth_session.revoked_at is not None or user.disabled_at is not None:
+        return Unauthorized("session ended; sign in again")
+    if utc(auth_session.expires_at) <= now or utc(auth_session.last_used_at) + REFRESH_IDLE <= now:
+        revoke_session(session, auth_session, "expired")
+        return Unauthorized("session expired; sign in again")
+    auth_session.last_used_at = now
+    return _issue(session, user, auth_session, now)
+
+
+def revoke_session(session: Session, auth_session: AuthSession, reason: str) -> None:
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = datetime.now(UTC)
+        auth_session.revoke_reason = reason
+        session.flush()
+
+
+def revoke_all(session: Session, user_id: int, reason: str) -> int:
+    now = datetime.now(UTC)
+    return session.execute(
+        update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason)
+    ).rowcount

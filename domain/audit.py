@@ -1,0 +1,78 @@
+"""The audit log: append-only rows, each hash covering the previous row's hash (tamper-evident)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.db import Base
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)  # e.g. auth.login_ok
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    subject: Mapped[str] = mapped_column(String(128), default="")  # e.g. user:12, dossier:7
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    authenticated: Mapped[str] = mapped_column(String(16), default="")  # pwd | webauthn | "" (none)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def _digest(prev: str, at: datetime, event: str, actor: int | None, subject: str, ip: str, amr: str,
+            detail: str) -> str:
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)  # SQLite gives naive UTC back
+    body = json.dumps([prev, at.isoformat(), event, actor, subject, ip, amr, detail],
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(session: Session, event: str, *, actor_id: int | None = None, subject: str = "", ip: str = "",
+           authenticated: str = "", **detail: Any) -> AuditEvent:
+    """Append one audit row in the caller's transaction (serialised: one chain, no forks)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    at = datetime.now(UTC)
+    payload = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    row = AuditEvent(at=at, event=event, actor_id=actor_id, subject=subject, ip=ip[:64],
+                     authenticated=authenticated, detail=payload, prev_hash=prev,
+                     hash=_digest(prev, at, event, actor_id, subject, ip[:64], authenticated, payload))
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass
+class ChainReport:
+    checked: int
+    broken_at: int | None
+    reason: str = ""
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the chain in order; report the first row whose link or content does not match."""
+    prev = GENESIS
+    checked = 0
+    for row in session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)):
+        checked += 1
+        if row.prev_hash != prev:
+            return ChainReport(checked, row.id, "previous hash does not match the row before")
+        expected = _digest(prev, row.at, row.event, row.actor_id, row.subject, row.ip, row.authenticated,
+                           row.detail)
+        if row.hash != expected:
+            return ChainReport(checked, row.id, "row content does not match its hash")
+        prev = row.hash
+    return ChainReport(checked, None)
