@@ -187,7 +187,7 @@ def fold(text: str) -> str:
 # Levels, people, agencies
 # ---------------------------------------------------------------------------------------------
 
-# Folded level label → normalised level; order of the tuple is the output order.
+# Folded level label → normalised level (ward and special-zone levels are commune level).
 _LEVELS: tuple[tuple[str, str], ...] = (
     ("cap bo", "ministry"),
     ("cap trung uong", "ministry"),
@@ -197,7 +197,7 @@ _LEVELS: tuple[tuple[str, str], ...] = (
     ("cap dac khu", "commune"),
     ("co quan khac", "other"),
 )
-_LEVEL_ORDER = ("ministry", "province", "commune", "other")
+_LEVEL_ORDER = ("ministry", "province", "commune", "other")  # output order
 # District level ("Cấp huyện") was abolished on 1 July 2025; its procedures moved to communes.
 _DISTRICT_LEVEL = "cap huyen"
 # Separators between items of comma/semicolon joined lists.
@@ -312,7 +312,7 @@ def _agencies(raw: dict[str, Any]) -> Agencies:
 
 # A VND amount written with thousands separators ("10,000", "135.000", "2.400.000") or plain digits.
 _AMOUNT_RE = re.compile(r"^(?:\d{1,3}(?:[.,]\d{3})+|\d+)$")
-# A VND amount inside free text: number followed by đồng / đ / VNĐ / VND (not USD, not "đ/" noise).
+# A VND amount inside free text: number followed by đồng / đ / VNĐ / VND ("20.000Đ/tờ khai").
 _TEXT_VND_RE = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(?:đồng|đ|vnđ|vnd)(?![a-zà-ỹđ])", re.IGNORECASE
 )
@@ -369,6 +369,8 @@ _DURATION_PREFIX_RE = re.compile(
     r"\s*\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:Ngày làm việc|Ngày|Giờ|Tháng|Năm|Tuần|Phút)?",
     re.IGNORECASE,
 )
+# "1.000" / "2,500": a number with a thousands separator, not a decimal duration.
+_THOUSANDS_RE = re.compile(r"\d+[.,]\d{3}")
 # Folded unit → (output unit, multiplier).
 _UNITS: dict[str, tuple[DurationUnit, float]] = {
     "ngay lam viec": ("working_days", 1),
@@ -440,7 +442,7 @@ def _parse_duration(text: str, key: ChannelKey, reasons: _Reasons) -> Duration:
         reasons.add(f"duration_unparsed:{key}")
         return {"value": None, "unit": "unspecified"}
     number = match.group("value")
-    if re.fullmatch(r"\d+[.,]\d{3}", number):  # looks like a thousands separator, not a decimal
+    if _THOUSANDS_RE.fullmatch(number):
         reasons.add(f"duration_unparsed:{key}")
         return {"value": None, "unit": "unspecified"}
     value: float = float(number.replace(",", "."))
@@ -782,8 +784,12 @@ _ISSUERS = (
     "CP", "TTg", "BTC", "BTP", "BCA", "NHNN", "BNNMT", "BGTVT", "BXD", "HĐND", "UBND", "BTNMT",
     "BNNPTNT", "BLĐTBXH", "BKHĐT", "BYT", "BVHTTDL", "BKHCN", "BCT", "VPCP", "BNV", "BQP", "TANDTC",
     "VKSNDTC", "BTTTT", "BGDĐT", "BNG", "KTNN", "UBDT", "CTN", "TW", "BDT", "TTCP", "NHCSXH", "BHXH",
-    "UBCKNN", "TCHQ", "TCT", "BTNMT",
+    "UBCKNN", "TCHQ", "TCT",
 )  # fmt: skip
+# Separators between the parts of a document number ("85/2019/TT-BTC").
+_ISSUER_SPLIT_RE = re.compile(r"[-/]")
+# National Assembly issuers carry the legislature's number: "QH13", "UBTVQH15".
+_ASSEMBLY_ISSUER_RE = re.compile(r"(?:UBTV)?QH\d{1,2}")
 # Document number: "85/2019/TT-BTC", "123/2015/NĐ-CP", "60/2014/QH13", "66.7/2025/NQ-CP", "01/VBHN-BTC";
 # "bare" when the issuer is missing ("46/2020").  It may be glued to a preceding year
 # ("…2026-203016/2026/QĐ-UBND") or to a previous "QH13".
@@ -804,8 +810,8 @@ _LEGAL_PREFIX_RE = re.compile(
 
 def _trim_issuer(number: str, next_char: str) -> str:
     """Cut letters of the next title that the greedy number pattern swallowed."""
-    issuer = re.split(r"[-/]", number)[-1].strip()
-    if issuer in _ISSUERS or re.fullmatch(r"(?:UBTV)?QH\d{1,2}", issuer):
+    issuer = _ISSUER_SPLIT_RE.split(number)[-1].strip()
+    if issuer in _ISSUERS or _ASSEMBLY_ISSUER_RE.fullmatch(issuer):
         return number
     known = [code for code in _ISSUERS if issuer.startswith(code)]
     if known:
@@ -975,13 +981,19 @@ def _json_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]
     """Expand files and folders (recursively, *.json only, sorted) into (path, error) pairs."""
     for entry in paths:
         path = Path(entry)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*.json") if p.is_file()):
-                yield file, None
-        elif path.is_file():
-            yield path, None
-        else:
-            yield path, "path does not exist"
+        try:
+            if path.is_dir():
+                files = sorted(p for p in path.rglob("*.json") if p.is_file())
+            elif path.is_file():
+                files = [path]
+            else:
+                yield path, "path does not exist"
+                continue
+        except OSError as exc:
+            yield path, f"unreadable path: {exc.strerror or exc}"
+            continue
+        for file in files:
+            yield file, None
 
 
 def _load(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -1001,7 +1013,9 @@ def _load(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     return data, None
 
 
-def read_records(paths: list[str | Path]) -> Iterator[tuple[Path, dict[str, Any] | None, str | None]]:
+def read_records(
+    paths: Iterable[str | Path],
+) -> Iterator[tuple[Path, dict[str, Any] | None, str | None]]:
     """Yield ``(path, raw_record, None)`` or ``(path, None, error_message)`` for every JSON file.
 
     Folders are walked recursively for ``*.json`` files in sorted order; an explicitly named file is
