@@ -29,6 +29,7 @@ class Settings:
     province_config: Path
     var_dir: Path
     storage_dir: Path
+    client_limit_factor: int = 1  # multiplies per-client-address limits (CGNAT, tests)
 
     @property
     def is_production(self) -> bool:
@@ -105,6 +106,7 @@ def load_settings() -> Settings:
         province_config=province_config,
         var_dir=var_dir,
         storage_dir=storage_dir,
+        client_limit_factor=_int("MOTCUA_CLIENT_LIMIT_FACTOR", 1, 1, 100_000),
     )
 
 

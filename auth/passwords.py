@@ -57,7 +57,7 @@ def check_policy(password: str, *, username: str = "", full_name: str = "") -> N
     if lowered in common_passwords():
         raise InvalidInput("Mật khẩu này quá phổ biến và dễ bị đoán. Hãy chọn mật khẩu khác, ví dụ một câu ngắn.",
                            field="password")
-    if username and lowered == username.lower().lstrip("+"):
+    if username and lowered in {username.lower(), username.lower().lstrip("+"), "0" + username[3:]}:
         raise InvalidInput("Mật khẩu không được trùng tên đăng nhập.", field="password")
 
 

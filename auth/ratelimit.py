@@ -30,6 +30,15 @@ REGISTER_CLIENT = Limit("register-client", 10, timedelta(hours=1), timedelta(hou
 LOOKUP_CLIENT = Limit("lookup-client", 60, timedelta(minutes=1), timedelta(minutes=1))
 
 
+def _max(limit: Limit) -> int:
+    """Per-client-address limits scale with MOTCUA_CLIENT_LIMIT_FACTOR (many people share one address)."""
+    if limit.name.endswith("-client"):
+        from api.settings import get_settings
+
+        return limit.max_count * get_settings().client_limit_factor
+    return limit.max_count
+
+
 def _key(limit: Limit, subject: str) -> str:
     return f"{limit.name}:{subject}"[:255]
 
@@ -58,7 +67,7 @@ def hit(session: Session, limit: Limit, subject: str, now: datetime | None = Non
     if utc(row.window_start) + limit.window <= now:
         row.window_start, row.count, row.blocked_until = now, 0, None
     row.count += 1
-    if row.count >= limit.max_count:
+    if row.count >= _max(limit):
         row.blocked_until = now + limit.block
         session.flush()
         return int(limit.block.total_seconds())

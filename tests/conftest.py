@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("MOTCUA_TEST_DB", "sqlite")
+os.environ.setdefault("MOTCUA_ENV", "test")  # cheap argon2 parameters, codes in the log
 PG_URL = os.environ.get("MOTCUA_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -60,6 +61,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         "MOTCUA_VAR_DIR": str(tmp / "var"),
         "PUBLIC_URL": "http://localhost:8000",
         "MOTCUA_PROVINCE_CONFIG": str(ROOT / "config" / "province.toml"),
+        "MOTCUA_CLIENT_LIMIT_FACTOR": "1000",  # every test client shares one address; tested on its own
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
