@@ -22,7 +22,7 @@ from api.settings import Settings, get_settings
 from auth.web import SessionCookieMiddleware
 from domain.catalog.offer import current_province
 from domain.db import Database
-from pwa import static_files, views
+from pwa import account, admin, static_files, views
 
 log = logging.getLogger("motcua")
 
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     return Litestar(
         route_handlers=[healthz, CatalogController, AuthController, MeController, *views.ROUTES,
-                        *static_files.ROUTES],
+                        *account.ROUTES, *admin.ROUTES, *static_files.ROUTES],
         middleware=[DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_name="motcua_csrf", cookie_secure=settings.secure_cookies,

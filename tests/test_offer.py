@@ -1,0 +1,90 @@
+"""The province's offer: config validation, idempotent loading, admin edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from domain.catalog.offer import apply_config, read_config, set_offering
+from domain.catalog.service import get_procedure
+from domain.db import Database
+from domain.errors import InvalidInput, NotFound
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = (ROOT / "config" / "province.toml").read_text(encoding="utf-8")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "province.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_config_reads() -> None:
+    cfg = read_config(ROOT / "config" / "province.toml")
+    assert cfg.province.name == "Tây Ninh" and cfg.province.code == 80
+    assert all(u["code"].endswith(".H56") for u in cfg.units)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("code = 80 ", "code = 81 "), "unknown province"),
+    (('code = "000.00.12.H56"', 'code = "12.H56"'), "national format"),
+    (('unit = "000.00.13.H56"', 'unit = "000.00.99.H56"'), "unknown unit"),
+    (('version = "2026.11.1"', 'version = ""'), "version"),
+    (("ward = 25459", "ward = 1"), "unknown ward"),
+    (("ward = 25459", "ward = 70"), "not in Tây Ninh"),
+    (('mode = "full"', 'mode = "sometimes"'), "mode"),
+    (("[province]", "[province"), "not valid TOML"),
+])
+def test_bad_configs_are_refused_clearly(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    assert change[0] in GOOD
+    with pytest.raises(InvalidInput, match=message):
+        read_config(write(tmp_path, GOOD.replace(change[0], change[1], 1)))
+
+
+def test_missing_config(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="not found"):
+        read_config(tmp_path / "nope.toml")
+
+
+def test_loaded_offer_and_reload_is_unchanged(catalogue_db: str) -> None:
+    db = Database(catalogue_db)
+    summary = db.run(apply_config, read_config(ROOT / "config" / "province.toml"))
+    assert summary.unchanged and summary.offered > 1000 and summary.full > 500
+    view = db.read_sync(get_procedure, "1.001193")
+    assert view.offering is not None and view.offering.mode == "full" and view.unit is not None
+
+
+def test_a_bad_config_changes_nothing(catalogue_db: str, tmp_path: Path) -> None:
+    db = Database(catalogue_db)
+    before = db.read_sync(get_procedure, "1.004222").offering
+    bad = GOOD.replace('code = "1.004222"   # đăng ký thường trú (commune police)\nunit = "000.31.11.H56"',
+                       'code = "1.004222"\nunit = "000.31.99.H56"')
+    with pytest.raises(InvalidInput):
+        db.run(apply_config, read_config(write(tmp_path, bad)))
+    after = db.read_sync(get_procedure, "1.004222").offering
+    assert before is not None and after is not None and before.unit_code == after.unit_code
+
+
+def test_admin_edit_records_a_version(catalogue_db: str) -> None:
+    db = Database(catalogue_db)
+    db.run(set_offering, "1.001612", unit="000.00.14.H56", mode="full", local_fee_vnd=100_000,
+           local_fee_note="Nghị quyết HĐND tỉnh", actor="test")
+    view = db.read_sync(get_procedure, "1.001612")
+    assert view.offering is not None and view.offering.local_fee_vnd == 100_000
+    with pytest.raises(InvalidInput):
+        db.run(set_offering, "1.001612", unit="000.00.14.H56", mode="always", local_fee_vnd=None,
+               local_fee_note=None, actor="test")
+    with pytest.raises(InvalidInput):
+        db.run(set_offering, "1.001612", unit="000.00.14.H56", mode="full", local_fee_vnd=-5,
+               local_fee_note=None, actor="test")
+    with pytest.raises(NotFound):
+        db.run(set_offering, "9.999999", unit="000.00.14.H56", mode="full", local_fee_vnd=None,
+               local_fee_note=None, actor="test")
+    from sqlalchemy import select
+
+    from domain.catalog.models import OfferVersion
+
+    last = db.read_sync(lambda s: s.scalars(select(OfferVersion).order_by(OfferVersion.id.desc())).first())
+    assert last.source == "admin:test" and last.config_version.endswith("+admin")
