@@ -110,3 +110,14 @@ def client(catalogue_db: str):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(), base_url="http://localhost:8000") as c:
         yield c
+
+
+@pytest.fixture
+def page_client(catalogue_db: str):  # type: ignore[no-untyped-def]
+    """A client with its own cookie jar, like one browser (pages use cookies and CSRF tokens)."""
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(), base_url="http://localhost:8000") as c:
+        yield c
