@@ -83,5 +83,7 @@ def render(request: Request[Any, Any, Any], template: str, context: dict[str, An
 def render_error(request: Request[Any, Any, Any], status: int, title: str, detail: str,
                  headers: dict[str, str] | None = None) -> Response[bytes]:
     template = "partials/error.html" if is_htmx(request) else "error.html"
-    return render(request, template, {"status": status, "title": title, "detail": detail},
+    # only messages written for people (in Vietnamese) are shown; developer texts get a generic line
+    detail_vi = any(ch in detail for ch in "ăâđêôơưáàảãạếềệóòỏõọúùủũụíìịýỳ") if request_language(request) == "vi" else False
+    return render(request, template, {"status": status, "title": title, "detail": detail, "detail_vi": detail_vi},
                   status=status, headers=headers)

@@ -216,15 +216,15 @@ class SearchQuery:
 
     def validate(self) -> SearchQuery:
         if len(self.q) > MAX_QUERY:
-            raise InvalidInput(f"q is too long: at most {MAX_QUERY} characters", field="q")
+            raise InvalidInput(f"Từ khoá quá dài (tối đa {MAX_QUERY} ký tự).", field="q")
         if not 1 <= self.page <= MAX_PAGE:
-            raise InvalidInput(f"page must be between 1 and {MAX_PAGE}", field="page")
+            raise InvalidInput(f"Số trang phải từ 1 đến {MAX_PAGE}.", field="page")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}", field="page_size")
+            raise InvalidInput(f"page_size phải từ 1 đến {MAX_PAGE_SIZE}.", field="page_size")
         if self.level is not None and self.level not in LEVELS:
-            raise InvalidInput(f"level must be one of {', '.join(LEVELS)}", field="level")
+            raise InvalidInput(f"Cấp thực hiện phải là một trong: {', '.join(LEVELS)}.", field="level")
         if self.audience is not None and self.audience not in AUDIENCES:
-            raise InvalidInput(f"audience must be one of {', '.join(AUDIENCES)}", field="audience")
+            raise InvalidInput(f"Đối tượng phải là một trong: {', '.join(AUDIENCES)}.", field="audience")
         return self
 
 
@@ -346,7 +346,7 @@ def list_fields(session: Session) -> list[Field]:
 def field_name(session: Session, slug: str) -> str:
     name = session.scalar(select(Field.name).where(Field.slug == slug))
     if name is None:
-        raise NotFound(f"no field {slug!r}")
+        raise NotFound(f"Không có lĩnh vực {slug!r}.")
     return name
 
 
@@ -366,7 +366,7 @@ def get_procedure(session: Session, code: str) -> ProcedureView:
         .where(Procedure.code == code)
     ).first()
     if row is None:
-        raise NotFound(f"no procedure with code {code!r}")
+        raise NotFound(f"Không có thủ tục mã {code!r}.")
     return ProcedureView(data=json.loads(row[0]), revision=row[1], offering=row[2], unit=row[3])
 
 
