@@ -15,14 +15,18 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
+from api import passkeys as passkey_api
 from api.auth import AuthController, MeController
+from api.calendar import CalendarController
 from api.catalog import CatalogController
 from api.errors import HANDLERS
 from api.settings import Settings, get_settings
 from auth.web import SessionCookieMiddleware
 from domain.catalog.offer import current_province
 from domain.db import Database
-from pwa import account, admin, static_files, views
+from domain.documents.storage import storage_from_env
+from api import dossiers
+from pwa import account, admin, filing, passkey_routes, static_files, views
 
 log = logging.getLogger("motcua")
 
@@ -78,14 +82,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     return Litestar(
         route_handlers=[healthz, CatalogController, AuthController, MeController, *views.ROUTES,
-                        *account.ROUTES, *admin.ROUTES, *static_files.ROUTES],
+                        CalendarController,
+                        *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *dossiers.ROUTES, *static_files.ROUTES,
+                        *passkey_api.ROUTES,
+                        *passkey_routes.ROUTES],
         middleware=[DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_name="motcua_csrf", cookie_secure=settings.secure_cookies,
             cookie_httponly=True, cookie_samesite="lax", header_name="x-csrftoken",
             exclude=["^/api/"],  # the JSON API takes bearer tokens only, never cookies
         ),
-        state=State({"db": database, "settings": settings, "province_name": ""}),
+        state=State({"db": database, "settings": settings, "province_name": "",
+                     "storage": storage_from_env(local_root=settings.storage_dir)}),
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_send=[security_headers(settings)],

@@ -14,13 +14,24 @@ from auth.models import (
     WebAuthnChallenge,
 )
 from domain.audit import AuditEvent
+from domain.calendar_models import CalendarOverride
 from domain.catalog.models import Field, Offering, OfferVersion, Procedure, ProcedureRevision, Unit
 from domain.db import Base
+from domain.dossiers.models import (
+    Dossier,
+    DossierCounter,
+    DossierDocument,
+    DossierHistory,
+    FormRevision,
+    IdempotencyKey,
+    WalletDocument,
+)
 
 metadata = Base.metadata
 
 __all__ = [
-    "AuditEvent", "AuthSession", "Field", "Invitation", "Membership", "OfferVersion", "OfficerRole", "Offering",
+    "AuditEvent", "AuthSession", "CalendarOverride", "Field", "Invitation", "Membership", "OfferVersion", "OfficerRole", "Offering",
     "OneTimeCode", "Organisation", "Passkey", "Procedure", "ProcedureRevision", "RateCounter", "RefreshToken",
-    "Unit", "User", "WebAuthnChallenge", "metadata",
+    "Unit", "User", "WebAuthnChallenge", "metadata", "Dossier", "DossierCounter", "DossierDocument",
+    "DossierHistory", "FormRevision", "IdempotencyKey", "WalletDocument",
 ]

@@ -56,6 +56,36 @@ def format_date(value: date | datetime | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+VN_TZ = __import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _vn(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)  # stored in UTC
+    return value.astimezone(VN_TZ)
+
+
+def format_date_vn(value: datetime | str | None) -> str:
+    moment = _vn(value)
+    return moment.strftime("%d/%m/%Y") if moment else ""
+
+
+def format_datetime_vn(value: datetime | str | None) -> str:
+    moment = _vn(value)
+    return moment.strftime("%H:%M %d/%m/%Y") if moment else ""
+
+
+def format_time_vn(value: datetime | str | None) -> str:
+    moment = _vn(value)
+    return moment.strftime("%H:%M") if moment else ""
+
+
 DURATION_UNITS: dict[str, tuple[str, str]] = {
     # unit: (Vietnamese, English) — plain words, the template picks by language
     "working_days": ("ngày làm việc", "working days"),

@@ -11,7 +11,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 
 from api.settings import get_settings
-from pwa.i18n import format_date, format_duration, format_vnd, pick_language, translations
+from pwa.i18n import (
+    format_date,
+    format_date_vn,
+    format_datetime_vn,
+    format_duration,
+    format_time_vn,
+    format_vnd,
+    pick_language,
+    translations,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -41,6 +50,9 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["vnd"] = format_vnd
     env.filters["ddmmyyyy"] = format_date
+    env.filters["ddmmyyyy_vn"] = format_date_vn
+    env.filters["datetime_vn"] = format_datetime_vn
+    env.filters["time_vn"] = format_time_vn
     env.filters["duration"] = lambda d: format_duration(d, lang)
     env.globals.update(lang=lang, static_v=static_version(), source_credit=SOURCE_CREDIT)
     return env

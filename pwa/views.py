@@ -60,8 +60,18 @@ async def results(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/thu-tuc/{code:str}", include_in_schema=False)
 async def procedure(request: Request[Any, Any, Any], code: str) -> Response[bytes]:
-    view = await request.app.state.db.read(service.get_procedure, code)
-    return render(request, "procedure.html", {"p": view.data, "view": view})
+    from datetime import datetime
+
+    from domain.calendar import TZ, expected_result
+    from domain.calendar_models import load_calendar
+
+    db = request.app.state.db
+    view = await db.read(service.get_procedure, code)
+    expected = None  # "file now → result expected by": only where this province takes the dossier
+    if view.offering is not None:
+        expected = expected_result(await db.read(load_calendar), view.data.get("channels") or [],
+                                   view.data.get("field"), datetime.now(TZ))
+    return render(request, "procedure.html", {"p": view.data, "view": view, "expected_result": expected})
 
 
 @get("/linh-vuc", include_in_schema=False)

@@ -93,6 +93,7 @@ class Offering(Base):
     local_fee_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
     local_fee_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     in_person_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    identity_level: Mapped[int] = mapped_column(Integer, default=1)  # 2: only officer-verified identities
 
 
 class OfferVersion(Base):

@@ -197,7 +197,7 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
         session.add(Offering(
             procedure_code=code, unit_code=unit, mode=mode,
             local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
-            in_person_note=item.get("in_person_note"),
+            in_person_note=item.get("in_person_note"), identity_level=int(item.get("identity_level", 1)),
         ))
     warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
     summary = OfferSummary(

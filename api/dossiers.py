@@ -1,0 +1,339 @@
+"""JSON API of filing: forms, drafts, documents, submission, cloning, wallet, public lookup."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.orm import Session
+
+from auth import ratelimit
+from auth.tokens import Principal
+from auth.web import api_principal, client_ip
+from domain.dossiers import service
+from domain.dossiers.models import Dossier
+from domain.errors import InvalidInput, NotFound, TooManyRequests
+from domain.workflow import STATE_NAMES_VI, State
+
+
+class FormOut(msgspec.Struct):
+    procedure_code: str
+    revision: int
+    steps: list[str]
+    fields: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+
+
+class DocumentOut(msgspec.Struct):
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+    name: str
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+    kind: str = "upload"
+    created_at: datetime | None = None
+
+
+class AttachedOut(msgspec.Struct):
+    id: int  # the attachment (page) id inside the dossier
+    slot: str
+    document: DocumentOut
+
+
+class DossierOut(msgspec.Struct):
+    id: int
+    code: str | None
+    procedure_code: str
+    status: str
+    status_name: str
+    version: int
+    form_revision: int
+    organisation_id: int | None
+    unit_code: str
+    data: dict[str, Any]
+    documents: list[AttachedOut]
+    fee_vnd: int | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    due_date: datetime | None
+
+
+class DossierSummary(msgspec.Struct):
+    id: int
+    code: str | None
+    procedure_code: str
+    procedure_name: str
+    status: str
+    status_name: str
+    updated_at: datetime
+    due_date: datetime | None
+
+
+class CreateIn(msgspec.Struct):
+    procedure_code: str
+    organisation_id: int | None = None
+    data: dict[str, Any] | None = None
+
+
+class PatchIn(msgspec.Struct):
+    data: dict[str, Any]
+    version: int | None = None
+
+
+class FromWalletIn(msgspec.Struct):
+    slot: str
+    document_id: int
+
+
+class WithdrawIn(msgspec.Struct):
+    reason: str
+    version: int | None = None
+
+
+class SubmitOut(msgspec.Struct):
+    id: int
+    code: str
+    status: str
+    due_date: datetime | None
+    fee_vnd: int | None
+
+
+class CloneOut(msgspec.Struct):
+    dossier: DossierOut
+    dropped_fields: list[str]
+
+
+class HistoryOut(msgspec.Struct):
+    at: datetime
+    event: str
+    from_status: str
+    to_status: str
+    reason: str
+
+
+class LookupOut(msgspec.Struct):
+    code: str
+    status: str
+    status_name: str
+    procedure_code: str
+    procedure_name: str
+    receiving_unit: str
+    submitted_at: datetime | None
+    received_at: datetime | None
+    due_date: datetime | None
+    finished_at: datetime | None
+
+
+def document_out(doc: Any) -> DocumentOut:
+    return DocumentOut(id=doc.id, content_type=doc.content_type, size=doc.size, sha256=doc.sha256,
+                       name=doc.display_name, width=doc.width, height=doc.height, pages=doc.pages, kind=doc.kind,
+                       created_at=doc.created_at)
+
+
+def dossier_out(session: Session, d: Dossier) -> DossierOut:
+    from domain.dossiers.models import FormRevision
+
+    form = session.get(FormRevision, d.form_revision_id)
+    return DossierOut(
+        id=d.id, code=d.code, procedure_code=d.procedure_code, status=d.status,
+        status_name=STATE_NAMES_VI[State(d.status)], version=d.version, form_revision=form.revision if form else 0,
+        organisation_id=d.organisation_id, unit_code=d.unit_code, data=json.loads(d.data),
+        documents=[AttachedOut(id=dd.id, slot=dd.slot, document=document_out(wd))
+                   for dd, wd in service.dossier_documents(session, d.id)],
+        fee_vnd=d.fee_vnd, created_at=d.created_at, updated_at=d.updated_at, submitted_at=d.submitted_at,
+        due_date=d.due_at,
+    )
+
+
+class FormController(Controller):
+    path = "/api/v1/procedures"
+    tags = ["filing"]
+
+    @get("/{code:str}/form")
+    async def form(self, request: Request[Any, Any, Any], code: str) -> FormOut:
+        """The current form revision of a procedure: fields and document slots, for any client to fill."""
+        db = request.app.state.db
+        form = await db.read(service.current_form, code)
+        if form is None or form.source == "default":
+            form = await db.write(service.ensure_form, code)
+        schema = json.loads(form.schema)
+        return FormOut(procedure_code=code, revision=form.revision, steps=schema.get("steps", []),
+                       fields=schema["fields"], documents=schema.get("documents", []))
+
+
+class DossierController(Controller):
+    path = "/api/v1/dossiers"
+    tags = ["filing"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @get("")
+    async def mine(self, request: Request[Any, Any, Any], me: Principal) -> list[DossierSummary]:
+        """My dossiers and my organisations', drafts included, newest first."""
+        rows = await request.app.state.db.read(service.my_dossiers, me.user_id)
+        return [DossierSummary(id=d.id, code=d.code, procedure_code=d.procedure_code, procedure_name=name,
+                               status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
+                               updated_at=d.updated_at, due_date=d.due_at) for d, name in rows]
+
+    @post("", status_code=HTTP_201_CREATED)
+    async def create(self, request: Request[Any, Any, Any], me: Principal, data: CreateIn) -> DossierOut:
+        """Start a draft of a procedure this province offers online."""
+        def run(session: Session) -> DossierOut:
+            d = service.create_draft(session, me.user_id, data.procedure_code, organisation_id=data.organisation_id,
+                                     data=data.data)
+            return dossier_out(session, d)
+
+        return await request.app.state.db.write(run)
+
+    @get("/{dossier_id:int}")
+    async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DossierOut:
+        return await request.app.state.db.read(
+            lambda s: dossier_out(s, service.get_dossier(s, me.user_id, dossier_id)))
+
+    @patch("/{dossier_id:int}")
+    async def update(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+                     data: PatchIn) -> DossierOut:
+        """Save form data (partial: the given fields replace the stored ones)."""
+        def run(session: Session) -> DossierOut:
+            d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=data.version)
+            return dossier_out(session, d)
+
+        return await request.app.state.db.write(run)
+
+    @delete("/{dossier_id:int}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> None:
+        """Delete a draft (a filed dossier can only be withdrawn)."""
+        await request.app.state.db.write(service.delete_draft, me.user_id, dossier_id)
+
+    @post("/{dossier_id:int}/documents", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
+    async def upload(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DocumentOut:
+        """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
+        from api.uploads import receive_upload
+
+        slot, stored = await receive_upload(request)
+        doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
+        return document_out(doc)
+
+    @post("/{dossier_id:int}/documents/from-wallet", status_code=HTTP_201_CREATED)
+    async def from_wallet(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+                          data: FromWalletIn) -> DocumentOut:
+        """Attach a document already in my (or my organisation's) wallet, without uploading again."""
+        doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, data.slot,
+                                               document_id=data.document_id)
+        return document_out(doc)
+
+    @delete("/{dossier_id:int}/documents/{attachment_id:int}", status_code=HTTP_204_NO_CONTENT)
+    async def detach(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, attachment_id: int) -> None:
+        await request.app.state.db.write(service.detach, me.user_id, dossier_id, attachment_id)
+
+    @post("/{dossier_id:int}/submit", status_code=HTTP_200_OK)
+    async def submit(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> SubmitOut:
+        """File the dossier: checks fields, documents and identity level; gives the code and due date.
+        Idempotent: repeating it (double tap, retry, same `Idempotency-Key`) answers the same."""
+        key = request.headers.get("idempotency-key", "")
+
+        def run(session: Session) -> SubmitOut:
+            service.remember(session, me.user_id, f"submit:{dossier_id}", key, {"dossier": dossier_id})
+            d = service.submit(session, me.user_id, dossier_id, key=key)
+            assert d.code is not None
+            return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)
+
+        return await request.app.state.db.write(run)
+
+    @post("/{dossier_id:int}/withdraw", status_code=HTTP_200_OK)
+    async def withdraw(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+                       data: WithdrawIn) -> DossierOut:
+        def run(session: Session) -> DossierOut:
+            return dossier_out(session, service.withdraw(session, me.user_id, dossier_id, data.reason,
+                                                         expected_version=data.version))
+
+        return await request.app.state.db.write(run)
+
+    @post("/{dossier_id:int}/clone", status_code=HTTP_201_CREATED)
+    async def clone(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> CloneOut:
+        """File again: a new draft on the current form revision with this dossier's data and documents."""
+        def run(session: Session) -> CloneOut:
+            draft, dropped = service.clone(session, me.user_id, dossier_id)
+            return CloneOut(dossier=dossier_out(session, draft), dropped_fields=dropped)
+
+        return await request.app.state.db.write(run)
+
+    @get("/{dossier_id:int}/history")
+    async def history(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> list[HistoryOut]:
+        def run(session: Session) -> list[HistoryOut]:
+            d = service.get_dossier(session, me.user_id, dossier_id)
+            return [HistoryOut(at=h.at, event=h.event, from_status=h.from_status, to_status=h.to_status,
+                               reason=h.reason) for h in service.history(session, d.id)]
+
+        return await request.app.state.db.read(run)
+
+
+class DocumentController(Controller):
+    path = "/api/v1/documents"
+    tags = ["filing"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @get("")
+    async def wallet(self, request: Request[Any, Any, Any], me: Principal) -> list[DocumentOut]:
+        """My document wallet (and my organisations'): uploads and issued results."""
+        def run(session: Session) -> list[DocumentOut]:
+            from domain.dossiers.models import WalletDocument
+
+            rows = session.scalars(service.visible_documents(session, me.user_id)
+                                   .order_by(WalletDocument.created_at.desc()).limit(500))
+            return [document_out(d) for d in rows]
+
+        return await request.app.state.db.read(run)
+
+    @get("/{document_id:int}/content")
+    async def content(self, request: Request[Any, Any, Any], me: Principal, document_id: int) -> Response[Any]:
+        """The file itself (streamed)."""
+        from api.uploads import stream_document
+
+        doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
+        return stream_document(request, doc)
+
+
+class LookupController(Controller):
+    path = "/api/v1/lookup"
+    tags = ["filing"]
+
+    @get("/{code:str}")
+    async def lookup(self, request: Request[Any, Any, Any], code: str) -> LookupOut:
+        """Public status of a dossier by its code: dates and receiving unit, no personal data. Rate limited."""
+        r = await public_lookup(request, code)
+        return LookupOut(code=r.code, status=r.status, status_name=r.status_name, procedure_code=r.procedure_code,
+                         procedure_name=r.procedure_name, receiving_unit=r.unit_name, submitted_at=r.submitted_at,
+                         received_at=r.received_at, due_date=r.due_at, finished_at=r.finished_at)
+
+
+async def public_lookup(request: Request[Any, Any, Any], code: str) -> service.LookupResult:
+    ip = client_ip(request) or "-"
+
+    def run(session: Session) -> service.LookupResult | NotFound:
+        wait = ratelimit.retry_after(session, ratelimit.LOOKUP_CLIENT, ip)
+        if wait:
+            raise TooManyRequests("Tra cứu quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
+        ratelimit.hit(session, ratelimit.LOOKUP_CLIENT, ip)  # counted even when nothing is found
+        try:
+            return service.lookup(session, code)
+        except NotFound as exc:
+            return exc
+
+    if len(code) > 40:
+        raise InvalidInput("Mã hồ sơ không hợp lệ.", field="code")
+    result = await request.app.state.db.write(run)
+    if isinstance(result, NotFound):
+        raise result
+    return result
+
+
+ROUTES = [FormController, DossierController, DocumentController, LookupController]

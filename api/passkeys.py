@@ -1,0 +1,159 @@
+"""JSON API of passkeys: enrol, sign in, step-up, and my passkeys (list, rename, delete).
+
+Options endpoints answer the standard ``PublicKeyCredentialCreationOptionsJSON`` /
+``PublicKeyCredentialRequestOptionsJSON`` object itself; verify endpoints take the browser's
+``credential.toJSON()`` as the whole body (at most 64 KB).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api.auth import TokensOut, tokens
+from auth import passkeys
+from auth.models import Passkey
+from auth.tokens import Principal
+from auth.web import api_principal, client_ip
+
+MAX_BODY = 64 * 1024
+
+
+class PasskeyOut(msgspec.Struct):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool
+    transports: list[str]
+    aaguid: str
+
+
+class RenameIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class StepUpOut(msgspec.Struct):
+    status: str
+    valid_for: int
+
+
+def passkey_out(p: Passkey) -> PasskeyOut:
+    return PasskeyOut(id=p.id, name=p.name, created_at=p.created_at, last_used_at=p.last_used_at,
+                      backed_up=p.backed_up, transports=[t for t in p.transports.split(",") if t], aaguid=p.aaguid)
+
+
+async def read_credential(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The raw JSON body (a credential's toJSON()), as a dict; 413 beyond 64 KB, 400 when not a JSON object.
+
+    Handlers using this set ``request_max_body_size=MAX_BODY`` so Litestar stops reading early.
+    """
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail=f"the body may be at most {MAX_BODY} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise passkeys.PasskeyError(passkeys.MESSAGES["malformed"], reason="malformed") from None
+    if not isinstance(data, dict):
+        raise passkeys.PasskeyError(passkeys.MESSAGES["malformed"], reason="malformed")
+    return data
+
+
+def _agent(request: Request[Any, Any, Any]) -> str:
+    return request.headers.get("user-agent", "")[:255]
+
+
+def _amr(me: Principal) -> str:
+    return me.amr[0] if me.amr else ""
+
+
+class PasskeyAuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["identity"]
+
+    @post("/passkeys/registration/options", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
+    async def registration_options(self, request: Request[Any, Any, Any], me: Principal) -> dict[str, Any]:
+        """PublicKeyCredentialCreationOptionsJSON to add a passkey to my account (5 minutes, single use)."""
+        return await request.app.state.db.write(passkeys.registration_options, me.user_id)  # type: ignore[no-any-return]
+
+    @post("/passkeys/registration/verify", status_code=HTTP_201_CREATED, request_max_body_size=MAX_BODY,
+          dependencies={"me": Provide(api_principal)})
+    async def registration_verify(self, request: Request[Any, Any, Any], me: Principal,
+                                  name: str | None = None) -> PasskeyOut:
+        """Body: the browser's RegistrationResponseJSON (credential.toJSON()). Optional ?name= for the passkey."""
+        data = await read_credential(request)
+        result = await request.app.state.db.write(passkeys.verify_registration, me.user_id, data, name=name,
+                                                  ip=client_ip(request), authenticated=_amr(me))
+        if isinstance(result, passkeys.PasskeyError):
+            raise result
+        return passkey_out(result)
+
+    @post("/passkeys/authentication/options", status_code=HTTP_200_OK)
+    async def authentication_options(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptionsJSON to sign in with a passkey alone (discoverable credential)."""
+        return await request.app.state.db.write(  # type: ignore[no-any-return]
+            passkeys.authentication_options, None, "authenticate", None, ip=client_ip(request))
+
+    @post("/passkeys/authentication/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY)
+    async def authentication_verify(self, request: Request[Any, Any, Any]) -> TokensOut:
+        """Body: the browser's AuthenticationResponseJSON → the same token pair as a password sign-in."""
+        data = await read_credential(request)
+        result = await request.app.state.db.write(passkeys.verify_authentication, data, ip=client_ip(request),
+                                                  user_agent=_agent(request))
+        if isinstance(result, passkeys.PasskeyError):
+            raise result
+        return tokens(result)
+
+    @post("/step-up/options", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
+    async def step_up_options(self, request: Request[Any, Any, Any], me: Principal) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptionsJSON for a fresh assertion with one of my passkeys."""
+        return await request.app.state.db.write(  # type: ignore[no-any-return]
+            passkeys.step_up_options, me.session_id, me.user_id)
+
+    @post("/step-up/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY,
+          dependencies={"me": Provide(api_principal)})
+    async def step_up_verify(self, request: Request[Any, Any, Any], me: Principal) -> StepUpOut:
+        """Body: AuthenticationResponseJSON. Sensitive actions are allowed for 5 minutes in this session."""
+        data = await read_credential(request)
+        error = await request.app.state.db.write(passkeys.step_up, me.session_id, me.user_id, data,
+                                                 ip=client_ip(request))
+        if error is not None:
+            raise error
+        return StepUpOut(status="ok", valid_for=int(passkeys.STEP_UP_WINDOW.total_seconds()))
+
+
+class MyPasskeysController(Controller):
+    path = "/api/v1/me/passkeys"
+    tags = ["identity"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @get("")
+    async def list_passkeys(self, request: Request[Any, Any, Any], me: Principal) -> list[PasskeyOut]:
+        """My passkeys."""
+        rows = await request.app.state.db.read(passkeys.list_passkeys, me.user_id)
+        return [passkey_out(p) for p in rows]
+
+    @patch("/{passkey_id:int}")
+    async def rename(self, request: Request[Any, Any, Any], me: Principal, passkey_id: int,
+                     data: RenameIn) -> PasskeyOut:
+        """Rename one of my passkeys."""
+        p = await request.app.state.db.write(passkeys.rename_passkey, me.user_id, passkey_id, data.name,
+                                             ip=client_ip(request))
+        return passkey_out(p)
+
+    @delete("/{passkey_id:int}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(self, request: Request[Any, Any, Any], me: Principal, passkey_id: int) -> None:
+        """Delete one of my passkeys (never the last way to sign in; officers keep at least one)."""
+        await request.app.state.db.write(passkeys.delete_passkey, me.user_id, passkey_id, ip=client_ip(request),
+                                         authenticated=_amr(me))
+
+
+ROUTES = [PasskeyAuthController, MyPasskeysController]

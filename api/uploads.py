@@ -1,0 +1,99 @@
+"""Receiving uploads (streamed to disk, checked, re-encoded, stored) and serving stored documents."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.response import Stream
+
+from domain.documents.processing import EXTENSIONS, process_upload
+from domain.documents.streaming import boundary_from_content_type, parse_multipart_stream
+from domain.dossiers.service import StoredFile
+from domain.errors import InvalidInput
+
+
+def _display_name(client_name: str, content_type: str) -> str:
+    """The client's name for the file (already made safe), with the extension of what it really is."""
+    stem = client_name.rsplit(".", 1)[0] if "." in client_name else client_name
+    return f"{(stem or 'tep')[:100]}{EXTENSIONS.get(content_type, '')}"
+
+
+CSRF_COOKIE = "motcua_csrf"
+
+
+def _csrf_valid(token: str, secret: str) -> str | None:
+    import hmac
+
+    if len(token) <= CSRF_SECRET_LENGTH:
+        return None
+    body, mac = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
+    return body if hmac.compare_digest(mac, generate_csrf_hash(body, secret)) else None
+
+
+def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
+    """Upload pages are excluded from the CSRF middleware (it would read the whole body into memory);
+    the same double-submit check is made here on the streamed `_csrf_token` field or header."""
+    secret = request.app.state.settings.secret_key
+    cookie = _csrf_valid(request.cookies.get(CSRF_COOKIE, ""), secret)
+    given = _csrf_valid(sent or request.headers.get("x-csrftoken", ""), secret)
+    import hmac
+
+    if cookie is None or given is None or not hmac.compare_digest(cookie, given):
+        raise PermissionDeniedException("CSRF token verification failed")
+
+
+async def receive_upload(request: Request[Any, Any, Any], *, csrf: bool = False) -> tuple[str, StoredFile]:
+    """Parse a multipart body with fields `slot` and `file` as it streams in; memory stays bounded.
+    ``csrf=True`` (cookie-authenticated pages) checks the form's CSRF token before storing anything."""
+    settings = request.app.state.settings
+    scratch = Path(settings.var_dir) / "uploads"
+    scratch.mkdir(parents=True, exist_ok=True)
+    boundary = boundary_from_content_type(request.headers.get("content-type"))
+    form = await parse_multipart_stream(request.stream(), boundary, scratch, max_files=2, max_fields=8)
+    try:
+        if csrf:
+            check_csrf(request, form.get("_csrf_token"))
+        slot = (form.get("slot") or "").strip()
+        if not slot:
+            raise InvalidInput("Chưa chọn ô giấy tờ.", field="slot")
+        files = form.files_of("file")
+        if not files:
+            raise InvalidInput("Chưa chọn tệp để tải lên.", field="file")
+        saved = files[0]
+        processed = await asyncio.to_thread(process_upload, saved.path)
+        try:
+            storage = request.app.state.storage
+            await asyncio.to_thread(storage.put, processed.key, processed.path, processed.content_type)
+        finally:
+            if processed.path != saved.path:
+                processed.path.unlink(missing_ok=True)
+        return slot, StoredFile(
+            storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
+            size=processed.size, display_name=_display_name(saved.filename, processed.content_type),
+            width=processed.width, height=processed.height, pages=processed.pages,
+        )
+    finally:
+        form.cleanup()
+
+
+def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
+    """Stream a stored document; never sniffed or framed by another site."""
+    storage = request.app.state.storage
+    filename = quote(doc.display_name)
+    return Stream(
+        storage.iter_chunks(doc.storage_key),
+        media_type=doc.content_type,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{filename}",
+            "Content-Length": str(doc.size),
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{doc.sha256}"',
+        },
+    )

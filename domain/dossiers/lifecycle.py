@@ -1,0 +1,49 @@
+"""Firing workflow events on a dossier: the table check, version bump, history and audit rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain.audit import record
+from domain.dossiers.models import Dossier, DossierHistory
+from domain.errors import Conflict
+from domain.workflow import Actor, InvalidTransition, Transition, find, target_of
+
+
+class WorkflowConflict(Conflict):
+    """An action the table does not allow now (409), or a stale version (409 with the fresh state)."""
+
+
+def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None, actors: set[Actor],
+         reason: str = "", expected_version: int | None = None, internal: bool = False,
+         detail: dict[str, Any] | None = None, now: datetime | None = None) -> Transition:
+    """Apply one event in the caller's transaction; raise WorkflowConflict when not allowed."""
+    if expected_version is not None and expected_version != dossier.version:
+        raise WorkflowConflict(
+            f"Hồ sơ vừa được người khác cập nhật (phiên bản {dossier.version}, bạn gửi {expected_version}). "
+            "Hãy tải lại và thử lại.", field="version")
+    try:
+        row = find(event, dossier.status, actors)
+    except InvalidTransition as exc:
+        raise WorkflowConflict(exc.detail) from None
+    if row.needs_reason and not reason.strip():
+        raise WorkflowConflict(f"{event} needs a reason", field="reason")
+    now = now or datetime.now(UTC)
+    before = dossier.status
+    dossier.status = target_of(row, before).value
+    dossier.version += 1
+    dossier.updated_at = now
+    payload = json.dumps(detail or {}, ensure_ascii=False, default=str)
+    session.add(DossierHistory(
+        dossier_id=dossier.id, at=now, actor_id=actor_id, event=event, from_status=before,
+        to_status=dossier.status, reason=reason.strip()[:4000], form_revision_id=dossier.form_revision_id,
+        detail=payload, internal=internal,
+    ))
+    record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",
+           authenticated="", from_status=before, to_status=dossier.status, version=dossier.version)
+    session.flush()
+    return row

@@ -1,0 +1,132 @@
+"""Dossier tables: form revisions, dossiers, their documents and history, the document wallet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.db import Base
+
+TS = DateTime(timezone=True)
+
+
+class FormRevision(Base):
+    """The form of a procedure at one revision; dossiers stay on the revision they were started on."""
+
+    __tablename__ = "form_revisions"
+    __table_args__ = (UniqueConstraint("procedure_code", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    procedure_revision: Mapped[int] = mapped_column(Integer)  # catalogue revision it was made from
+    schema: Mapped[str] = mapped_column(Text)  # JSON: fields and document slots
+    source: Mapped[str] = mapped_column(String(64))  # default | handmade | admin:<user id>
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class WalletDocument(Base):
+    """A stored file in a person's (or an organisation's) wallet: uploads and issued results."""
+
+    __tablename__ = "wallet_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True, index=True)
+    storage_key: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    display_name: Mapped[str] = mapped_column(String(160))
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="upload")  # upload | result
+    created_at: Mapped[datetime] = mapped_column(TS)
+    deleted_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+
+
+class Dossier(Base):
+    """A hồ sơ: a filled form of one procedure revision, with documents, moving through the workflow."""
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)  # given at submission
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"), index=True)
+    procedure_revision: Mapped[int] = mapped_column(Integer)
+    form_revision_id: Mapped[int] = mapped_column(ForeignKey("form_revisions.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True, index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    fee_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS, index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    received_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(TS, nullable=True, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    expiry_warned_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    cloned_from: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
+    submit_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class DossierDocument(Base):
+    """A page/file in one upload slot of a dossier (points to a wallet document)."""
+
+    __tablename__ = "dossier_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[str] = mapped_column(String(32))
+    document_id: Mapped[int] = mapped_column(ForeignKey("wallet_documents.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime] = mapped_column(TS)
+
+
+class DossierHistory(Base):
+    """One row per transition (who, when, from, to, why, on which form revision)."""
+
+    __tablename__ = "dossier_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    form_revision_id: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    internal: Mapped[bool] = mapped_column(default=False)  # officers' notes: never shown to the citizen
+
+
+class DossierCounter(Base):
+    """Counter per receiving unit per day for dossier codes {unit}-{yyMMdd}-{NNNN}."""
+
+    __tablename__ = "dossier_counters"
+
+    unit_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key, kept 24 h: same key and body → the same answer; other body → 409."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(TS, index=True)

@@ -1,0 +1,511 @@
+"""Filing use cases: forms, drafts, documents, submission with a code and due date, cloning, lookup.
+
+Authorization is a query: a dossier or document is loaded only through the caller's scope, so
+someone else's reads as "not found" (404), never "forbidden".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from auth.models import Membership, User
+from domain.catalog.models import Offering, Procedure, Unit
+from domain.dossiers import forms
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import (
+    Dossier,
+    DossierCounter,
+    DossierDocument,
+    DossierHistory,
+    FormRevision,
+    IdempotencyKey,
+    WalletDocument,
+)
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.workflow import STATE_NAMES_VI, Actor, State
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+EDITABLE = (State.DRAFT.value, State.SUPPLEMENT_REQUESTED.value)
+MAX_DATA_BYTES = 256 * 1024
+MAX_PAGES_PER_SLOT = 20
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- forms ------------------------------------------------------------------------------------
+def _procedure(session: Session, code: str) -> Procedure:
+    proc = session.scalar(select(Procedure).where(Procedure.code == code))
+    if proc is None:
+        raise NotFound(f"Không có thủ tục mã {code!r}.")
+    return proc
+
+
+def current_form(session: Session, code: str) -> FormRevision | None:
+    return session.scalar(select(FormRevision).where(FormRevision.procedure_code == code)
+                          .order_by(FormRevision.revision.desc()).limit(1))
+
+
+def ensure_form(session: Session, code: str) -> FormRevision:
+    """The current form revision; made from the hand-made file or the catalogue when missing or stale."""
+    proc = _procedure(session, code)
+    form = current_form(session, code)
+    if form is not None and (form.source != "default" or form.procedure_revision == proc.revision):
+        return form
+    schema = forms.handmade_schema(code)
+    source = "handmade" if schema else "default"
+    if schema is None:
+        schema = forms.default_schema(json.loads(proc.data))
+    return _new_form_revision(session, proc, schema, source, form)
+
+
+def _new_form_revision(session: Session, proc: Procedure, schema: dict[str, Any], source: str,
+                       previous: FormRevision | None) -> FormRevision:
+    form = FormRevision(procedure_code=proc.code, revision=(previous.revision + 1) if previous else 1,
+                        procedure_revision=proc.revision, schema=json.dumps(schema, ensure_ascii=False),
+                        source=source, created_at=_now())
+    session.add(form)
+    session.flush()
+    return form
+
+
+def edit_form(session: Session, code: str, schema: dict[str, Any], *, actor_id: int) -> FormRevision:
+    """An admin's edit: always a new revision; dossiers already started stay on theirs."""
+    from domain.audit import record
+
+    proc = _procedure(session, code)
+    checked = forms.check_schema(schema)
+    form = _new_form_revision(session, proc, checked, f"admin:{actor_id}", current_form(session, code))
+    record(session, "form.edited", actor_id=actor_id, subject=f"procedure:{code}", revision=form.revision)
+    return form
+
+
+# --- scope ------------------------------------------------------------------------------------
+def _org_ids(session: Session, user_id: int) -> list[int]:
+    return list(session.scalars(select(Membership.organisation_id).where(Membership.user_id == user_id)))
+
+
+def visible_dossiers(session: Session, user_id: int) -> Select[tuple[Dossier]]:
+    """The dossiers a filer may see: their own and their organisations'."""
+    orgs = _org_ids(session, user_id)
+    clause = Dossier.owner_id == user_id
+    if orgs:
+        clause = or_(clause, Dossier.organisation_id.in_(orgs))
+    return select(Dossier).where(clause)
+
+
+def get_dossier(session: Session, user_id: int, dossier_id: int, *, for_update: bool = False) -> Dossier:
+    query = visible_dossiers(session, user_id).where(Dossier.id == dossier_id)
+    if for_update:
+        query = query.with_for_update()
+    dossier = session.scalar(query)
+    if dossier is None:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    return dossier
+
+
+def visible_documents(session: Session, user_id: int) -> Select[tuple[WalletDocument]]:
+    orgs = _org_ids(session, user_id)
+    clause = WalletDocument.owner_id == user_id
+    if orgs:
+        clause = or_(clause, WalletDocument.organisation_id.in_(orgs))
+    return select(WalletDocument).where(clause, WalletDocument.deleted_at.is_(None))
+
+
+def get_document(session: Session, user_id: int, document_id: int) -> WalletDocument:
+    doc = session.scalar(visible_documents(session, user_id).where(WalletDocument.id == document_id))
+    if doc is None:
+        raise NotFound("Không tìm thấy giấy tờ.")
+    return doc
+
+
+# --- drafts -----------------------------------------------------------------------------------
+def _offering(session: Session, code: str) -> Offering:
+    offering = session.get(Offering, code)
+    if offering is None:
+        raise InvalidInput("Tỉnh không tiếp nhận thủ tục này.", field="procedure_code")
+    if offering.mode not in ("full", "partial"):
+        unit = session.get(Unit, offering.unit_code)
+        raise InvalidInput(f"Thủ tục này chưa nộp trực tuyến được; hãy nộp trực tiếp tại {unit.name if unit else '—'}.",
+                           field="procedure_code")
+    return offering
+
+
+def create_draft(session: Session, user_id: int, procedure_code: str, *, organisation_id: int | None = None,
+                 data: dict[str, Any] | None = None) -> Dossier:
+    offering = _offering(session, procedure_code)
+    proc = _procedure(session, procedure_code)
+    if organisation_id is not None and organisation_id not in _org_ids(session, user_id):
+        raise NotFound("Không tìm thấy tổ chức.")
+    form = ensure_form(session, procedure_code)
+    schema = json.loads(form.schema)
+    clean = forms.validate(schema, data or {}, complete=False)
+    if not data:
+        clean = _prefill(session, user_id, schema)
+    now = _now()
+    dossier = Dossier(procedure_code=procedure_code, procedure_revision=proc.revision, form_revision_id=form.id,
+                      owner_id=user_id, organisation_id=organisation_id, unit_code=offering.unit_code,
+                      status=State.DRAFT.value, version=1, data=json.dumps(clean, ensure_ascii=False),
+                      created_at=now, updated_at=now)
+    session.add(dossier)
+    session.flush()
+    return dossier
+
+
+def _prefill(session: Session, user_id: int, schema: dict[str, Any]) -> dict[str, Any]:
+    user = session.get(User, user_id)
+    names = {f["name"] for f in schema["fields"]}
+    values: dict[str, Any] = {}
+    if user is not None:
+        for name, value in (("applicant_name", user.full_name), ("applicant_phone", user.phone),
+                            ("applicant_email", user.email), ("applicant_cccd", user.cccd)):
+            if name in names and value:
+                values[name] = value
+    return values
+
+
+def schema_of(session: Session, dossier: Dossier) -> dict[str, Any]:
+    form = session.get(FormRevision, dossier.form_revision_id)
+    assert form is not None
+    return json.loads(form.schema)
+
+
+def update_draft(session: Session, user_id: int, dossier_id: int, data: dict[str, Any], *,
+                 expected_version: int | None = None) -> Dossier:
+    """Save form data (a partial update: given fields replace stored ones). Drafts keep what was typed."""
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    if dossier.status not in EDITABLE:
+        raise Conflict("Hồ sơ đã nộp, không sửa được nữa.", field="status")
+    if expected_version is not None and expected_version != dossier.version:
+        raise Conflict("Hồ sơ vừa được lưu ở nơi khác. Hãy tải lại trang.", field="version")
+    if not isinstance(data, dict):
+        raise InvalidInput("Dữ liệu biểu mẫu không hợp lệ.", field="data")
+    schema = schema_of(session, dossier)
+    merged = {**json.loads(dossier.data), **{k: v for k, v in data.items()
+                                             if k in {f["name"] for f in schema["fields"]}}}
+    clean = forms.validate(schema, merged, complete=False)
+    encoded = json.dumps(clean, ensure_ascii=False)
+    if len(encoded.encode()) > MAX_DATA_BYTES:
+        raise InvalidInput("Dữ liệu hồ sơ quá lớn.", field="data")
+    dossier.data = encoded
+    dossier.version += 1
+    dossier.updated_at = _now()
+    dossier.expiry_warned_at = None
+    return dossier
+
+
+def delete_draft(session: Session, user_id: int, dossier_id: int) -> None:
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    if dossier.status != State.DRAFT.value:
+        raise Conflict("Chỉ xoá được bản nháp; hồ sơ đã nộp thì có thể rút.", field="status")
+    session.execute(delete(DossierDocument).where(DossierDocument.dossier_id == dossier.id))
+    session.delete(dossier)
+
+
+# --- documents --------------------------------------------------------------------------------
+@dataclass
+class StoredFile:
+    """What the upload pipeline produced (see domain.documents.processing)."""
+
+    storage_key: str
+    sha256: str
+    content_type: str
+    size: int
+    display_name: str
+    width: int | None = None
+    height: int | None = None
+    pages: int | None = None
+
+
+def _slot(schema: dict[str, Any], slot: str) -> dict[str, Any]:
+    for d in schema.get("documents", []):
+        if d["slot"] == slot:
+            return d
+    raise InvalidInput("Ô giấy tờ không tồn tại trong biểu mẫu.", field="slot")
+
+
+def add_to_wallet(session: Session, user_id: int, stored: StoredFile, *, organisation_id: int | None = None,
+                  kind: str = "upload") -> WalletDocument:
+    existing = session.scalar(visible_documents(session, user_id).where(
+        WalletDocument.sha256 == stored.sha256, WalletDocument.owner_id == user_id,
+        WalletDocument.organisation_id.is_(None) if organisation_id is None
+        else WalletDocument.organisation_id == organisation_id))
+    if existing is not None:
+        return existing
+    doc = WalletDocument(owner_id=user_id, organisation_id=organisation_id, storage_key=stored.storage_key,
+                         sha256=stored.sha256, content_type=stored.content_type, size=stored.size,
+                         display_name=stored.display_name, width=stored.width, height=stored.height,
+                         pages=stored.pages, kind=kind, created_at=_now())
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+def attach(session: Session, user_id: int, dossier_id: int, slot: str, *, stored: StoredFile | None = None,
+           document_id: int | None = None) -> WalletDocument:
+    """Put a new upload, or a document already in the wallet, into a slot of a draft."""
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    if dossier.status not in EDITABLE:
+        raise Conflict("Hồ sơ đã nộp, không thêm giấy tờ được nữa.", field="status")
+    _slot(schema_of(session, dossier), slot)
+    pages = session.scalars(select(DossierDocument).where(DossierDocument.dossier_id == dossier.id,
+                                                          DossierDocument.slot == slot)).all()
+    if len(pages) >= MAX_PAGES_PER_SLOT:
+        raise InvalidInput(f"Mỗi ô nhận tối đa {MAX_PAGES_PER_SLOT} trang.", field="slot")
+    if stored is not None:
+        doc = add_to_wallet(session, user_id, stored, organisation_id=dossier.organisation_id)
+    elif document_id is not None:
+        doc = get_document(session, user_id, document_id)
+    else:
+        raise InvalidInput("Chưa chọn giấy tờ.", field="file")
+    session.add(DossierDocument(dossier_id=dossier.id, slot=slot, document_id=doc.id, position=len(pages),
+                                added_at=_now()))
+    dossier.version += 1
+    dossier.updated_at = _now()
+    session.flush()
+    return doc
+
+
+def detach(session: Session, user_id: int, dossier_id: int, dossier_document_id: int) -> None:
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    if dossier.status not in EDITABLE:
+        raise Conflict("Hồ sơ đã nộp, không bỏ giấy tờ được nữa.", field="status")
+    row = session.get(DossierDocument, dossier_document_id)
+    if row is None or row.dossier_id != dossier.id:
+        raise NotFound("Không tìm thấy giấy tờ trong hồ sơ.")
+    session.delete(row)
+    dossier.version += 1
+
+
+def dossier_documents(session: Session, dossier_id: int) -> list[tuple[DossierDocument, WalletDocument]]:
+    return [(dd, wd) for dd, wd in session.execute(
+        select(DossierDocument, WalletDocument).join(WalletDocument, WalletDocument.id == DossierDocument.document_id)
+        .where(DossierDocument.dossier_id == dossier_id).order_by(DossierDocument.slot, DossierDocument.position))]
+
+
+# --- submission -------------------------------------------------------------------------------
+def next_code(session: Session, unit_code: str, at: datetime) -> str:
+    """{unit}-{yyMMdd}-{NNNN}: one counter per unit per local day, safe with concurrent submissions."""
+    day = at.astimezone(VN).strftime("%y%m%d")
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(DossierCounter).values(unit_code=unit_code, day=day, last=0).on_conflict_do_nothing())
+    number = session.execute(
+        update(DossierCounter).where(DossierCounter.unit_code == unit_code, DossierCounter.day == day)
+        .values(last=DossierCounter.last + 1).returning(DossierCounter.last)
+    ).scalar_one()
+    return f"{unit_code}-{day}-{number:04d}"
+
+
+def fee_for(session: Session, dossier: Dossier) -> int | None:
+    offering = session.get(Offering, dossier.procedure_code)
+    if offering is not None and offering.local_fee_vnd is not None:
+        return offering.local_fee_vnd
+    proc = _procedure(session, dossier.procedure_code)
+    for channel in json.loads(proc.data).get("channels", []):
+        if channel.get("channel") == "online":
+            return channel.get("fee_vnd")
+    return None
+
+
+def expected_duration(session: Session, procedure_code: str) -> dict[str, Any] | None:
+    proc = _procedure(session, procedure_code)
+    channels = json.loads(proc.data).get("channels", [])
+    for wanted in ("online", "in_person", "postal"):
+        for channel in channels:
+            duration = channel.get("duration") or {}
+            if channel.get("channel") == wanted and duration.get("value"):
+                return duration
+    return None
+
+
+def compute_due(session: Session, procedure_code: str, start: datetime) -> datetime | None:
+    from domain.calendar_service import due_for_procedure
+
+    return due_for_procedure(session, procedure_code, start)
+
+
+@dataclass
+class SubmitResult:
+    dossier: Dossier
+    already: bool = False
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None = None) -> Dossier:
+    """Check and file a draft (or resubmit after a supplement request). Idempotent: a second submit of
+    the same dossier — a double tap, a retried request — answers with the dossier as filed."""
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    if dossier.status not in EDITABLE:
+        if dossier.submitted_at is not None and dossier.status != State.WITHDRAWN.value:
+            return dossier  # already filed: the same answer again
+        raise Conflict(f"Hồ sơ đang ở trạng thái “{STATE_NAMES_VI[State(dossier.status)]}”, không nộp được.",
+                       field="status")
+    schema = schema_of(session, dossier)
+    data = forms.validate(schema, json.loads(dossier.data), complete=True)
+    present = {dd.slot for dd, _ in dossier_documents(session, dossier.id)}
+    missing = [d for d in schema.get("documents", []) if d.get("required") and d["slot"] not in present]
+    if missing:
+        raise forms.FormErrors({f"documents.{d['slot']}": f"Chưa đính kèm: {d['name']}." for d in missing})
+    offering = session.get(Offering, dossier.procedure_code)
+    user = session.get(User, user_id)
+    if offering is not None and user is not None and user.identity_level < offering.identity_level:
+        raise Conflict("Thủ tục này yêu cầu tài khoản định danh mức 2 (đã được cán bộ xác minh giấy tờ).",
+                       field="identity_level")
+    now = _now()
+    resubmit = dossier.status == State.SUPPLEMENT_REQUESTED.value
+    dossier.data = json.dumps(data, ensure_ascii=False)
+    fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT})
+    if not resubmit:
+        dossier.code = next_code(session, dossier.unit_code, now)
+        dossier.submitted_at = now
+        dossier.fee_vnd = fee_for(session, dossier)
+        dossier.due_at = compute_due(session, dossier.procedure_code, now)
+        dossier.submit_key = (key or "")[:128] or None
+    session.flush()
+    return dossier
+
+
+def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, expected_version: int | None = None) -> Dossier:
+    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    fire(session, dossier, "withdraw", actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
+         expected_version=expected_version)
+    dossier.finished_at = _now()
+    return dossier
+
+
+def clone(session: Session, user_id: int, dossier_id: int) -> tuple[Dossier, list[str]]:
+    """File again: a new draft on the current form revision; fields that no longer exist are dropped."""
+    source = get_dossier(session, user_id, dossier_id)
+    draft = create_draft(session, user_id, source.procedure_code, organisation_id=source.organisation_id)
+    schema = schema_of(session, draft)
+    names = {f["name"] for f in schema["fields"]}
+    old = json.loads(source.data)
+    dropped = sorted(k for k in old if k not in names)
+    clean = forms.validate(schema, {k: v for k, v in old.items() if k in names}, complete=False)
+    draft.data = json.dumps(clean, ensure_ascii=False)
+    draft.cloned_from = source.id
+    slots = {d["slot"] for d in schema.get("documents", [])}
+    for dd, _wd in dossier_documents(session, source.id):
+        if dd.slot in slots:
+            session.add(DossierDocument(dossier_id=draft.id, slot=dd.slot, document_id=dd.document_id,
+                                        position=dd.position, added_at=_now()))
+        else:
+            dropped.append(f"documents.{dd.slot}")
+    session.flush()
+    return draft, dropped
+
+
+def my_dossiers(session: Session, user_id: int, *, limit: int = 100) -> list[tuple[Dossier, str]]:
+    rows = session.execute(
+        visible_dossiers(session, user_id).add_columns(Procedure.name)
+        .join(Procedure, Procedure.code == Dossier.procedure_code)
+        .order_by(Dossier.updated_at.desc()).limit(limit))
+    return [(d, name) for d, name in rows]
+
+
+def history(session: Session, dossier_id: int, *, internal: bool = False) -> list[DossierHistory]:
+    query = select(DossierHistory).where(DossierHistory.dossier_id == dossier_id)
+    if not internal:
+        query = query.where(DossierHistory.internal.is_(False))
+    return list(session.scalars(query.order_by(DossierHistory.id)))
+
+
+# --- public lookup ----------------------------------------------------------------------------
+@dataclass
+class LookupResult:
+    code: str
+    status: str
+    status_name: str
+    procedure_code: str
+    procedure_name: str
+    unit_name: str
+    submitted_at: datetime | None
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+
+
+def lookup(session: Session, code: str) -> LookupResult:
+    """What anyone may learn from a dossier code: no personal data."""
+    code = (code or "").strip()
+    if not code or len(code) > 40:
+        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+    row = session.execute(
+        select(Dossier, Procedure.name, Unit.name).join(Procedure, Procedure.code == Dossier.procedure_code)
+        .join(Unit, Unit.code == Dossier.unit_code).where(Dossier.code == code)).first()
+    if row is None:
+        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+    d, proc_name, unit_name = row
+    return LookupResult(code=code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
+                        procedure_code=d.procedure_code, procedure_name=proc_name, unit_name=unit_name,
+                        submitted_at=d.submitted_at, received_at=d.received_at, due_at=d.due_at,
+                        finished_at=d.finished_at)
+
+
+# --- idempotency keys -------------------------------------------------------------------------
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def remember(session: Session, user_id: int, scope: str, key: str, body: Any) -> IdempotencyKey | None:
+    """The stored answer for (user, scope, key) if the same body was sent before; 409 if another body was."""
+    if not key:
+        return None
+    if len(key) > 128:
+        raise InvalidInput("Idempotency-Key dài tối đa 128 ký tự.", field="Idempotency-Key")
+    cutoff = _now() - IDEMPOTENCY_TTL
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
+                                                      IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+    digest = request_hash(body)
+    if row is not None:
+        if row.request_hash != digest:
+            raise Conflict("Idempotency-Key này đã dùng cho một yêu cầu khác.", field="Idempotency-Key")
+        return row
+    session.add(IdempotencyKey(user_id=user_id, scope=scope, key=key, request_hash=digest, created_at=_now()))
+    session.flush()
+    return None
+
+
+def store_answer(session: Session, user_id: int, scope: str, key: str, answer: Any) -> None:
+    if key:
+        session.execute(update(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+            .values(response=json.dumps(answer, ensure_ascii=False, default=str)))
+
+
+# --- drafts that nobody uses --------------------------------------------------------------------
+@dataclass
+class ExpirySummary:
+    warned: list[int]
+    deleted: int
+
+
+def expire_drafts(session: Session, *, ttl: timedelta, warn_before: timedelta,
+                  now: datetime | None = None) -> ExpirySummary:
+    """Warn owners of drafts untouched for ttl - warn_before, delete those untouched for ttl."""
+    now = now or _now()
+    old = list(session.scalars(select(Dossier).where(Dossier.status == State.DRAFT.value,
+                                                     Dossier.updated_at < now - ttl)))
+    for d in old:
+        session.execute(delete(DossierDocument).where(DossierDocument.dossier_id == d.id))
+        session.delete(d)
+    warn = list(session.scalars(select(Dossier).where(
+        Dossier.status == State.DRAFT.value, Dossier.updated_at < now - ttl + warn_before,
+        Dossier.updated_at >= now - ttl, Dossier.expiry_warned_at.is_(None))))
+    for d in warn:
+        d.expiry_warned_at = now
+    session.flush()
+    return ExpirySummary(warned=[d.id for d in warn], deleted=len(old))

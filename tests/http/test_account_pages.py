@@ -1,0 +1,126 @@
+"""Identity pages as a browser without JavaScript uses them: forms, cookies, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import PASSWORD, new_phone
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "form without a CSRF token"
+    return match.group(1)
+
+
+def register_on_page(c, username: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    username = username or new_phone()
+    page = c.get("/dang-ky")
+    r = c.post("/dang-ky", data={"_csrf_token": csrf_of(page.text), "full_name": "Lê Văn Cường",
+                                 "username": username, "password": password}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return username, r
+
+
+def test_register_signs_in_with_httponly_cookies(page_client) -> None:  # type: ignore[no-untyped-def]
+    _, r = register_on_page(page_client)
+    assert r.headers["location"] == "/tai-khoan/xac-minh"
+    cookies = r.headers.get_list("set-cookie")
+    for name in ("motcua_at", "motcua_rt"):
+        cookie = next(c for c in cookies if c.startswith(name + "="))
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Path=/" in cookie
+    account = page_client.get("/tai-khoan")
+    assert account.status_code == 200 and "Lê Văn Cường" in account.text
+
+
+def test_post_without_csrf_token_is_refused(page_client) -> None:  # type: ignore[no-untyped-def]
+    page_client.get("/dang-ky")
+    r = page_client.post("/dang-ky", data={"full_name": "Lê Văn Cường", "username": new_phone(),
+                                           "password": PASSWORD})
+    assert r.status_code == 403
+    r2 = page_client.post("/dang-ky", data={"_csrf_token": "forged", "full_name": "Lê Văn Cường",
+                                            "username": new_phone(), "password": PASSWORD})
+    assert r2.status_code == 403
+
+
+def test_register_errors_keep_input_and_say_why(page_client) -> None:  # type: ignore[no-untyped-def]
+    page = page_client.get("/dang-ky")
+    r = page_client.post("/dang-ky", data={"_csrf_token": csrf_of(page.text), "full_name": "Lê Văn Cường",
+                                           "username": "0912", "password": PASSWORD})
+    assert r.status_code == 400
+    assert "Lê Văn Cường" in r.text and 'aria-invalid="true"' in r.text and "số điện thoại di động" in r.text
+    assert PASSWORD not in r.text  # never echo a password
+
+
+def test_login_logout_and_protected_pages(page_client) -> None:  # type: ignore[no-untyped-def]
+    username, _ = register_on_page(page_client)
+    page_client.cookies.clear()
+    r = page_client.get("/tai-khoan", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/dang-nhap?next=")
+    page = page_client.get("/dang-nhap?next=/to-chuc")
+    bad = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
+                                               "password": "sai mật khẩu rồi", "next": "/to-chuc"})
+    assert bad.status_code == 401 and "không đúng" in bad.text
+    ok = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
+                                              "password": PASSWORD, "next": "/to-chuc"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/to-chuc"
+    evil = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
+                                                "password": PASSWORD, "next": "//evil.example"},
+                            follow_redirects=False)
+    assert evil.headers["location"] == "/tai-khoan"  # never an open redirect
+    account = page_client.get("/tai-khoan")
+    out = page_client.post("/dang-xuat", data={"_csrf_token": csrf_of(account.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert page_client.get("/tai-khoan", follow_redirects=False).status_code == 303
+
+
+def test_expired_access_cookie_is_renewed_from_refresh_cookie(page_client) -> None:  # type: ignore[no-untyped-def]
+    register_on_page(page_client)
+    refresh = page_client.cookies.get("motcua_rt")
+    page_client.cookies.delete("motcua_at")
+    r = page_client.get("/tai-khoan")
+    assert r.status_code == 200 and "Lê Văn Cường" in r.text
+    assert page_client.cookies.get("motcua_rt") != refresh  # rotated
+
+
+def test_end_other_session_and_step_up_required(page_client, client) -> None:  # type: ignore[no-untyped-def]
+    username, _ = register_on_page(page_client)
+    api = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).json()
+    page = page_client.get("/tai-khoan")
+    assert page.text.count("/ket-thuc") == 2
+    r = page_client.post("/tai-khoan/dang-xuat-thiet-bi-khac", data={"_csrf_token": csrf_of(page.text)})
+    assert r.status_code == 403 and "passkey" in r.text.lower()  # step-up needed first
+    other = re.findall(r'/tai-khoan/phien/([0-9a-f-]+)/ket-thuc', page.text)
+    current = page_client.get("/api/v1/me/sessions", headers={"Authorization": f"Bearer {api['access_token']}"}).json()
+    api_session = next(s["id"] for s in current if s["current"])
+    assert api_session in other
+    ended = page_client.post(f"/tai-khoan/phien/{api_session}/ket-thuc", data={"_csrf_token": csrf_of(page.text)},
+                             follow_redirects=False)
+    assert ended.status_code == 303
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {api['access_token']}"}).status_code == 401
+
+
+def test_organisation_pages(page_client) -> None:  # type: ignore[no-untyped-def]
+    register_on_page(page_client)
+    page = page_client.get("/to-chuc")
+    bad = page_client.post("/to-chuc", data={"_csrf_token": csrf_of(page.text), "name": "HTX Rau sạch",
+                                             "tax_code": "123"})
+    assert bad.status_code == 400 and "Mã số thuế" in bad.text
+    import random
+
+    while True:
+        first9 = f"{random.randrange(10**8, 10**9):09d}"
+        check = 10 - sum(int(d) * w for d, w in zip(first9, (31, 29, 23, 19, 17, 13, 7, 5, 3), strict=True)) % 11
+        if check < 10:
+            break
+    ok = page_client.post("/to-chuc", data={"_csrf_token": csrf_of(page.text), "name": "HTX Rau sạch",
+                                            "tax_code": first9 + str(check)}, follow_redirects=False)
+    assert ok.status_code == 303
+    org_page = page_client.get(ok.headers["location"])
+    assert "HTX Rau sạch" in org_page.text and "Mời thành viên" in org_page.text
+
+
+def test_someone_elses_organisation_is_404(page_client, client) -> None:  # type: ignore[no-untyped-def]
+    register_on_page(page_client)
+    r = page_client.get("/to-chuc/999999")
+    assert r.status_code == 404

@@ -1,0 +1,194 @@
+"""Filing over the JSON API: forms, drafts, uploads, submission, idempotency, scope, clone, lookup."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.helpers import bearer, signed_in
+
+HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
+ADDRESS = {"province": 80, "ward": 25459, "street": "12 Đường 30/4"}
+
+
+def jpeg(size: tuple[int, int] = (1200, 900)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def procedure(client) -> str:  # type: ignore[no-untyped-def]
+    """A fully-online procedure of the demo province that uses the default (catalogue) form."""
+    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
+    for item in items["items"]:
+        if item["code"] in HANDMADE:
+            continue
+        form = client.get(f"/api/v1/procedures/{item['code']}/form").json()
+        if 1 <= len(form["documents"]) <= 4:
+            return item["code"]
+    raise AssertionError("no suitable procedure")
+
+
+def fill(client, tokens, dossier_id: int, form: dict) -> dict:  # type: ignore[no-untyped-def]
+    r = client.patch(f"/api/v1/dossiers/{dossier_id}", headers=bearer(tokens), json={"data": {
+        "applicant_name": "Phạm Thị Dung", "applicant_cccd": "072090001234", "applicant_phone": "0912345678",
+        "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
+    assert r.status_code == 200, r.text
+    for slot in form["documents"]:
+        if slot["required"]:
+            up = client.post(f"/api/v1/dossiers/{dossier_id}/documents", headers=bearer(tokens),
+                             data={"slot": slot["slot"]}, files={"file": ("anh chup.jpg", jpeg(), "image/jpeg")})
+            assert up.status_code == 201, up.text
+    return r.json()
+
+
+def test_form_shape(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    form = client.get(f"/api/v1/procedures/{procedure}/form").json()
+    assert form["revision"] >= 1 and form["fields"] and form["documents"]
+    assert {"name", "type", "label", "required"} <= set(form["fields"][0])
+    assert {"slot", "name", "required"} <= set(form["documents"][0])
+    assert client.get("/api/v1/procedures/9.999999/form").status_code == 404
+
+
+def test_file_a_dossier_end_to_end(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    form = client.get(f"/api/v1/procedures/{procedure}/form").json()
+    created = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure})
+    assert created.status_code == 201, created.text
+    d = created.json()
+    assert d["status"] == "draft" and d["code"] is None and d["data"]["applicant_name"] == "Nguyễn Văn An"
+    # an incomplete dossier is refused with the list of what is missing
+    early = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens))
+    assert early.status_code == 400 and early.headers["content-type"].startswith("application/problem+json")
+    fill(client, tokens, d["id"], form)
+    sub = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens))
+    assert sub.status_code == 200, sub.text
+    body = sub.json()
+    unit = client.get(f"/api/v1/procedures/{procedure}").json()["offer"]["unit_code"]
+    assert re.fullmatch(re.escape(unit) + r"-\d{6}-\d{4}", body["code"])
+    assert body["status"] == "submitted"
+    # a double tap: the same answer, no second dossier, no second code
+    again = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens))
+    assert again.status_code == 200 and again.json()["code"] == body["code"]
+    # filed dossiers are no longer editable
+    assert client.patch(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens),
+                        json={"data": {"request": "x"}}).status_code == 409
+    history = client.get(f"/api/v1/dossiers/{d['id']}/history", headers=bearer(tokens)).json()
+    assert [h["event"] for h in history] == ["submit"]
+    mine = client.get("/api/v1/dossiers", headers=bearer(tokens)).json()
+    assert [m["code"] for m in mine] == [body["code"]]
+    # public lookup: status and unit, never personal data
+    look = client.get(f"/api/v1/lookup/{body['code']}")
+    assert look.status_code == 200
+    assert "Phạm Thị Dung" not in look.text and "072090001234" not in look.text
+    assert look.json()["status"] == "submitted"
+    assert client.get("/api/v1/lookup/000.00.00.H56-260101-9999").status_code == 404
+
+
+def test_idempotency_key(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    form = client.get(f"/api/v1/procedures/{procedure}/form").json()
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    fill(client, tokens, d["id"], form)
+    h = {**bearer(tokens), "Idempotency-Key": "abc-123"}
+    first = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
+    second = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
+    assert first.status_code == second.status_code == 200 and first.json()["code"] == second.json()["code"]
+
+
+def test_someone_elses_dossier_and_document_are_404(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, owner = signed_in(client)
+    _, stranger = signed_in(client)
+    d = client.post("/api/v1/dossiers", headers=bearer(owner), json={"procedure_code": procedure}).json()
+    slot = client.get(f"/api/v1/procedures/{procedure}/form").json()["documents"][0]["slot"]
+    doc = client.post(f"/api/v1/dossiers/{d['id']}/documents", headers=bearer(owner), data={"slot": slot},
+                      files={"file": ("a.jpg", jpeg(), "image/jpeg")}).json()
+    for method, url in [("get", f"/api/v1/dossiers/{d['id']}"), ("post", f"/api/v1/dossiers/{d['id']}/submit"),
+                        ("post", f"/api/v1/dossiers/{d['id']}/clone"),
+                        ("get", f"/api/v1/documents/{doc['id']}/content")]:
+        r = getattr(client, method)(url, headers=bearer(stranger))
+        assert r.status_code == 404, (url, r.status_code)
+    r = client.patch(f"/api/v1/dossiers/{d['id']}", headers=bearer(stranger), json={"data": {"request": "x"}})
+    assert r.status_code == 404
+    content = client.get(f"/api/v1/documents/{doc['id']}/content", headers=bearer(owner))
+    assert content.status_code == 200 and content.content[:3] == b"\xff\xd8\xff"
+    assert content.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(("name", "payload", "ctype"), [
+    ("evil.jpg", b"%PDF-1.4\n<</JavaScript (app.alert(1))>>\n%%EOF", "image/jpeg"),
+    ("notes.png", b"just some text, not an image", "image/png"),
+    ("../../etc/passwd", b"root:x:0:0", "text/plain"),
+    ("cut.jpg", None, "image/jpeg"),
+])
+def test_bad_uploads_are_refused_and_nothing_is_stored(client, procedure: str, name: str, payload: bytes | None,
+                                                        ctype: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    slot = client.get(f"/api/v1/procedures/{procedure}/form").json()["documents"][0]["slot"]
+    data = payload if payload is not None else jpeg()[:2000]
+    r = client.post(f"/api/v1/dossiers/{d['id']}/documents", headers=bearer(tokens), data={"slot": slot},
+                    files={"file": (name, data, ctype)})
+    assert r.status_code in (400, 415), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens)).json()["documents"] == []
+    assert client.get("/api/v1/documents", headers=bearer(tokens)).json() == []
+
+
+def test_upload_to_unknown_slot(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    r = client.post(f"/api/v1/dossiers/{d['id']}/documents", headers=bearer(tokens), data={"slot": "zz"},
+                    files={"file": ("a.jpg", jpeg(), "image/jpeg")})
+    assert r.status_code == 400 and r.json()["field"] == "slot"
+
+
+def test_wallet_reuse_and_clone(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    form = client.get(f"/api/v1/procedures/{procedure}/form").json()
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    fill(client, tokens, d["id"], form)
+    client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens))
+    wallet = client.get("/api/v1/documents", headers=bearer(tokens)).json()
+    assert wallet, "uploads land in the wallet"
+    clone = client.post(f"/api/v1/dossiers/{d['id']}/clone", headers=bearer(tokens))
+    assert clone.status_code == 201
+    copy = clone.json()["dossier"]
+    assert copy["status"] == "draft" and copy["code"] is None
+    assert copy["data"]["applicant_cccd"] == "072090001234" and len(copy["documents"]) >= 1
+    # attach from the wallet into a new draft, without uploading again
+    fresh = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    r = client.post(f"/api/v1/dossiers/{fresh['id']}/documents/from-wallet", headers=bearer(tokens),
+                    json={"slot": form["documents"][0]["slot"], "document_id": wallet[0]["id"]})
+    assert r.status_code == 201 and r.json()["sha256"] == wallet[0]["sha256"]
+
+
+def test_procedure_not_offered_online(client) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    r = client.get("/api/v1/procedures", params={"level": "ministry", "page_size": 100}).json()
+    code = next(i["code"] for i in r["items"] if not i["offered"])
+    bad = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": code})
+    assert bad.status_code == 400 and bad.json()["field"] == "procedure_code"
+
+
+def test_draft_saves_invalid_values_but_submit_refuses_them(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
+    _, tokens = signed_in(client)
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    r = client.patch(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens),
+                     json={"data": {"applicant_cccd": "12ab", "unknown_field": "x"}, "version": d["version"]})
+    assert r.status_code == 200 and r.json()["data"]["applicant_cccd"] == "12ab"
+    assert "unknown_field" not in r.json()["data"]
+    stale = client.patch(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens),
+                         json={"data": {"request": "y"}, "version": d["version"]})
+    assert stale.status_code == 409
+    sub = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens))
+    assert sub.status_code == 400 and "CCCD" in sub.text
+
+
+def test_unauthenticated(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/dossiers").status_code == 401
+    assert client.post("/api/v1/dossiers", json={"procedure_code": "1.001193"}).status_code == 401
