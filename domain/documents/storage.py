@@ -126,8 +126,8 @@ class LocalStorage:
         return self._path(key).open("rb")
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        path = self._path(key)  # checked now, not at the first next()
-        return _file_chunks(path, chunk_size)
+        fh = self._path(key).open("rb")  # a missing key fails now, not at the first next()
+        return _file_chunks(fh, chunk_size)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -141,8 +141,8 @@ class LocalStorage:
         return self._path(key).stat().st_size
 
 
-def _file_chunks(path: Path, chunk_size: int) -> Iterator[bytes]:
-    with path.open("rb") as fh:
+def _file_chunks(fh: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    with fh:
         while block := fh.read(chunk_size):
             yield block
 

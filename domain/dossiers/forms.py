@@ -7,7 +7,9 @@ with type one of TYPES. A document slot is ``{slot, name, required, template?}``
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -26,17 +28,20 @@ MAX_GROUP_ITEMS = 50
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 APPLICANT_FIELDS: list[dict[str, Any]] = [
-    {"name": "applicant_name", "type": "text", "label": "Họ và tên người nộp", "required": True, "step": 0,
-     "autocomplete": "name"},
-    {"name": "applicant_cccd", "type": "cccd", "label": "Số CCCD", "required": True, "step": 0},
-    {"name": "applicant_phone", "type": "phone", "label": "Số điện thoại", "required": True, "step": 0,
-     "autocomplete": "tel"},
-    {"name": "applicant_email", "type": "email", "label": "Email", "required": False, "step": 0,
-     "autocomplete": "email"},
-    {"name": "applicant_address", "type": "address", "label": "Địa chỉ liên hệ", "required": True, "step": 0},
+    {"name": "applicant_name", "type": "text", "label": "Họ và tên người nộp", "label_en": "Applicant's full name",
+     "required": True, "step": 0, "autocomplete": "name"},
+    {"name": "applicant_cccd", "type": "cccd", "label": "Số CCCD", "label_en": "Citizen ID number (CCCD)",
+     "required": True, "step": 0},
+    {"name": "applicant_phone", "type": "phone", "label": "Số điện thoại", "label_en": "Phone number",
+     "required": True, "step": 0, "autocomplete": "tel"},
+    {"name": "applicant_email", "type": "email", "label": "Email", "label_en": "Email", "required": False,
+     "step": 0, "autocomplete": "email"},
+    {"name": "applicant_address", "type": "address", "label": "Địa chỉ liên hệ", "label_en": "Contact address",
+     "required": True, "step": 0},
 ]
 
-CONDITIONAL = re.compile(r"^\s*(-\s*)?(trường hợp|nếu|đối với|riêng|ngoài ra)", re.IGNORECASE)
+CONDITIONAL = re.compile(r"(^\s*(-\s*)?(nếu|đối với|riêng|ngoài ra))|trường hợp", re.IGNORECASE)
+NOTE = re.compile(r"^\W*(lưu ý|ghi chú)", re.IGNORECASE)
 
 
 def default_schema(procedure: dict[str, Any]) -> dict[str, Any]:
@@ -45,17 +50,18 @@ def default_schema(procedure: dict[str, Any]) -> dict[str, Any]:
     seen: set[str] = set()
     for i, doc in enumerate(procedure.get("documents") or []):
         name = " ".join(str(doc.get("name") or "").split())[:300]
-        if not name or name in seen:
+        if not name or name in seen or NOTE.match(name) or NOTE.match(str(doc.get("group") or "")) \
+                or doc.get("quantity") == 0:
             continue
         seen.add(name)
-        conditional = bool(CONDITIONAL.match(name)) or bool(doc.get("group") and CONDITIONAL.search(doc["group"]))
+        conditional = bool(CONDITIONAL.search(name)) or bool(doc.get("group") and CONDITIONAL.search(doc["group"]))
         documents.append({"slot": f"d{i + 1}", "name": name, "required": not conditional,
                           "template": doc.get("template")})
     return {
         "steps": ["Người nộp hồ sơ", "Nội dung yêu cầu", "Giấy tờ"],
-        "fields": [*APPLICANT_FIELDS,
-                   {"name": "request", "type": "textarea", "label": "Nội dung đề nghị", "required": True, "step": 1,
-                    "help": "Ghi rõ bạn đề nghị cơ quan giải quyết việc gì."}],
+        "fields": [*copy.deepcopy(APPLICANT_FIELDS),
+                   {"name": "request", "type": "textarea", "label": "Nội dung đề nghị", "label_en": "Your request",
+                    "required": True, "step": 1, "help": "Ghi rõ bạn đề nghị cơ quan giải quyết việc gì."}],
         "documents": documents,
     }
 
@@ -72,15 +78,23 @@ def check_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
         raise InvalidInput("a form needs a list of fields", field="schema")
     steps = schema.setdefault("steps", ["Thông tin"])
-    names: set[str] = set()
-
     def check_fields(fields: list[dict[str, Any]], nested: bool) -> None:
+        names: set[str] = set()
         for f in fields:
             if not isinstance(f, dict) or not NAME.match(str(f.get("name", ""))):
                 raise InvalidInput(f"field names are lower_snake_case: {f!r:.80}", field="schema")
-            if f["name"] in names and not nested:
+            if f["name"] in names:
                 raise InvalidInput(f"field {f['name']} appears twice", field="schema")
             names.add(f["name"])
+            for bound in ("min", "max"):
+                if bound in f and (isinstance(f[bound], bool) or not isinstance(f[bound], int | float)):
+                    raise InvalidInput(f"field {f['name']}: {bound} must be a number", field="schema")
+            if "min" in f and "max" in f and f["min"] > f["max"]:
+                raise InvalidInput(f"field {f['name']}: min is above max", field="schema")
+            for option in f.get("options") or []:
+                if not isinstance(option, dict) or not isinstance(option.get("value"), str) or not option.get("label"):
+                    raise InvalidInput(f"field {f['name']}: options are {{value, label}} with text values",
+                                       field="schema")
             if f.get("type") not in TYPES:
                 raise InvalidInput(f"field {f['name']}: unknown type {f.get('type')!r}", field="schema")
             if not str(f.get("label", "")).strip():
@@ -90,8 +104,15 @@ def check_schema(schema: dict[str, Any]) -> dict[str, Any]:
             if f["type"] == "group":
                 if nested:
                     raise InvalidInput("groups cannot be nested", field="schema")
-                check_fields(f.get("fields") or [], True)
-            if not nested and not 0 <= int(f.get("step", 0)) < len(steps):
+                if not f.get("fields"):
+                    raise InvalidInput(f"group {f['name']} needs fields", field="schema")
+                low, high = f.get("min_items", 0), f.get("max_items", MAX_GROUP_ITEMS)
+                if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= MAX_GROUP_ITEMS):
+                    raise InvalidInput(f"group {f['name']}: 0 <= min_items <= max_items <= {MAX_GROUP_ITEMS}",
+                                       field="schema")
+                check_fields(f["fields"], True)
+            step = f.get("step", 0)
+            if not nested and not (isinstance(step, int) and 0 <= step < len(steps)):
                 raise InvalidInput(f"field {f['name']}: no such step", field="schema")
 
     check_fields(schema["fields"], False)
@@ -139,16 +160,25 @@ def _scalar(f: dict[str, Any], value: Any) -> Any:
         return value in (True, "true", "on", "1", 1)
     if kind == "address":
         return _address(value)
+    if isinstance(value, dict | list):
+        raise ValueError("Giá trị không hợp lệ.")
     text = " ".join(str(value).split()) if kind != "textarea" else str(value).strip()
     if len(text) > MAX_TEXT:
         raise ValueError(f"Tối đa {MAX_TEXT} ký tự.")
     if kind in ("text", "textarea"):
         return text
     if kind == "number":
+        compact = text.replace(" ", "")
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+", compact):  # 200.000.000 (Vietnamese thousands)
+            compact = compact.replace(".", "")
+        elif re.fullmatch(r"\d{1,3}(,\d{3})+", compact):
+            compact = compact.replace(",", "")
         try:
-            number = float(text.replace(",", "."))
+            number = float(compact.replace(",", "."))
         except ValueError:
             raise ValueError("Hãy nhập một số.") from None
+        if not math.isfinite(number):
+            raise ValueError("Hãy nhập một số.")
         if "min" in f and number < f["min"] or "max" in f and number > f["max"]:
             raise ValueError(f"Giá trị phải từ {f.get('min', '…')} đến {f.get('max', '…')}.")
         return int(number) if number.is_integer() else number
@@ -184,7 +214,7 @@ def _scalar(f: dict[str, Any], value: Any) -> Any:
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {} or (
-        isinstance(value, dict) and not any(str(v).strip() for v in value.values()))
+        isinstance(value, dict) and not any(v not in (None, "") and str(v).strip() for v in value.values()))
 
 
 def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) -> dict[str, Any]:
@@ -201,12 +231,20 @@ def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) ->
                 errors[path] = f"Chưa điền: {f['label']}."
             return
         if f["type"] == "group":
-            items = value if isinstance(value, list) else []
-            if len(items) > int(f.get("max_items", MAX_GROUP_ITEMS)):
-                errors[path] = f"Tối đa {f.get('max_items', MAX_GROUP_ITEMS)} mục."
+            if not isinstance(value, list):
+                errors[path] = "Danh sách không hợp lệ."
                 return
+            items = value
+            limit = int(f.get("max_items", MAX_GROUP_ITEMS))
+            if len(items) > limit:
+                if complete:
+                    errors[path] = f"Tối đa {limit} mục."
+                    return
+                items = items[:limit]  # a draft keeps what fits
             out = []
             for i, item in enumerate(items):
+                if _empty(item) or (isinstance(item, dict) and all(_empty(v) for v in item.values())):
+                    continue
                 row: dict[str, Any] = {}
                 for sub in f.get("fields", []):
                     one(sub, (item or {}).get(sub["name"]) if isinstance(item, dict) else None,
@@ -219,6 +257,8 @@ def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) ->
             return
         try:
             into[f["name"]] = _scalar(f, value)
+            if complete and f.get("required") and f["type"] == "checkbox" and into[f["name"]] is not True:
+                errors[path] = f"Chưa điền: {f['label']}."
         except InvalidInput as exc:
             if complete:
                 errors[path] = exc.detail

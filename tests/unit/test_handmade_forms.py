@@ -335,9 +335,38 @@ def test_contractor_tax_code_is_checked_but_optional() -> None:
     assert "contractor_tax_code" not in forms.validate(s, data, complete=True)
 
 
-@pytest.mark.xfail(strict=True, reason="forms.py bug: an explicit false passes a required checkbox")
 def test_required_commitment_must_be_ticked() -> None:
     data = payload("2.000815")
     data["commitment"] = False
     with pytest.raises(forms.FormErrors):
         forms.validate(schema("2.000815"), data, complete=True)
+
+
+def test_vietnamese_thousands_and_nan() -> None:
+    f = {"name": "capital", "type": "number", "label": "Vốn", "required": True, "min": 0}
+    schema = {"steps": ["x"], "fields": [f], "documents": []}
+    assert forms.validate(schema, {"capital": "200.000.000"}, complete=True)["capital"] == 200_000_000
+    assert forms.validate(schema, {"capital": "1,5"}, complete=True)["capital"] == 1.5
+    for bad in ("nan", "inf", "abc"):
+        with pytest.raises(forms.FormErrors):
+            forms.validate(schema, {"capital": bad}, complete=True)
+
+
+def test_empty_group_rows_are_skipped_and_bad_shapes_refused() -> None:
+    schema = forms.handmade_schema("2.000815")
+    assert schema is not None
+    group = next(f for f in schema["fields"] if f["type"] == "group")
+    with pytest.raises(forms.FormErrors):
+        forms.validate(schema, {group["name"]: "not a list"}, complete=False)
+    clean = forms.validate(schema, {group["name"]: [{}, {k["name"]: "" for k in group["fields"]}]}, complete=False)
+    assert clean[group["name"]] == []
+
+
+def test_default_schema_skips_notes_and_copies_nothing_shared() -> None:
+    proc = {"documents": [{"name": "Lưu ý: mang bản chính", "quantity": 1}, {"name": "Tờ khai", "quantity": 0},
+                          {"name": "Giấy tờ A", "quantity": 1}, {"name": "Văn bản ủy quyền trong trường hợp ủy quyền"}]}
+    schema = forms.default_schema(proc)
+    assert [d["name"] for d in schema["documents"]] == ["Giấy tờ A", "Văn bản ủy quyền trong trường hợp ủy quyền"]
+    assert [d["required"] for d in schema["documents"]] == [True, False]
+    schema["fields"][0]["label"] = "changed"
+    assert forms.APPLICANT_FIELDS[0]["label"] != "changed"
