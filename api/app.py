@@ -10,11 +10,12 @@ from typing import Any
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware import DefineMiddleware
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
+from api import dossiers
 from api import passkeys as passkey_api
 from api.auth import AuthController, MeController
 from api.calendar import CalendarController
@@ -25,7 +26,6 @@ from auth.web import SessionCookieMiddleware
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_from_env
-from api import dossiers
 from pwa import account, admin, filing, passkey_routes, static_files, views
 
 log = logging.getLogger("motcua")

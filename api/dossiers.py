@@ -242,7 +242,7 @@ class DossierController(Controller):
 
         def run(session: Session) -> SubmitOut:
             service.remember(session, me.user_id, f"submit:{dossier_id}", key, {"dossier": dossier_id})
-            d = service.submit(session, me.user_id, dossier_id, key=key)
+            d = service.submit(session, me.user_id, dossier_id, key=key, amr=",".join(me.amr))
             assert d.code is not None
             return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)
 
@@ -253,7 +253,7 @@ class DossierController(Controller):
                        data: WithdrawIn) -> DossierOut:
         def run(session: Session) -> DossierOut:
             return dossier_out(session, service.withdraw(session, me.user_id, dossier_id, data.reason,
-                                                         expected_version=data.version))
+                                                         expected_version=data.version, amr=",".join(me.amr)))
 
         return await request.app.state.db.write(run)
 

@@ -41,7 +41,7 @@ def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
     the same double-submit check is made here on the streamed `_csrf_token` field or header."""
     secret = request.app.state.settings.secret_key
     cookie = _csrf_valid(request.cookies.get(CSRF_COOKIE, ""), secret)
-    given = _csrf_valid(sent or request.headers.get("x-csrftoken", ""), secret)
+    given = _csrf_valid(sent or request.headers.get("x-csrftoken") or "", secret)
     import hmac
 
     if cookie is None or given is None or not hmac.compare_digest(cookie, given):

@@ -187,7 +187,7 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
         record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
         return Unauthorized("refresh token already used: the session has been ended for safety")
     # mark used with a guarded update so two concurrent rotations cannot both succeed
-    claimed = session.execute(
+    claimed = session.execute(  # type: ignore[attr-defined]  # a CursorResult for UPDATE
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
     ).rowcount
     if claimed != 1:
@@ -212,7 +212,7 @@ def revoke_session(session: Session, auth_session: AuthSession, reason: str) -> 
 
 def revoke_all(session: Session, user_id: int, reason: str) -> int:
     now = datetime.now(UTC)
-    return session.execute(
+    return session.execute(  # type: ignore[attr-defined,no-any-return]  # a CursorResult for UPDATE
         update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason)
     ).rowcount

@@ -76,3 +76,24 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(checked, row.id, "row content does not match its hash")
         prev = row.hash
     return ChainReport(checked, None)
+
+
+@dataclass
+class AuthenticationShare:
+    transactions: int
+    authenticated: int
+
+    @property
+    def share(self) -> float:
+        return self.authenticated / self.transactions if self.transactions else 0.0
+
+
+def authentication_share(session: Session, start: datetime, end: datetime, prefix: str = "dossier.") -> AuthenticationShare:
+    """Share of transactions (audit rows of dossier actions) made by an electronically authenticated actor."""
+    from sqlalchemy import func
+
+    base = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.event.like(f"{prefix}%"), AuditEvent.at >= start, AuditEvent.at < end)
+    total = session.scalar(base) or 0
+    done = session.scalar(base.where(AuditEvent.authenticated != "")) or 0
+    return AuthenticationShare(total, done)

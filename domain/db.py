@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -83,7 +83,9 @@ class Database:
 
     # -- synchronous API (CLI, worker threads, tests) -------------------------------------------
     def read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        assert self.sync_engine is not None
+        """Run a reading use case from synchronous code (CLI, tests, benchmarks)."""
+        if self.sync_engine is None:
+            return cast(T, asyncio.run(self._run_and_dispose(self.read, fn, *args, **kwargs)))
         with Session(self.sync_engine, expire_on_commit=False) as session:
             return fn(session, *args, **kwargs)
 
@@ -118,11 +120,13 @@ class Database:
         """Run a writing use case from synchronous code (CLI): no event loop needed."""
         if self.is_sqlite:
             return self.write_sync(fn, *args, **kwargs)
-        return asyncio.run(self._run_and_dispose(fn, *args, **kwargs))
+        return cast(T, asyncio.run(self._run_and_dispose(self.write, fn, *args, **kwargs)))
 
-    async def _run_and_dispose(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_and_dispose(self, how: Callable[..., Awaitable[T]], fn: Callable[..., T], *args: Any,
+                               **kwargs: Any) -> T:
+        """One event loop per synchronous call: the pool's asyncpg connections must not outlive it."""
         try:
-            return await self.write(fn, *args, **kwargs)
+            return await how(fn, *args, **kwargs)
         finally:
             await self.dispose()
 

@@ -98,6 +98,13 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     if isinstance(result, Unauthorized):
         return render(request, "account/login.html", {"form": {"username": form.get("username", "")},
                                                       "error": result, "next": target}, status=401)
+
+    def must_enrol(session: Any) -> bool:
+        user = service.find_user(session, form.get("username", ""))
+        return user is not None and service.needs_passkey_enrolment(session, user)
+
+    if await request.app.state.db.read(must_enrol):  # officers: a passkey first (phishing-resistant MFA)
+        target = "/tai-khoan?enrol=1"
     return signed_in(request, result, target)
 
 

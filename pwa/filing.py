@@ -226,7 +226,7 @@ async def submit(request: Request[Any, Any, Any], dossier_id: int) -> Response[A
     form = await _form(request)
     db = request.app.state.db
     try:
-        await db.write(service.submit, me.user_id, dossier_id, key=form.get("_submit_key"))
+        await db.write(service.submit, me.user_id, dossier_id, key=form.get("_submit_key"), amr=",".join(me.amr))
     except forms.FormErrors as exc:
         ctx = await db.read(_load, me.user_id, dossier_id)
         steps = _step_count(ctx["schema"])

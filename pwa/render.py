@@ -71,7 +71,8 @@ def csrf_token(request: Request[Any, Any, Any]) -> str:
     """The token every form posts back as `_csrf_token` (htmx sends it as X-CSRFToken)."""
     from litestar.utils.scope.state import ScopeState
 
-    return ScopeState.from_scope(request.scope).csrf_token or ""
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
 
 
 def render(request: Request[Any, Any, Any], template: str, context: dict[str, Any] | None = None, *,

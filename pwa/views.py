@@ -12,7 +12,6 @@ from domain.catalog.service import SearchQuery
 from pwa.render import is_htmx, render
 
 
-
 def _int_param(request: Request[Any, Any, Any], name: str, default: int) -> int:
     raw = request.query_params.get(name) or ""
     if not raw:

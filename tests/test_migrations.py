@@ -7,9 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
 from domain.db import Database
-from domain.migrate import heads
+from domain.migrate import heads, include_object
 from domain.models import metadata
-from domain.migrate import include_object
 
 
 def test_single_head() -> None:

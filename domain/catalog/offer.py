@@ -144,7 +144,9 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
     if last and summary_of_last.get("digest") == cfg.digest and session.scalar(select(Offering).limit(1)):
         return OfferSummary(
             version=cfg.version, province=cfg.province.name, unchanged=True,
-            **{k: summary_of_last.get(k, 0) for k in ("units", "offered", "full", "partial", "in_person")},
+            units=summary_of_last.get("units", 0), offered=summary_of_last.get("offered", 0),
+            full=summary_of_last.get("full", 0), partial=summary_of_last.get("partial", 0),
+            in_person=summary_of_last.get("in_person", 0),
         )
     offer = cfg.offer
     levels = set(offer.get("levels", ["province", "commune"]))
@@ -183,11 +185,11 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
             continue
         item = item or {}
         if lv_province and "province" in levels:
-            unit = routes.get(fold(field_name)) or offer.get("province_unit")
+            unit_code = routes.get(fold(field_name)) or offer.get("province_unit")
         else:
-            unit = offer.get("commune_unit") or offer.get("province_unit")
-        unit = item.get("unit") or unit
-        if not unit:
+            unit_code = offer.get("commune_unit") or offer.get("province_unit")
+        unit_code = item.get("unit") or unit_code
+        if not unit_code:
             warnings.append(f"{code}: no receiving unit")
             continue
         mode = item.get("mode") or default_mode
@@ -195,14 +197,14 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
             mode = "full" if _has_online(json.loads(data_json)) else "in_person"
         counts[mode] += 1
         session.add(Offering(
-            procedure_code=code, unit_code=unit, mode=mode,
+            procedure_code=code, unit_code=unit_code, mode=mode,
             local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
             in_person_note=item.get("in_person_note"), identity_level=int(item.get("identity_level", 1)),
         ))
     warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
     summary = OfferSummary(
         version=cfg.version, province=cfg.province.name, units=len(cfg.units), offered=sum(counts.values()),
-        warnings=warnings, **counts,
+        full=counts["full"], partial=counts["partial"], in_person=counts["in_person"], warnings=warnings,
     )
     _record(session, cfg.version, cfg.province, cfg.source, summary, cfg.digest)
     session.flush()
@@ -257,7 +259,8 @@ def set_offering(session: Session, code: str, *, unit: str | None, mode: str | N
             counts[m] += 1
         summary = OfferSummary(version=f"{last.config_version}+admin", province=info.name,
                                units=len(list(session.scalars(select(Unit.code)))),
-                               offered=sum(counts.values()), **counts)
+                               offered=sum(counts.values()), full=counts["full"], partial=counts["partial"],
+                               in_person=counts["in_person"])
         _record(session, summary.version, info, f"admin:{actor}", summary, json.loads(last.summary).get("digest", ""))
     refresh_fields(session)
     return result

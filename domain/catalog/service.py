@@ -166,12 +166,12 @@ def parse_paths(paths: Iterable[str | Path]) -> Iterator[tuple[str, dict[str, An
             yield str(path), None, None, error or "unreadable"
             continue
         try:
-            data = normalise(raw)
+            normalised = normalise(raw)
         except (ValueError, KeyError, TypeError) as exc:
             yield str(path), None, None, f"cannot normalise: {exc}"
             continue
         raw = {k: v for k, v in raw.items() if k != "raw_text"}  # the whole page is not worth keeping twice
-        yield str(path), data, raw, None
+        yield str(path), dict(normalised), raw, None
 
 
 def import_paths(session: Session, paths: Iterable[str | Path]) -> ImportSummary:

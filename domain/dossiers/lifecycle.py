@@ -20,8 +20,11 @@ class WorkflowConflict(Conflict):
 
 def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None, actors: set[Actor],
          reason: str = "", expected_version: int | None = None, internal: bool = False,
-         detail: dict[str, Any] | None = None, now: datetime | None = None) -> Transition:
-    """Apply one event in the caller's transaction; raise WorkflowConflict when not allowed."""
+         detail: dict[str, Any] | None = None, now: datetime | None = None, amr: str = "") -> Transition:
+    """Apply one event in the caller's transaction; raise WorkflowConflict when not allowed.
+
+    ``amr`` is how the actor authenticated (pwd | webauthn): the audit row counts the transaction
+    as electronically authenticated."""
     if expected_version is not None and expected_version != dossier.version:
         raise WorkflowConflict(
             f"Hồ sơ vừa được người khác cập nhật (phiên bản {dossier.version}, bạn gửi {expected_version}). "
@@ -44,6 +47,6 @@ def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None
         detail=payload, internal=internal,
     ))
     record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",
-           authenticated="", from_status=before, to_status=dossier.status, version=dossier.version)
+           authenticated=amr, from_status=before, to_status=dossier.status, version=dossier.version)
     session.flush()
     return row

@@ -97,7 +97,7 @@ def _org_ids(session: Session, user_id: int) -> list[int]:
     return list(session.scalars(select(Membership.organisation_id).where(Membership.user_id == user_id)))
 
 
-def visible_dossiers(session: Session, user_id: int) -> Select[tuple[Dossier]]:
+def visible_dossiers(session: Session, user_id: int) -> Select[Any]:
     """The dossiers a filer may see: their own and their organisations'."""
     orgs = _org_ids(session, user_id)
     clause = Dossier.owner_id == user_id
@@ -116,7 +116,7 @@ def get_dossier(session: Session, user_id: int, dossier_id: int, *, for_update: 
     return dossier
 
 
-def visible_documents(session: Session, user_id: int) -> Select[tuple[WalletDocument]]:
+def visible_documents(session: Session, user_id: int) -> Select[Any]:
     orgs = _org_ids(session, user_id)
     clause = WalletDocument.owner_id == user_id
     if orgs:
@@ -343,7 +343,7 @@ class SubmitResult:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None = None) -> Dossier:
+def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None = None, amr: str = "") -> Dossier:
     """Check and file a draft (or resubmit after a supplement request). Idempotent: a second submit of
     the same dossier — a double tap, a retried request — answers with the dossier as filed."""
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
@@ -366,7 +366,8 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     now = _now()
     resubmit = dossier.status == State.SUPPLEMENT_REQUESTED.value
     dossier.data = json.dumps(data, ensure_ascii=False)
-    fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT})
+    fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
+         amr=amr)
     if not resubmit:
         dossier.code = next_code(session, dossier.unit_code, now)
         dossier.submitted_at = now
@@ -377,10 +378,11 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     return dossier
 
 
-def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, expected_version: int | None = None) -> Dossier:
+def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, expected_version: int | None = None,
+             amr: str = "") -> Dossier:
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
     fire(session, dossier, "withdraw", actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
-         expected_version=expected_version)
+         expected_version=expected_version, amr=amr)
     dossier.finished_at = _now()
     return dossier
 

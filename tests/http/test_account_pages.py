@@ -124,3 +124,33 @@ def test_someone_elses_organisation_is_404(page_client, client) -> None:  # type
     register_on_page(page_client)
     r = page_client.get("/to-chuc/999999")
     assert r.status_code == 404
+
+
+def test_officer_is_sent_to_enrol_a_passkey(page_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from api.cli import main
+
+    username = new_phone()
+    assert main(["create-user", "--role", "officer", "--username", username, "--password", PASSWORD,
+                 "--unit", "000.00.12.H56", "--full-name", "Cán bộ Một Cửa"]) == 0
+    page = page_client.get("/dang-nhap")
+    r = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
+                                             "password": PASSWORD, "next": "/tai-khoan"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/tai-khoan?enrol=1"
+    account = page_client.get("/tai-khoan")
+    assert "phải đăng ký passkey" in account.text
+    me = page_client.get("/api/v1/me", headers={"Authorization": "Bearer " + page_client.cookies["motcua_at"]})
+    assert me.json()["passkey_required"] is True
+    assert "receiver@000.00.12.H56" in me.json()["roles"]
+
+
+def test_cli_create_user_and_unit(database_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from api.cli import main
+
+    assert main(["create-unit", "--code", "000.00.77.H56", "--name", "Sở Thử nghiệm", "--level", "province"]) == 0
+    assert main(["create-user", "--role", "approver", "--username", new_phone(), "--password", PASSWORD,
+                 "--unit", "000.00.77.H56"]) == 0
+    assert main(["create-user", "--role", "officer", "--username", new_phone(), "--password", PASSWORD]) == 1
+    assert main(["create-unit", "--code", "bad", "--name", "X", "--level", "province"]) == 1
+    assert main(["create-user", "--role", "admin", "--username", new_phone(), "--password", "12345678"]) == 1
+    out = capsys.readouterr()
+    assert "ready" in out.out and "national format" in out.err

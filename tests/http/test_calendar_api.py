@@ -7,7 +7,13 @@ from datetime import date, datetime
 import pytest
 
 from domain.calendar import TZ, default_calendar, expected_result
-from domain.calendar_models import CalendarOverride, list_overrides, load_calendar, remove_override, set_override
+from domain.calendar_models import (
+    CalendarOverride,
+    list_overrides,
+    load_calendar,
+    remove_override,
+    set_override,
+)
 from domain.db import Database
 
 PROBLEM = "application/problem+json"
