@@ -18,7 +18,12 @@ from domain.calendar_models import CalendarOverride
 from domain.catalog.models import Field, Offering, OfferVersion, Procedure, ProcedureRevision, Unit
 from domain.db import Base
 from domain.dossiers.models import (
+    Apology,
+    Decision,
     Dossier,
+    DossierPause,
+    DossierResult,
+    Handoff,
     DossierCounter,
     DossierDocument,
     DossierHistory,
@@ -33,5 +38,6 @@ __all__ = [
     "AuditEvent", "AuthSession", "CalendarOverride", "Field", "Invitation", "Membership", "OfferVersion", "OfficerRole", "Offering",
     "OneTimeCode", "Organisation", "Passkey", "Procedure", "ProcedureRevision", "RateCounter", "RefreshToken",
     "Unit", "User", "WebAuthnChallenge", "metadata", "Dossier", "DossierCounter", "DossierDocument",
-    "DossierHistory", "FormRevision", "IdempotencyKey", "WalletDocument",
+    "DossierHistory", "FormRevision", "IdempotencyKey", "WalletDocument", "Apology", "Decision", "DossierPause", "DossierResult",
+    "Handoff",
 ]

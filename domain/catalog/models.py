@@ -94,6 +94,7 @@ class Offering(Base):
     local_fee_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     in_person_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     identity_level: Mapped[int] = mapped_column(Integer, default=1)  # 2: only officer-verified identities
+    approval_levels: Mapped[int] = mapped_column(Integer, default=1)  # e.g. 2: unit head, then director
 
 
 class OfferVersion(Base):

@@ -74,6 +74,14 @@ class Dossier(Base):
     expiry_warned_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     cloned_from: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
     submit_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # back office
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    handling_unit: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # routed to
+    original_due_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)  # legal clock stopped since
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    approval_level: Mapped[int] = mapped_column(Integer, default=0)  # levels approved so far
+    lateness: Mapped[str | None] = mapped_column(String(8), nullable=True)  # early | on_time | late
 
 
 class DossierDocument(Base):
@@ -130,3 +138,84 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(TS, index=True)
+
+
+class DossierPause(Base):
+    """A stretch of time the legal clock stood still (a supplement request until resubmission)."""
+
+    __tablename__ = "dossier_pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    ended_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Handoff(Base):
+    """Tracking slip (form 05): each hand-off between people or units, with a step deadline."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # assign | route | consult | answer
+    from_unit: Mapped[str] = mapped_column(String(32))
+    to_unit: Mapped[str] = mapped_column(String(32))
+    from_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    to_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    note: Mapped[str] = mapped_column(Text, default="")
+    step_due_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Decision(Base):
+    """An approver's signed decision: the passkey assertion binds dossier, version, decision, result hash."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject
+    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    dossier_version: Mapped[int] = mapped_column(Integer)
+    result_sha256: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: the stored WebAuthn assertion
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class DossierResult(Base):
+    """The result document of a dossier and the public id printed in its QR code."""
+
+    __tablename__ = "dossier_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    prepared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    prepared_at: Mapped[datetime] = mapped_column(TS)
+    issued_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    returned_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+
+
+class Apology(Base):
+    """Form 04: an apology with a reason and a new appointment date."""
+
+    __tablename__ = "apologies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    old_due_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    new_due_at: Mapped[datetime] = mapped_column(TS)
+    by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(TS)
