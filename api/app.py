@@ -15,7 +15,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
-from api import dossiers
+from api import dossiers, officer
 from api import passkeys as passkey_api
 from api.auth import AuthController, MeController
 from api.calendar import CalendarController
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     return Litestar(
         route_handlers=[healthz, CatalogController, AuthController, MeController, *views.ROUTES,
                         CalendarController,
-                        *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *dossiers.ROUTES, *static_files.ROUTES,
+                        *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *dossiers.ROUTES, *officer.ROUTES, *static_files.ROUTES,
                         *passkey_api.ROUTES,
                         *passkey_routes.ROUTES],
         middleware=[DefineMiddleware(SessionCookieMiddleware)],

@@ -121,6 +121,18 @@ def cmd_verify_audit(_args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_verify_decision(args: argparse.Namespace) -> int:
+    from domain.backoffice import verify_decisions
+
+    check = _db().run(verify_decisions, args.dossier_id)
+    for d in check.decisions:
+        print(f"level {d['level']} {d['decision']} by user {d['approver_id']} at {d['at']}: "
+              f"{'VALID' if d['valid'] else 'INVALID'} (result {d['result_sha256'][:16]}…)")
+    if not check.decisions:
+        print("no decision recorded for this dossier")
+    return 0 if check.valid else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -161,6 +173,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--code", required=True, help="national identifier, e.g. 000.00.12.H56")
     sp.add_argument("--name", required=True)
     sp.add_argument("--level", required=True, choices=["province", "commune"])
+    sp = add("verify-decision", cmd_verify_decision, "re-verify a dossier's signed decisions (passkey assertions)")
+    sp.add_argument("dossier_id", type=int)
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
     sp = add("serve", cmd_serve, "serve the web app and API")

@@ -29,11 +29,13 @@ def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: s
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    extra = {"field": exc.field} if exc.field else None
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    if getattr(exc, "reason", None):
+        extra["reason"] = exc.reason  # type: ignore[attr-defined]
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     if exc.status == 401 and request.url.path.startswith("/api/"):
         headers = {"WWW-Authenticate": 'Bearer realm="motcua"'}
-    return _problem(request, exc.status, exc.title, exc.detail, extra, headers=headers)
+    return _problem(request, exc.status, exc.title, exc.detail, extra or None, headers=headers)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

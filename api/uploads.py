@@ -97,3 +97,29 @@ def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
             "ETag": f'"{doc.sha256}"',
         },
     )
+
+
+async def receive_result_upload(request: Request[Any, Any, Any]) -> tuple[StoredFile, str]:
+    """An officer's result document: multipart `file` (+ optional `title`), checked like any upload."""
+    settings = request.app.state.settings
+    scratch = Path(settings.var_dir) / "uploads"
+    scratch.mkdir(parents=True, exist_ok=True)
+    form = await parse_multipart_stream(request.stream(), boundary_from_content_type(
+        request.headers.get("content-type")), scratch, max_files=1, max_fields=4)
+    try:
+        files = form.files_of("file")
+        if not files:
+            raise InvalidInput("Chưa chọn tệp kết quả.", field="file")
+        processed = await asyncio.to_thread(process_upload, files[0].path)
+        try:
+            await asyncio.to_thread(request.app.state.storage.put, processed.key, processed.path,
+                                    processed.content_type)
+        finally:
+            if processed.path != files[0].path:
+                processed.path.unlink(missing_ok=True)
+        title = (form.get("title") or "").strip()[:200] or "Kết quả giải quyết"
+        return StoredFile(storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
+                          size=processed.size, display_name=_display_name(files[0].filename, processed.content_type),
+                          width=processed.width, height=processed.height, pages=processed.pages), title
+    finally:
+        form.cleanup()

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -16,9 +15,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import Base
+from domain.db import Base, UTCDateTime
 
-TS = DateTime(timezone=True)
+TS = UTCDateTime()
 
 
 class User(Base):

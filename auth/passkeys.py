@@ -551,18 +551,23 @@ def verify_bound_assertion(session: Session, user_id: int, credential_json: dict
     return result.evidence
 
 
-def reverify_evidence(session: Session, evidence: dict[str, Any], binding: dict[str, Any] | None = None) -> bool:
+def reverify_evidence(session: Session, evidence: dict[str, Any], binding: dict[str, Any] | None = None,
+                      public_key: bytes | None = None) -> bool:
     """Check stored evidence again, later: the signature over authenticatorData || SHA-256(clientDataJSON)
     with the passkey's public key, and that what was signed is the evidence's binding (and
     ``binding``, when given). False on any mismatch or damage, never an exception.
 
-    The passkey must still exist: evidence of a deleted passkey cannot be checked any more.
+    The passkey's key is read from the database; when the passkey has since been deleted, a
+    ``public_key`` (COSE) kept with the evidence at signing time is used instead.
     """
     try:
         if binding is not None and canonical(binding) != canonical(evidence["binding"]):
             return False
         passkey = session.scalar(select(Passkey).where(Passkey.credential_id == evidence["credential_id"]))
-        if passkey is None or passkey.id != evidence["passkey_id"]:
+        if passkey is not None and passkey.id != evidence["passkey_id"]:
+            return False
+        cose = passkey.public_key if passkey is not None else public_key
+        if cose is None:
             return False
         auth_data = base64url_to_bytes(evidence["authenticator_data"])
         client_bytes = base64url_to_bytes(evidence["client_data_json"])
@@ -577,7 +582,7 @@ def reverify_evidence(session: Session, evidence: dict[str, Any], binding: dict[
         if len(auth_data) < 37 or auth_data[:32] != hashlib.sha256(str(evidence["rp_id"]).encode()).digest() or \
                 not auth_data[32] & 0x01:
             return False
-        key = decode_credential_public_key(passkey.public_key)
+        key = decode_credential_public_key(cose)
         verify_signature(public_key=decoded_public_key_to_cryptography(key), signature_alg=key.alg,
                          signature=signature, data=auth_data + hashlib.sha256(client_bytes).digest())
     except InvalidSignature:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, select, text
+from sqlalchemy import Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from domain.db import Base
+from domain.db import Base, UTCDateTime
 
 GENESIS = "0" * 64
 
@@ -20,7 +20,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     event: Mapped[str] = mapped_column(String(64), index=True)  # e.g. auth.login_ok
     actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     subject: Mapped[str] = mapped_column(String(128), default="")  # e.g. user:12, dossier:7

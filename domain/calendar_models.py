@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, delete, select
+from sqlalchemy import Boolean, Date, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.calendar import Calendar, Override
-from domain.db import Base
+from domain.db import Base, UTCDateTime
 from domain.errors import InvalidInput
 
 NOTE_MAX = 255
@@ -29,7 +29,7 @@ class CalendarOverride(Base):
     working: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(NOTE_MAX), default="")  # e.g. the announcement's number
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when this version was written
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when this version was written
 
 
 # One calendar per process, rebuilt only when the table's content changes. The table holds a few

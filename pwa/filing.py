@@ -87,6 +87,16 @@ def _step_count(schema: dict[str, Any]) -> int:
     return len(schema.get("steps", [])) + 2  # + documents + review
 
 
+def _shown_step(schema: dict[str, Any], step: int) -> int:
+    """The step to show for ``step``: a step of the schema with no fields in it is skipped (the pages add
+    their own documents step, so a schema's trailing "documents" step would be an empty form)."""
+    with_fields = {f.get("step", 0) for f in schema.get("fields", [])}
+    count = len(schema.get("steps", []))
+    while step < count and step not in with_fields:
+        step += 1
+    return step
+
+
 @post("/ho-so", include_in_schema=False)
 async def start(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_principal(request)
@@ -121,6 +131,9 @@ async def dossier_page(request: Request[Any, Any, Any], dossier_id: int) -> Resp
     steps = _step_count(ctx["schema"])
     raw = request.query_params.get("buoc") or "0"
     step = min(int(raw), steps - 1) if raw.isdigit() and len(raw) < 3 else 0
+    shown = _shown_step(ctx["schema"], step)
+    if shown != step:  # a step of the schema without fields (hand-made forms end with "Giấy tờ đính kèm")
+        return Redirect(f"/ho-so/{dossier_id}?buoc={shown}", status_code=303)
     return render(request, "filing/step.html", {**ctx, "step": step, "steps": steps, "errors": {},
                                                 "provinces": provinces(), "wards_of": wards_of,
                                                 "default_province": _province_code(request),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import Base
+from domain.db import Base, UTCDateTime
 
 
 class Procedure(Base):
@@ -36,7 +36,7 @@ class Procedure(Base):
     body_folded: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer)
     data: Mapped[str] = mapped_column(Text)  # JSON of the current revision
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcedureRevision(Base):
@@ -51,7 +51,7 @@ class ProcedureRevision(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     data: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)  # the record as published, kept for audit and re-parsing
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Field(Base):
@@ -108,4 +108,4 @@ class OfferVersion(Base):
     province_name: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(255))  # file path or "admin:<user>"
     summary: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

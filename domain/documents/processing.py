@@ -57,7 +57,7 @@ from domain.errors import InvalidInput
 
 MiB = 1024 * 1024
 MAX_BYTES = 20 * MiB  # an original straight from the camera, without JS
-MAX_PIXELS = 40_000_000  # 40 MP: more than any phone camera in full resolution
+MAX_PIXELS = 40_000_000  # decoded pixels (JPEGs counted after DCT scaling, see _jpeg_scale)
 MAX_SIDE = 4_000  # px, long side of a stored image
 MAX_PAGES = 200
 MAX_PDF_OBJECTS = 200_000

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import Base
+from domain.db import Base, UTCDateTime
 
-TS = DateTime(timezone=True)
+TS = UTCDateTime()
 
 
 class FormRevision(Base):

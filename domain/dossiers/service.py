@@ -368,6 +368,10 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     dossier.data = json.dumps(data, ensure_ascii=False)
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
          amr=amr)
+    if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
+        from domain.backoffice import end_pause
+
+        end_pause(session, dossier, now)
     if not resubmit:
         dossier.code = next_code(session, dossier.unit_code, now)
         dossier.submitted_at = now

@@ -37,7 +37,7 @@ const flows = {
     const n = $("[data-passkey-name]"), q = n && n.value ? "?name=" + encodeURIComponent(n.value) : "";
     const c = await C.create({ publicKey: opt(await post("/tai-khoan/passkeys/options"), "parseCreationOptionsFromJSON") });
     await post("/tai-khoan/passkeys/verify" + q, json(c));
-    location.reload();
+    location.search = "ok=passkey";
   },
   async signin(b, extra) {
     const c = await get("/dang-nhap/passkey/options", extra);

@@ -136,6 +136,8 @@ def test_file_birth_registration_on_phone(phone: Any, photo: Path) -> None:
     expect(saved).to_have_count(0)
     label(page, "Số CCCD").fill("072095001234")
     expect(page.locator("#saved")).to_have_text(SAVED)  # htmx autosave after typing
+    page.reload()
+    expect(label(page, "Số CCCD")).to_have_value("072095001234")  # kept by the autosave alone
     label(page, "Email").fill("nguyenvanan@example.vn")
     province = label(page, "Tỉnh, thành phố")
     expect(province.locator("option:checked")).to_have_text("Tây Ninh")
@@ -176,12 +178,12 @@ def test_file_birth_registration_on_phone(phone: Any, photo: Path) -> None:
     step_heading(page, "Bản sao và cam đoan")
     label(page, "Yêu cầu cấp bản sao Giấy khai sinh").check()
     label(page, "Số bản sao Giấy khai sinh").fill("2")
-    page.get_by_label(re.compile(r"^Tôi cam đoan nội dung khai trên đây là đúng sự thật")).check()
+    page.get_by_label(re.compile(r"^\s*Tôi cam đoan nội dung khai trên đây là đúng sự thật")).check()
     shot(page, "4-commitment")
     save_and_continue(page)
 
     # --- documents: a real photo through the file chooser -------------------------------------------
-    step_heading(page, "Giấy tờ đính kèm")
+    step_heading(page, "Giấy tờ")
     shot(page, "5-documents")
     check_axe(page, "the documents step")
     slot = page.get_by_role("region", name=re.compile(r"^Giấy chứng sinh"))
@@ -222,10 +224,13 @@ def test_file_birth_registration_on_phone(phone: Any, photo: Path) -> None:
     expect(page.get_by_text("Giấy tờ đính kèm: 1")).to_be_visible()
     check_axe(page, "the review step")
     shot(page, "8-review")
-    page.get_by_role("button", name="Nộp hồ sơ", exact=True).dblclick()
+    submits: list[str] = []
+    page.on("request", lambda r: submits.append(r.url) if r.method == "POST" and r.url.endswith("/nop") else None)
+    page.get_by_role("button", name="Nộp hồ sơ", exact=True).dblclick()  # a double tap
 
     # --- the receipt --------------------------------------------------------------------------------
     expect(page).to_have_url(re.compile(r"/ho-so/\d+/bien-nhan$"))
+    assert len(submits) == 1, submits  # the second tap is swallowed (data-submit-once in upload.js)
     receipt = page.locator("article.receipt")
     expect(receipt.get_by_role("heading", level=1, name="Biên nhận hồ sơ")).to_be_visible()
     code_pattern = re.compile(rf"^{re.escape(unit_code)}-\d{{6}}-\d{{4}}$")
@@ -269,8 +274,8 @@ def test_attach_photo_without_javascript(new_context: Any, photo: Path) -> None:
     page = new_context(java_script_enabled=False).new_page()
     register(page, "Lê Thị Hoa", unique_phone())
     start_dossier(page)
-    page.get_by_role("navigation", name="Các bước").get_by_role("link", name="Giấy tờ đính kèm").click()
-    step_heading(page, "Giấy tờ đính kèm")
+    page.get_by_role("navigation", name="Các bước").get_by_role("link", name="Giấy tờ", exact=True).click()
+    step_heading(page, "Giấy tờ")
     slot = page.get_by_role("region", name=re.compile(r"^Giấy chứng sinh"))
     label(slot, CHOOSE_FILE).set_input_files(str(photo))
     slot.get_by_role("button", name="Tải lên").click()
@@ -278,4 +283,9 @@ def test_attach_photo_without_javascript(new_context: Any, photo: Path) -> None:
     slot = page.get_by_role("region", name=re.compile(r"^Giấy chứng sinh"))
     expect(slot.get_by_role("link", name="IMG_20261120_0815.jpg")).to_be_visible()
     expect(slot.locator("li").first).to_contain_text(re.compile(r"\d+ KB"))
+    # the original went to the server as it was: re-encoded there, kept at 4000 px, EXIF rotation applied
+    stored = page.request.get(slot.get_by_role("link", name="IMG_20261120_0815.jpg").get_attribute("href"))
+    assert stored.ok and stored.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(stored.body())) as img:
+        assert img.size == (3000, 4000), img.size
     shot(page, "11-nojs-uploaded")

@@ -1,0 +1,219 @@
+"""JSON API of the back office: queues, actions (approvals signed with a passkey), results, logbook."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.orm import Session
+
+from api.dossiers import DossierOut, dossier_out
+from api.settings import get_settings
+from auth.tokens import Principal
+from auth.web import api_principal
+from domain import backoffice
+from domain.errors import InvalidInput
+from domain.workflow import STATE_NAMES_VI, State
+
+
+class QueueItem(msgspec.Struct):
+    id: int
+    code: str | None
+    procedure_code: str
+    procedure_name: str
+    applicant: str
+    status: str
+    status_name: str
+    version: int
+    submitted_at: datetime | None
+    due_date: datetime | None
+    assignee_id: int | None
+
+
+class QueueOut(msgspec.Struct):
+    items: list[QueueItem]
+    total: int
+    view: str
+
+
+class ResultOut(msgspec.Struct):
+    id: int
+    public_id: str
+    sha256: str
+    content_type: str
+    size: int
+    title: str
+    verify_url: str
+
+
+class DecisionOut(msgspec.Struct):
+    level: int
+    decision: str
+    approver_id: int
+    at: datetime
+    result_sha256: str
+    valid: bool
+
+
+class DecisionCheckOut(msgspec.Struct):
+    dossier_id: int
+    valid: bool
+    decisions: list[DecisionOut]
+
+
+class VerifyOut(msgspec.Struct):
+    public_id: str
+    issuer: str
+    procedure: str
+    issued_at: datetime | None
+    sha256: str
+    valid: bool
+    matches: bool | None = None
+
+
+class OfficerController(Controller):
+    path = "/api/v1/officer"
+    tags = ["back office"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @get("/queue")
+    async def queue(self, request: Request[Any, Any, Any], me: Principal,
+                    view: Annotated[str, Parameter(description="new|supplements|mine|due_soon|overdue|all")] = "new",
+                    q: str = "", limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+                    offset: Annotated[int, Parameter(ge=0, le=100_000)] = 0) -> QueueOut:
+        """My units' dossiers by view; `q` searches code, name, CCCD."""
+        rows, total = await request.app.state.db.read(backoffice.queue, me.user_id, view, q=q, limit=limit,
+                                                      offset=offset)
+        return QueueOut(view=view, total=total, items=[QueueItem(
+            id=r.dossier.id, code=r.dossier.code, procedure_code=r.dossier.procedure_code,
+            procedure_name=r.procedure_name, applicant=r.applicant, status=r.dossier.status,
+            status_name=STATE_NAMES_VI[State(r.dossier.status)], version=r.dossier.version,
+            submitted_at=r.dossier.submitted_at, due_date=r.dossier.due_at, assignee_id=r.dossier.assignee_id)
+            for r in rows])
+
+    @get("/dossiers/{dossier_id:int}")
+    async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DossierOut:
+        def run(session: Session) -> DossierOut:
+            off = backoffice.officer(session, me.user_id)
+            return dossier_out(session, backoffice.get_for_officer(session, off, dossier_id))
+
+        return await request.app.state.db.read(run)
+
+    @post("/dossiers/{dossier_id:int}/actions/{action:str}/options", status_code=HTTP_200_OK)
+    async def options(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+                      action: str) -> dict[str, Any]:
+        """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
+        if action not in backoffice.SIGNED:
+            raise InvalidInput("options exist for approve and reject only", field="action")
+        return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action)
+
+    @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
+    async def act(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, action: str) -> DossierOut:
+        """receive, request_supplement, refuse_intake, assign, route, consult, answer_consultation, note,
+        propose, send_back, approve, reject, issue_result, return_result, apologize — with the expected
+        `version` (409 and the fresh state when stale)."""
+        raw = await request.body()
+        if len(raw) > 128 * 1024:
+            raise InvalidInput("body too large", field="body")
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:
+            raise InvalidInput("body must be JSON", field="body") from None
+
+        def run(session: Session) -> DossierOut | Exception:
+            result = backoffice.act(session, me.user_id, dossier_id, action, payload, amr=",".join(me.amr))
+            return result if isinstance(result, Exception) else dossier_out(session, result)
+
+        out = await request.app.state.db.write(run)
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    @post("/dossiers/{dossier_id:int}/result", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
+    async def result(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> ResultOut:
+        """Attach the result document (multipart `file`, PDF or image) or generate it (JSON `{"generate": true}`)."""
+        db = request.app.state.db
+        public_id = backoffice.new_public_id()
+        verify_url = f"{get_settings().public_url}/xac-minh/{public_id}"
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            from api.uploads import receive_result_upload
+
+            stored, title = await receive_result_upload(request)
+        else:
+            from datetime import UTC
+
+            from domain.documents.processing import PDF_TYPE
+            from domain.dossiers.service import StoredFile
+            from domain.results import render_result_pdf
+
+            ctx = await db.read(backoffice.result_context, me.user_id, dossier_id)
+            pdf = await asyncio.to_thread(render_result_pdf, issued_on=datetime.now(UTC), verify_url=verify_url, **ctx)
+            digest = backoffice.result_hash(pdf)
+            key = f"{digest[:2]}/{digest}"
+            await asyncio.to_thread(request.app.state.storage.put, key, pdf, PDF_TYPE)
+            stored = StoredFile(storage_key=key, sha256=digest, content_type=PDF_TYPE, size=len(pdf),
+                                display_name=f"{ctx['title']}.pdf")
+            title = ctx["title"]
+        r = await db.write(backoffice.attach_result, me.user_id, dossier_id, storage_key=stored.storage_key,
+                           sha256=stored.sha256, content_type=stored.content_type, size=stored.size, title=title,
+                           public_id=public_id)
+        return ResultOut(id=r.id, public_id=r.public_id, sha256=r.sha256, content_type=r.content_type,
+                         size=r.size, title=r.title, verify_url=verify_url)
+
+    @get("/logbook.csv")
+    async def logbook(self, request: Request[Any, Any, Any], me: Principal, unit: str,
+                      from_: Annotated[date, Parameter(query="from")],
+                      to: date) -> Response[bytes]:
+        """The logbook (form 06) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
+        rows = await request.app.state.db.read(backoffice.logbook, me.user_id, unit, from_, to)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(backoffice.LOGBOOK_COLUMNS)
+        writer.writerows(rows)
+        return Response(("\ufeff" + buf.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})
+
+
+class DecisionController(Controller):
+    path = "/api/v1"
+    tags = ["back office"]
+
+    @get("/dossiers/{dossier_id:int}/decision/verify", dependencies={"me": Provide(api_principal)})
+    async def verify_decision(self, request: Request[Any, Any, Any], me: Principal,
+                              dossier_id: int) -> DecisionCheckOut:
+        """Re-verify the stored passkey assertions of a dossier's decisions against the approvers' keys."""
+        def run(session: Session) -> backoffice.DecisionCheck:
+            from domain.dossiers.service import get_dossier
+            from domain.errors import NotFound
+
+            try:
+                get_dossier(session, me.user_id, dossier_id)  # the filer may check their own
+            except NotFound:
+                off = backoffice.officer(session, me.user_id)
+                backoffice.get_for_officer(session, off, dossier_id)
+            return backoffice.verify_decisions(session, dossier_id)
+
+        check = await request.app.state.db.read(run)
+        return DecisionCheckOut(dossier_id=dossier_id, valid=check.valid,
+                                decisions=[DecisionOut(**d) for d in check.decisions])
+
+    @get("/verify/{public_id:str}")
+    async def verify_result(self, request: Request[Any, Any, Any], public_id: str,
+                            sha256: str | None = None) -> VerifyOut:
+        """Public: is this a result we issued? Issuer, procedure, date, document hash (no personal data)."""
+        v = await request.app.state.db.read(backoffice.verify_result, public_id)
+        matches = None if sha256 is None else sha256.strip().lower() == v.sha256
+        return VerifyOut(public_id=v.public_id, issuer=v.issuer, procedure=v.procedure, issued_at=v.issued_at,
+                         sha256=v.sha256, valid=v.valid, matches=matches)
+
+
+ROUTES = [OfficerController, DecisionController]

@@ -1,0 +1,529 @@
+"""The một-cửa back office: officers' queues and actions on dossiers, with legal deadlines.
+
+Officers see only their units' dossiers, the ones routed to their units or asked of them, and the
+ones assigned to them; anything else reads as "not found" (authorization as a query). Every action
+goes through :func:`act`, which fires the workflow table (``domain.workflow``) with optimistic
+locking, then does the action's own bookkeeping in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from auth.models import OfficerRole, Passkey, User
+from domain.calendar import TZ
+from domain.calendar_models import load_calendar
+from domain.calendar_service import due_for_procedure
+from domain.catalog.models import Offering, Procedure, Unit
+from domain.dossiers.lifecycle import WorkflowConflict, fire
+from domain.dossiers.models import (
+    Apology,
+    Decision,
+    Dossier,
+    DossierPause,
+    DossierResult,
+    Handoff,
+)
+from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.workflow import OPEN, Actor, State
+
+OFFICER_ACTIONS = ("receive", "request_supplement", "refuse_intake", "assign", "route", "consult",
+                   "answer_consultation", "note", "propose", "send_back", "approve", "reject", "issue_result",
+                   "return_result", "apologize")
+QUEUE_VIEWS = ("new", "supplements", "mine", "due_soon", "overdue", "all")
+SIGNED = ("approve", "reject")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- who is this officer --------------------------------------------------------------------------
+@dataclass
+class Officer:
+    user_id: int
+    roles: dict[str, set[str]]  # unit code → roles
+
+    @property
+    def units(self) -> set[str]:
+        return set(self.roles)
+
+    def actors_for(self, d: Dossier) -> set[Actor]:
+        units = {d.unit_code, d.handling_unit} - {None}
+        roles: set[str] = set()
+        for unit in units:
+            roles |= self.roles.get(str(unit), set())
+        actors = {Actor(r) for r in roles}
+        if d.assignee_id == self.user_id:
+            actors.add(Actor.PROCESSOR)
+        return actors
+
+
+def officer(session: Session, user_id: int) -> Officer:
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None or user.kind not in ("officer", "admin"):
+        raise Forbidden("Chức năng dành cho cán bộ.")
+    if session.scalar(select(Passkey.id).where(Passkey.user_id == user_id).limit(1)) is None:
+        raise Forbidden("Cán bộ phải đăng ký passkey trước khi xử lý hồ sơ (trang Tài khoản).")
+    roles: dict[str, set[str]] = {}
+    for unit, role in session.execute(select(OfficerRole.unit_code, OfficerRole.role)
+                                      .where(OfficerRole.user_id == user_id)):
+        roles.setdefault(unit, set()).add(role)
+    return Officer(user_id, roles)
+
+
+def visible(session: Session, off: Officer) -> Select[Any]:
+    """Dossiers this officer may see: never drafts; own units', routed or consulted to them, assigned."""
+    units = list(off.units) or ["-"]
+    consulted = exists().where(Handoff.dossier_id == Dossier.id, Handoff.kind == "consult",
+                               Handoff.to_unit.in_(units))
+    return select(Dossier).where(Dossier.status != State.DRAFT.value, or_(
+        Dossier.unit_code.in_(units), Dossier.handling_unit.in_(units), Dossier.assignee_id == off.user_id,
+        consulted))
+
+
+def get_for_officer(session: Session, off: Officer, dossier_id: int, *, lock: bool = False) -> Dossier:
+    query = visible(session, off).where(Dossier.id == dossier_id)
+    d = session.scalar(query.with_for_update() if lock else query)
+    if d is None:
+        raise NotFound("Không tìm thấy hồ sơ.")
+    return d
+
+
+# --- queues ----------------------------------------------------------------------------------
+def end_of_next_working_day(session: Session, now: datetime) -> datetime:
+    cal = load_calendar(session)
+    day = cal.next_working_day(now.astimezone(TZ).date())
+    return datetime.combine(day, time(17, 0), TZ)
+
+
+@dataclass
+class QueueRow:
+    dossier: Dossier
+    procedure_name: str
+    applicant: str
+
+
+def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int = 50, offset: int = 0,
+          now: datetime | None = None) -> tuple[list[QueueRow], int]:
+    if view not in QUEUE_VIEWS:
+        raise InvalidInput(f"view must be one of {', '.join(QUEUE_VIEWS)}", field="view")
+    if not 1 <= limit <= 200 or not 0 <= offset <= 100_000:
+        raise InvalidInput("limit 1..200, offset 0..100000", field="limit")
+    if len(q) > 100:
+        raise InvalidInput("Từ khoá tìm kiếm quá dài.", field="q")
+    off = officer(session, user_id)
+    now = now or _now()
+    query = visible(session, off)
+    open_states = [s.value for s in OPEN]
+    if view == "new":
+        query = query.where(Dossier.status == State.SUBMITTED.value, Dossier.supplement_count == 0)
+    elif view == "supplements":
+        query = query.where(Dossier.status == State.SUBMITTED.value, Dossier.supplement_count > 0)
+    elif view == "mine":
+        query = query.where(Dossier.assignee_id == off.user_id, Dossier.status.in_(open_states))
+    elif view == "due_soon":
+        query = query.where(Dossier.status.in_(open_states), Dossier.due_at >= now,
+                            Dossier.due_at <= end_of_next_working_day(session, now))
+    elif view == "overdue":
+        query = query.where(Dossier.status.in_(open_states), Dossier.due_at < now)
+    if q.strip():
+        term = q.strip()
+        like = f"%{term}%"
+        query = query.where(or_(Dossier.code.like(like), Dossier.data.like(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = Dossier.due_at.asc() if view in ("due_soon", "overdue") else Dossier.updated_at.desc()
+    rows = session.execute(query.add_columns(Procedure.name).join(Procedure, Procedure.code == Dossier.procedure_code)
+                           .order_by(order, Dossier.id).limit(limit).offset(offset)).all()
+    return [QueueRow(d, name, str(json.loads(d.data).get("applicant_name", ""))) for d, name in rows], total
+
+
+# --- acting ----------------------------------------------------------------------------------
+def _unit(session: Session, code: str) -> Unit:
+    unit = session.get(Unit, code)
+    if unit is None or not unit.active:
+        raise InvalidInput("Đơn vị không tồn tại.", field="unit")
+    return unit
+
+
+def _user_with_role(session: Session, user_id: Any, unit: str, role: str) -> User:
+    if not isinstance(user_id, int):
+        raise InvalidInput("Hãy chọn cán bộ.", field="to_user")
+    ok = session.scalar(select(OfficerRole.id).where(OfficerRole.user_id == user_id, OfficerRole.unit_code == unit,
+                                                      OfficerRole.role == role))
+    user = session.get(User, user_id)
+    if ok is None or user is None or user.disabled_at is not None:
+        raise InvalidInput(f"Người nhận không phải cán bộ {role} của đơn vị {unit}.", field="to_user")
+    return user
+
+
+def _due_from_day(value: Any, field: str) -> datetime:
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput("Ngày không hợp lệ (yyyy-mm-dd).", field=field) from None
+    return datetime.combine(day, time(17, 0), TZ)
+
+
+def _pauses(session: Session, d: Dossier) -> list[tuple[datetime, datetime | None]]:
+    return [(p.started_at, p.ended_at) for p in session.scalars(
+        select(DossierPause).where(DossierPause.dossier_id == d.id).order_by(DossierPause.id))]
+
+
+def recompute_due(session: Session, d: Dossier) -> None:
+    """Due date from receipt, skipping pauses; a rescheduled (apology) date is never moved earlier."""
+    if d.received_at is None:
+        return
+    due = due_for_procedure(session, d.procedure_code, d.received_at, _pauses(session, d))
+    if due is not None:
+        d.original_due_at = due
+        latest = session.scalar(select(func.max(Apology.new_due_at)).where(Apology.dossier_id == d.id))
+        d.due_at = max(due, latest) if latest is not None else due
+
+
+def binding(d: Dossier, decision: str, result_sha256: str) -> dict[str, Any]:
+    """What an approver's passkey signs: this dossier, at this version, this decision, this result."""
+    return {"dossier_id": d.id, "version": d.version, "decision": decision, "result_sha256": result_sha256}
+
+
+def _prepared_result(session: Session, d: Dossier) -> DossierResult | None:
+    return session.scalar(select(DossierResult).where(DossierResult.dossier_id == d.id)
+                          .order_by(DossierResult.id.desc()).limit(1))
+
+
+def approval_options(session: Session, user_id: int, dossier_id: int, decision: str) -> dict[str, Any]:
+    """WebAuthn request options whose challenge binds dossier, version, decision and result hash."""
+    from auth.passkeys import bound_assertion_options
+
+    off = officer(session, user_id)
+    d = get_for_officer(session, off, dossier_id)
+    if Actor.APPROVER not in off.actors_for(d):
+        raise WorkflowConflict("your role may not approve or reject this dossier")
+    if d.status != State.AWAITING_APPROVAL.value:
+        raise WorkflowConflict(f"cannot {decision} a dossier in state {d.status}")
+    result = _prepared_result(session, d)
+    return bound_assertion_options(session, user_id, purpose="decision",
+                                   binding=binding(d, decision, result.sha256 if result else ""))
+
+
+def act(session: Session, user_id: int, dossier_id: int, action: str, payload: dict[str, Any], *,
+        amr: str = "", now: datetime | None = None) -> Dossier | Exception:
+    """Do one officer action. Refusals of a passkey assertion are returned (the challenge stays spent)."""
+    if action not in OFFICER_ACTIONS:
+        raise NotFound(f"no action {action!r}")
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be an object", field="body")
+    now = now or _now()
+    off = officer(session, user_id)
+    d = get_for_officer(session, off, dossier_id, lock=True)
+    version = payload.get("version")
+    if not isinstance(version, int):
+        raise InvalidInput("send the dossier's current `version`", field="version")
+    actors = off.actors_for(d)
+    reason = str(payload.get("reason") or "").strip()[:4000]
+    kw: dict[str, Any] = {"actor_id": user_id, "actors": actors, "reason": reason, "expected_version": version,
+          "now": now,
+          "amr": amr}
+    if action in SIGNED:
+        return _decide(session, off, d, action, payload, kw)
+    if action == "receive":
+        fire(session, d, "receive", **kw)
+        d.received_at = now
+        recompute_due(session, d)
+    elif action == "request_supplement":
+        missing = payload.get("missing")
+        if not isinstance(missing, list) or not missing or not all(isinstance(m, str) and m.strip() for m in missing):
+            raise InvalidInput("list exactly what is missing (`missing`: a list of items)", field="missing")
+        if d.supplement_count >= 1:
+            raise WorkflowConflict("a supplement may be requested only once for a dossier")
+        fire(session, d, "request_supplement", **{**kw, "reason": reason or "; ".join(missing)},
+             detail={"missing": [m.strip()[:300] for m in missing][:30]})
+        d.supplement_count += 1
+        d.paused_at = now
+        session.add(DossierPause(dossier_id=d.id, started_at=now, reason="; ".join(missing)[:2000]))
+    elif action == "refuse_intake":
+        fire(session, d, "refuse_intake", **kw)
+        d.finished_at = now
+    elif action == "assign":
+        to = _user_with_role(session, payload.get("to_user"), d.handling_unit or d.unit_code, "processor")
+        fire(session, d, "assign", **kw, detail={"to_user": to.id})
+        session.add(Handoff(dossier_id=d.id, kind="assign", from_unit=d.handling_unit or d.unit_code,
+                            to_unit=d.handling_unit or d.unit_code, from_user=user_id, to_user=to.id, at=now,
+                            note=reason, step_due_at=_step_due(payload)))
+        d.assignee_id = to.id
+    elif action == "route":
+        unit = _unit(session, str(payload.get("to_unit") or ""))
+        to_user = payload.get("to_user")
+        if to_user is not None:
+            _user_with_role(session, to_user, unit.code, "processor")
+        fire(session, d, "route", **kw, detail={"to_unit": unit.code, "to_user": to_user})
+        session.add(Handoff(dossier_id=d.id, kind="route", from_unit=d.handling_unit or d.unit_code,
+                            to_unit=unit.code, from_user=user_id, to_user=to_user, at=now, note=reason,
+                            step_due_at=_step_due(payload)))
+        d.handling_unit, d.assignee_id = unit.code, to_user
+    elif action == "consult":
+        unit = _unit(session, str(payload.get("to_unit") or ""))
+        if not reason:
+            raise InvalidInput("write the question for the other unit (`reason`)", field="reason")
+        fire(session, d, "consult", **kw, internal=True, detail={"to_unit": unit.code})
+        session.add(Handoff(dossier_id=d.id, kind="consult", from_unit=d.handling_unit or d.unit_code,
+                            to_unit=unit.code, from_user=user_id, at=now, note=reason,
+                            step_due_at=_step_due(payload)))
+    elif action == "answer_consultation":
+        ask = session.scalar(select(Handoff).where(Handoff.dossier_id == d.id, Handoff.kind == "consult",
+                                                   Handoff.answered_at.is_(None), Handoff.to_unit.in_(off.units))
+                             .order_by(Handoff.id).limit(1))
+        if ask is None:
+            raise WorkflowConflict("no open question to your unit on this dossier")
+        if not reason:
+            raise InvalidInput("write the answer (`reason`)", field="reason")
+        kw["actors"] = actors | ({Actor.PROCESSOR} if off.roles.get(ask.to_unit) else set())
+        fire(session, d, "answer_consultation", **kw, internal=True, detail={"handoff": ask.id})
+        ask.answered_at, ask.answer = now, reason
+    elif action == "note":
+        if not reason:
+            raise InvalidInput("an empty note", field="reason")
+        fire(session, d, "note", **kw, internal=True)
+    elif action == "propose":
+        decision = payload.get("decision")
+        if decision not in ("approve", "reject"):
+            raise InvalidInput("`decision` is approve or reject", field="decision")
+        if decision == "approve" and _prepared_result(session, d) is None:
+            raise WorkflowConflict("attach or generate the result document before proposing approval")
+        fire(session, d, "propose", **kw, detail={"decision": decision})
+        d.approval_level = 0
+    elif action == "send_back":
+        fire(session, d, "send_back", **kw)
+    elif action == "issue_result":
+        result = _prepared_result(session, d)
+        if result is None:
+            raise WorkflowConflict("no result document to issue")
+        fire(session, d, "issue_result", **kw)
+        result.issued_at = now
+        d.finished_at = now
+        d.lateness = classify(session, d, now)
+    elif action == "return_result":
+        fire(session, d, "return_result", **kw)
+        result = _prepared_result(session, d)
+        if result is not None:
+            result.returned_at = now
+            _to_wallet(session, d, result)
+    elif action == "apologize":
+        new_due = _due_from_day(payload.get("new_due_date"), "new_due_date")
+        if d.due_at is not None and new_due <= d.due_at:
+            raise InvalidInput("the new appointment must be later than the current one", field="new_due_date")
+        if not load_calendar(session).is_working_day(new_due.date()):
+            raise InvalidInput("the new appointment must be a working day", field="new_due_date")
+        fire(session, d, "apologize", **kw, detail={"new_due_date": new_due.isoformat()})
+        session.add(Apology(dossier_id=d.id, reason=reason, old_due_at=d.due_at, new_due_at=new_due, by=user_id,
+                            at=now))
+        d.due_at = new_due
+    session.flush()
+    return d
+
+
+def _step_due(payload: dict[str, Any]) -> datetime | None:
+    value = payload.get("step_due_date")
+    return _due_from_day(value, "step_due_date") if value else None
+
+
+def _decide(session: Session, off: Officer, d: Dossier, action: str, payload: dict[str, Any],
+            kw: dict[str, Any]) -> Dossier | Exception:
+    from auth.passkeys import PasskeyError, verify_bound_assertion
+
+    if Actor.APPROVER not in kw["actors"]:
+        raise WorkflowConflict("your role may not approve or reject this dossier")
+    if kw["expected_version"] != d.version:
+        raise WorkflowConflict(f"Hồ sơ vừa được người khác cập nhật (phiên bản {d.version}). Hãy tải lại.",
+                               field="version")
+    if d.status != State.AWAITING_APPROVAL.value:
+        raise WorkflowConflict(f"cannot {action} a dossier in state {d.status}")
+    if action == "reject" and not kw["reason"]:
+        raise InvalidInput("a rejection needs a reason", field="reason")
+    assertion = payload.get("assertion")
+    if not isinstance(assertion, dict):
+        raise InvalidInput("`assertion`: the passkey's AuthenticationResponseJSON is required", field="assertion")
+    result = _prepared_result(session, d)
+    bound = binding(d, action, result.sha256 if result else "")
+    evidence = verify_bound_assertion(session, off.user_id, assertion, purpose="decision", binding=bound)
+    if isinstance(evidence, PasskeyError):
+        return evidence
+    passkey = session.get(Passkey, evidence.get("passkey_id"))
+    if passkey is not None:
+        import base64
+
+        evidence["public_key"] = base64.b64encode(passkey.public_key).decode()
+    offering = session.get(Offering, d.procedure_code)
+    levels = max(1, offering.approval_levels if offering else 1)
+    level = d.approval_level + 1
+    session.add(Decision(dossier_id=d.id, level=level, decision=action, approver_id=off.user_id,
+                         dossier_version=d.version, result_sha256=bound["result_sha256"], reason=kw["reason"],
+                         evidence=json.dumps(evidence), created_at=kw["now"]))
+    kw = {**kw, "amr": "webauthn"}
+    if action == "approve" and level < levels:
+        fire(session, d, "approve_level", **kw, detail={"level": level, "of": levels})
+        d.approval_level = level
+    else:
+        fire(session, d, action, **kw, detail={"level": level})
+        d.approval_level = level
+        if action == "reject":
+            d.finished_at = kw["now"]
+            d.lateness = classify(session, d, kw["now"])
+    session.flush()
+    return d
+
+
+def classify(session: Session, d: Dossier, finished: datetime) -> str | None:
+    if d.due_at is None:
+        return None
+    return load_calendar(session).classify(finished, d.due_at)
+
+
+def end_pause(session: Session, d: Dossier, now: datetime) -> None:
+    """The citizen resubmitted: the legal clock runs again and the due date moves by the pause."""
+    pause = session.scalar(select(DossierPause).where(DossierPause.dossier_id == d.id,
+                                                      DossierPause.ended_at.is_(None)))
+    if pause is not None:
+        pause.ended_at = now
+    d.paused_at = None
+    session.flush()
+    recompute_due(session, d)
+
+
+# --- results ---------------------------------------------------------------------------------
+def attach_result(session: Session, user_id: int, dossier_id: int, *, storage_key: str, sha256: str,
+                  content_type: str, size: int, title: str, public_id: str | None = None) -> DossierResult:
+    off = officer(session, user_id)
+    d = get_for_officer(session, off, dossier_id, lock=True)
+    if not off.actors_for(d) & {Actor.PROCESSOR, Actor.RECEIVER}:
+        raise WorkflowConflict("your role may not prepare the result of this dossier")
+    if d.status not in (State.PROCESSING.value, State.AWAITING_APPROVAL.value):
+        raise WorkflowConflict("a result is prepared while the dossier is being processed")
+    result = DossierResult(public_id=public_id or new_public_id(), dossier_id=d.id, storage_key=storage_key,
+                           sha256=sha256, content_type=content_type, size=size, title=title[:255] or "Kết quả",
+                           prepared_by=user_id, prepared_at=_now())
+    session.add(result)
+    d.version += 1  # an approval signed earlier no longer matches: the result changed
+    session.flush()
+    return result
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def result_context(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
+    """What a generated result shows (read through the officer's scope)."""
+    off = officer(session, user_id)
+    d = get_for_officer(session, off, dossier_id)
+    proc = session.scalar(select(Procedure).where(Procedure.code == d.procedure_code))
+    unit = session.get(Unit, d.unit_code)
+    results = json.loads(proc.data).get("results") if proc else []
+    return {"unit_name": unit.name if unit else d.unit_code, "procedure_name": proc.name if proc else "",
+            "title": (results[0]["name"] if results else "Kết quả giải quyết thủ tục hành chính"),
+            "dossier_code": d.code or "", "applicant": str(json.loads(d.data).get("applicant_name", ""))}
+
+
+def _to_wallet(session: Session, d: Dossier, result: DossierResult) -> None:
+    from domain.dossiers.models import WalletDocument
+
+    session.add(WalletDocument(owner_id=d.owner_id, organisation_id=d.organisation_id, storage_key=result.storage_key,
+                               sha256=result.sha256, content_type=result.content_type, size=result.size,
+                               display_name=f"{result.title} — {d.code}"[:160], kind="result", created_at=_now()))
+
+
+@dataclass
+class Verification:
+    public_id: str
+    issuer: str
+    procedure: str
+    issued_at: datetime | None
+    sha256: str
+    valid: bool
+
+
+def verify_result(session: Session, public_id: str) -> Verification:
+    """What the QR of a result shows anyone: issuer, procedure, date and hash; no personal data."""
+    row = session.execute(
+        select(DossierResult, Procedure.name, Unit.name).join(Dossier, Dossier.id == DossierResult.dossier_id)
+        .join(Procedure, Procedure.code == Dossier.procedure_code).join(Unit, Unit.code == Dossier.unit_code)
+        .where(DossierResult.public_id == (public_id or "")[:32])).first()
+    if row is None:
+        raise NotFound("Không tìm thấy kết quả với mã này.")
+    result, proc, unit = row
+    return Verification(public_id=result.public_id, issuer=unit, procedure=proc, issued_at=result.issued_at,
+                        sha256=result.sha256, valid=result.issued_at is not None)
+
+
+@dataclass
+class DecisionCheck:
+    dossier_id: int
+    decisions: list[dict[str, Any]]
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.decisions) and all(x["valid"] for x in self.decisions)
+
+
+def verify_decisions(session: Session, dossier_id: int) -> DecisionCheck:
+    """Re-verify every stored decision's passkey assertion against the approver's public key."""
+    import base64
+
+    from auth.passkeys import reverify_evidence
+
+    out = []
+    for dec in session.scalars(select(Decision).where(Decision.dossier_id == dossier_id).order_by(Decision.id)):
+        evidence = json.loads(dec.evidence)
+        expected = {"dossier_id": dossier_id, "version": dec.dossier_version, "decision": dec.decision,
+                    "result_sha256": dec.result_sha256}
+        key = base64.b64decode(evidence["public_key"]) if evidence.get("public_key") else None
+        ok = reverify_evidence(session, evidence, expected, public_key=key)
+        out.append({"level": dec.level, "decision": dec.decision, "approver_id": dec.approver_id,
+                    "at": dec.created_at, "result_sha256": dec.result_sha256, "valid": ok})
+    return DecisionCheck(dossier_id, out)
+
+
+# --- logbook (form 06) ----------------------------------------------------------------------
+LOGBOOK_COLUMNS = ["Mã hồ sơ", "Thủ tục", "Người nộp", "Ngày nộp", "Ngày tiếp nhận", "Ngày hẹn trả",
+                   "Ngày hẹn trả mới", "Ngày có kết quả", "Trạng thái", "Đúng hạn", "Cán bộ xử lý"]
+
+
+def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -> list[list[str]]:
+    off = officer(session, user_id)
+    if unit not in off.units:
+        raise NotFound("Không tìm thấy đơn vị.")
+    if end < start or (end - start).days > 366 * 5:
+        raise InvalidInput("Khoảng thời gian không hợp lệ (tối đa 5 năm).", field="to")
+    lo = datetime.combine(start, time(0), TZ)
+    hi = datetime.combine(end + timedelta(days=1), time(0), TZ)
+    rows = session.execute(
+        select(Dossier, Procedure.name, User.full_name).join(Procedure, Procedure.code == Dossier.procedure_code)
+        .outerjoin(User, User.id == Dossier.assignee_id)
+        .where(Dossier.unit_code == unit, Dossier.submitted_at >= lo, Dossier.submitted_at < hi)
+        .order_by(Dossier.submitted_at)).all()
+
+    def fmt(value: datetime | None) -> str:
+        return value.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if value else ""
+
+    out = []
+    for d, proc, assignee in rows:
+        rescheduled = d.due_at if d.original_due_at and d.due_at and d.due_at != d.original_due_at else None
+        out.append([d.code or "", proc, str(json.loads(d.data).get("applicant_name", "")), fmt(d.submitted_at),
+                    fmt(d.received_at), fmt(d.original_due_at or d.due_at), fmt(rescheduled), fmt(d.finished_at),
+                    d.status, {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Trễ hạn"}.get(d.lateness or "", ""),
+                    assignee or ""])
+    return out
+
+
+def result_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
