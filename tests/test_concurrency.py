@@ -1,0 +1,80 @@
+"""Concurrent writers: two officers on one dossier (one wins), concurrent submissions (unique codes)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKEND
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locking between processes is PostgreSQL's; "
+                    "SQLite serialises every writer")
+def test_two_officers_one_wins(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from domain import backoffice
+    from domain.db import Database
+    from domain.errors import Conflict
+    from tests.http.test_workflow_api import filed, officer
+
+    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
+    code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}
+                and len(client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
+    unit = client.get(f"/api/v1/procedures/{code}").json()["offer"]["unit_code"]
+    tokens = [officer(client, "officer", unit)[0] for _ in range(2)]
+    ids = [client.get("/api/v1/me", headers={"Authorization": f"Bearer {t['access_token']}"}).json()["id"]
+           for t in tokens]
+    _, d = filed(client, code)
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = []
+
+    def receive(user_id: int) -> None:
+        db = Database(database_url)
+        barrier.wait()
+        try:
+            outcomes.append(db.run(backoffice.act, user_id, d["id"], "receive", {"version": d["version"]}))
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=receive, args=(uid,)) for uid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    wins = [o for o in outcomes if not isinstance(o, Exception)]
+    losses = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(wins) == 1 and len(losses) == 1
+    assert "phiên bản" in losses[0].detail or "received" in losses[0].detail
+
+
+def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from domain.db import Database
+    from domain.dossiers import service
+    from tests.helpers import bearer, signed_in
+    from tests.http.test_dossiers_api import fill
+
+    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
+    code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}
+                and len(client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
+    form = client.get(f"/api/v1/procedures/{code}/form").json()
+    drafts = []
+    for _ in range(8):
+        _, tokens = signed_in(client)
+        d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": code}).json()
+        fill(client, tokens, d["id"], form)
+        me = client.get("/api/v1/me", headers=bearer(tokens)).json()["id"]
+        drafts.append((me, d["id"]))
+    barrier = threading.Barrier(len(drafts))
+    codes: list[str] = []
+
+    def submit(user_id: int, dossier_id: int) -> None:
+        db = Database(database_url)
+        barrier.wait()
+        codes.append(db.run(lambda s: service.submit(s, user_id, dossier_id).code))
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(codes) == len(drafts) and len(set(codes)) == len(codes)
