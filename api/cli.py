@@ -70,9 +70,36 @@ def cmd_load_offer(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_PASSWORD = "mot cua demo 2026"
+DEMO_USERS = [  # role, username, full name, unit
+    ("citizen", "0912000001", "Nguyễn Thị Demo", None),
+    ("officer", "0912000002", "Trần Văn Tiếp Nhận", "000.31.01.H56"),
+    ("approver", "0912000003", "Lê Thị Lãnh Đạo", "000.31.01.H56"),
+    ("officer", "0912000004", "Phạm Văn Sở Tư Pháp", "000.00.12.H56"),
+    ("approver", "0912000005", "Võ Thị Giám Đốc", "000.00.12.H56"),
+    ("admin", "0912000009", "Quản Trị Demo", None),
+]
+
+
+def cmd_demo_users(_args: argparse.Namespace) -> int:
+    """Demo accounts for a local try-out (dev only); officers enrol a passkey at first sign-in."""
+    if get_settings().env == "production":
+        print("demo accounts are never created in production", file=sys.stderr)
+        return 2
+    for role, username, name, unit in DEMO_USERS:
+        argv = argparse.Namespace(role=role, username=username, password=DEMO_PASSWORD, unit=unit, full_name=name,
+                                  unit_admin=role == "officer")
+        cmd_create_user(argv)
+    print(f"demo password for all: {DEMO_PASSWORD!r}")
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
-    """Everything `make run` needs on a fresh machine, idempotent."""
-    for step in (cmd_migrate, cmd_load_catalogue, cmd_load_offer):
+    """Everything `make run` needs on a fresh machine, idempotent (demo accounts outside production)."""
+    steps = [cmd_migrate, cmd_load_catalogue, cmd_load_offer]
+    if get_settings().env != "production":
+        steps.append(cmd_demo_users)
+    for step in steps:
         code = step(argparse.Namespace(bundle=None, config=None))
         if code:
             return code
@@ -176,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
     sp = add("verify-decision", cmd_verify_decision, "re-verify a dossier's signed decisions (passkey assertions)")
     sp.add_argument("dossier_id", type=int)
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
+    add("demo-users", cmd_demo_users, "create the demo accounts (not in production)")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
     sp = add("serve", cmd_serve, "serve the web app and API")
     sp.add_argument("--host", default="127.0.0.1")
