@@ -196,7 +196,8 @@ async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[A
         steps = _step_count(ctx["schema"])
         return render(request, "filing/step.html", {**ctx, "step": steps - 2, "steps": steps, "errors": {},
                                                     "upload_error": exc, "provinces": provinces(),
-                                                    "wards_of": wards_of, "default_province": 1, "notice": None},
+                                                    "wards_of": wards_of, "default_province": _province_code(request),
+                                                    "notice": None},
                       status=exc.status)
     if request.headers.get("accept", "").startswith("application/json"):
         return Response({"id": doc.id, "sha256": doc.sha256, "size": doc.size, "content_type": doc.content_type})
@@ -245,7 +246,8 @@ async def submit(request: Request[Any, Any, Any], dossier_id: int) -> Response[A
         steps = _step_count(ctx["schema"])
         return render(request, "filing/step.html", {**ctx, "step": steps - 1, "steps": steps, "errors": exc.errors,
                                                     "provinces": provinces(), "wards_of": wards_of,
-                                                    "default_province": 1, "notice": None}, status=400)
+                                                    "default_province": _province_code(request), "notice": None},
+                      status=400)
     return Redirect(f"/ho-so/{dossier_id}/bien-nhan", status_code=303)
 
 

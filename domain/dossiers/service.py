@@ -172,7 +172,7 @@ def _prefill(session: Session, user_id: int, schema: dict[str, Any]) -> dict[str
         for name, value in (("applicant_name", user.full_name), ("applicant_phone", user.phone),
                             ("applicant_email", user.email), ("applicant_cccd", user.cccd)):
             if name in names and value:
-                values[name] = value
+                values[name] = "0" + value[3:] if name == "applicant_phone" and value.startswith("+84") else value
     return values
 
 
@@ -309,14 +309,10 @@ def next_code(session: Session, unit_code: str, at: datetime) -> str:
 
 
 def fee_for(session: Session, dossier: Dossier) -> int | None:
-    offering = session.get(Offering, dossier.procedure_code)
-    if offering is not None and offering.local_fee_vnd is not None:
-        return offering.local_fee_vnd
-    proc = _procedure(session, dossier.procedure_code)
-    for channel in json.loads(proc.data).get("channels", []):
-        if channel.get("channel") == "online":
-            return channel.get("fee_vnd")
-    return None
+    """The dossier's fee by the payment rules (officer-set, council-set, catalogue; per page with tiers)."""
+    from domain.payments.fees import quote_for_dossier
+
+    return quote_for_dossier(session, dossier).amount_vnd
 
 
 def expected_duration(session: Session, procedure_code: str) -> dict[str, Any] | None:

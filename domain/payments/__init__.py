@@ -1,0 +1,1 @@
+"""Paying fees online: fee rules, the payment state machine, gateways, callbacks, receipts, refunds."""

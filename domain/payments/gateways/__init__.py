@@ -1,0 +1,55 @@
+"""Payment gateways behind one interface (see :mod:`domain.payments.gateways.base`)."""
+
+from __future__ import annotations
+
+from domain.errors import InvalidInput, NotFound
+from domain.payments.config import GATEWAYS, PaymentSettings, payment_settings
+from domain.payments.gateways.base import Gateway
+
+LABELS = {"sandbox": "Cổng thử nghiệm (sandbox)", "vnpay": "VNPAY (thẻ ATM, ví, QR ngân hàng)",
+          "vietqr": "Chuyển khoản VietQR", "paygov": "Nền tảng thanh toán quốc gia (Paygov)"}
+
+
+def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
+    settings = settings or payment_settings()
+    if name == "sandbox":
+        from domain.payments.gateways.sandbox import SandboxGateway
+
+        return SandboxGateway(settings.sandbox_secret)
+    if name == "vnpay":
+        from domain.payments.gateways.vnpay import VnpayGateway
+
+        return VnpayGateway(settings.vnpay_tmn_code, settings.vnpay_hash_secret, settings.vnpay_url,
+                            settings.vnpay_api_url)
+    if name == "vietqr":
+        from domain.payments.gateways.vietqr import VietQRGateway
+
+        return VietQRGateway(settings.vietqr_bank_bin, settings.vietqr_account, settings.vietqr_account_name)
+    if name == "paygov":
+        from domain.payments.gateways.paygov import PaygovGateway
+
+        return PaygovGateway(settings.paygov_url, settings.paygov_partner_code, settings.paygov_secret)
+    raise NotFound(f"no payment gateway {name!r}")
+
+
+def enabled(name: str) -> Gateway:
+    """An enabled gateway by name; 400 for a known but disabled one, 404 for an unknown name."""
+    settings = payment_settings()
+    if name not in GATEWAYS:
+        raise NotFound(f"Không có cổng thanh toán {name[:20]!r}.")
+    if not settings.is_enabled(name):
+        raise InvalidInput("Cổng thanh toán này chưa được bật.", field="gateway")
+    return make(name, settings)
+
+
+def enabled_names() -> tuple[str, ...]:
+    return payment_settings().enabled
+
+
+def vietqr_fields(payload: str) -> dict[str, str]:
+    from domain.payments.gateways.vietqr import decode
+
+    try:
+        return decode(payload)
+    except ValueError:
+        return {}
