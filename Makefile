@@ -22,7 +22,8 @@ $(VENV)/.test-$(HASH): $(VENV)/.runtime-$(HASH)
 ## make run: create .venv, migrate, load the bundled catalogue and demo data, serve on :8000
 run: $(VENV)/.runtime-$(HASH)
 	$(BIN)/motcua setup
-	$(BIN)/motcua serve
+	$(BIN)/motcua vapid-keys --save
+	MOTCUA_EMBEDDED_WORKER=1 $(BIN)/motcua serve
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
 browser-deps:

@@ -16,7 +16,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
 from api import dossiers, officer
+from api import notifications as notification_api
 from api import passkeys as passkey_api
+from api import payments as payment_api
+from api import stats as stats_api
 from api.auth import AuthController, MeController
 from api.calendar import CalendarController
 from api.catalog import CatalogController
@@ -26,7 +29,10 @@ from auth.web import SessionCookieMiddleware
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_from_env
-from pwa import account, admin, filing, passkey_routes, static_files, views
+from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
+from pwa import notifications as notification_pages
+from pwa import officer as officer_pages
+from pwa import payments as payment_pages
 
 log = logging.getLogger("motcua")
 
@@ -68,14 +74,22 @@ def security_headers(settings: Settings) -> Any:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
     settings = settings or get_settings()
+    from domain.payments.config import check_payment_settings
+
+    check_payment_settings()  # production: an enabled gateway without its secrets stops start-up here
     database = db or Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         info = await database.read(current_province)
         app.state.province_name = info.name if info else ""
+        from notifications.settings import get_notify_settings
+        from notifications.worker import embedded
+
+        # MOTCUA_EMBEDDED_WORKER=1 (make run): the notification worker runs in this process
         try:
-            yield
+            async with embedded(database, get_notify_settings().embedded_worker):
+                yield
         finally:
             if db is None:
                 await database.dispose()
@@ -85,7 +99,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                         CalendarController,
                         *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *dossiers.ROUTES, *officer.ROUTES, *static_files.ROUTES,
                         *passkey_api.ROUTES,
-                        *passkey_routes.ROUTES],
+                        *passkey_routes.ROUTES, *payment_api.ROUTES, *payment_pages.ROUTES,
+                        *notification_api.ROUTES, *notification_pages.ROUTES, *officer_pages.ROUTES,
+                        *stats_api.ROUTES, *dashboard.ROUTES],
+        before_request=notification_pages.unread_for_header,
         middleware=[DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_name="motcua_csrf", cookie_secure=settings.secure_cookies,

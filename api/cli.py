@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -95,7 +96,8 @@ def cmd_demo_users(_args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    """Everything `make run` needs on a fresh machine, idempotent (demo accounts outside production)."""
+    """Everything `make run` needs on a fresh machine, idempotent (demo accounts outside production;
+    in dev, demo history too: MOTCUA_DEMO_DOSSIERS dossiers, default 300, 0 for none, once)."""
     steps = [cmd_migrate, cmd_load_catalogue, cmd_load_offer]
     if get_settings().env != "production":
         steps.append(cmd_demo_users)
@@ -103,6 +105,52 @@ def cmd_setup(args: argparse.Namespace) -> int:
         code = step(argparse.Namespace(bundle=None, config=None))
         if code:
             return code
+    if get_settings().env == "dev":
+        from domain.stats.demo import already_loaded
+
+        raw = os.environ.get("MOTCUA_DEMO_DOSSIERS", "300").strip()
+        if not raw.isdigit():
+            print("MOTCUA_DEMO_DOSSIERS must be a whole number", file=sys.stderr)
+            return 2
+        if int(raw) > 0 and not _db().read_sync(already_loaded):
+            return cmd_demo_data(argparse.Namespace(dossiers=int(raw), years=2.0, seed=2026, batch=20_000,
+                                                    no_verify=False))
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Plausible history through the domain's rules, written in batches (see domain/stats/demo.py)."""
+    from domain.stats.demo import Options, generate
+
+    if get_settings().env == "production":
+        print("demo data is never generated in production", file=sys.stderr)
+        return 2
+    try:
+        opts = Options(dossiers=args.dossiers, years=args.years, seed=args.seed, batch=args.batch,
+                       verify=not args.no_verify).check()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"demo history: {opts.dossiers:,} dossiers over {opts.years:g} years")
+    report = generate(_db(), opts)
+    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(report.by_status.items(), key=lambda kv: -kv[1]))
+    print(f"wrote {report.dossiers:,} dossiers, {report.events:,} events, {report.payments:,} online payments, "
+          f"{report.ratings:,} ratings in {report.seconds:.0f} s ({statuses})")
+    if report.differences is None:
+        return 0
+    if report.differences:
+        print("roll-ups DIFFER from a full recount:", *report.differences[:10], sep="\n  ", file=sys.stderr)
+        return 1
+    print("roll-ups equal a full recount")
+    return 0
+
+
+def cmd_stats_rebuild(_args: argparse.Namespace) -> int:
+    """Recount the statistics roll-ups from the dossier tables (after a bulk change that bypassed them)."""
+    from domain.stats.rollups import rebuild
+
+    count = _db().run(rebuild)
+    print(f"statistics rebuilt from {count:,} dossiers")
     return 0
 
 
@@ -170,6 +218,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The notification worker as its own process: until SIGTERM/SIGINT (or, with --once, until
+    nothing is due). Several may run on PostgreSQL; SQLite takes one."""
+    import asyncio
+    import signal
+
+    from domain.db import Database
+    from notifications.worker import Worker, WorkerBusy, sqlite_lock
+
+    async def run() -> int:
+        db = Database(get_settings().database_url)
+        try:
+            lock = sqlite_lock(db)
+        except WorkerBusy as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        worker = Worker(db, batch=args.batch, concurrency=args.concurrency)
+        try:
+            if args.once:
+                taken = await worker.drain(timeout=args.timeout)
+                print(f"sent {taken} deliveries: {worker.total.delivered} delivered, {worker.total.retried} to "
+                      f"retry, {worker.total.failed} failed")
+                return 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await worker.run(stop)
+            return 0
+        finally:
+            await worker.close()
+            await db.dispose()
+            if lock is not None:
+                lock.close()
+
+    return asyncio.run(run())
+
+
+def cmd_vapid_keys(args: argparse.Namespace) -> int:
+    """Make the Web Push (VAPID) key pair once; print it as settings, or keep it in var/vapid.env (dev)."""
+    from notifications.channels.webpush import generate_keys, public_key_of
+    from notifications.settings import read_env_file, vapid_file
+
+    path = vapid_file(get_settings().var_dir)
+    if args.save and path.exists() and not args.force:
+        existing = read_env_file(path).get("MOTCUA_VAPID_PRIVATE_KEY", "")
+        public = public_key_of(existing) if existing else "?"
+        print(f"{path} already exists (kept; a new key would end every browser's subscription). "
+              f"Public key: {public}")
+        return 0
+    private, public = generate_keys()
+    text = (f"# Web Push (VAPID) keys made by `motcua vapid-keys`. Keep them: a new pair ends every subscription.\n"
+            f"MOTCUA_VAPID_PRIVATE_KEY={private}\nMOTCUA_VAPID_PUBLIC_KEY={public}\n")
+    if args.save:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)
+        print(f"wrote {path} (read in dev when MOTCUA_VAPID_PRIVATE_KEY is not set). Public key: {public}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="motcua", description="Một cửa: online public services of a province")
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +316,22 @@ def parser() -> argparse.ArgumentParser:
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
     add("demo-users", cmd_demo_users, "create the demo accounts (not in production)")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
+    sp = add("demo-data", cmd_demo_data, "fill the database with plausible dossier history (not in production)")
+    sp.add_argument("--dossiers", type=int, required=True, help="how many dossiers (1..5,000,000)")
+    sp.add_argument("--years", type=float, default=3.0, help="over how many years before now (0.05..10)")
+    sp.add_argument("--seed", type=int, default=2026, help="random seed (the same seed, the same history)")
+    sp.add_argument("--batch", type=int, default=20_000, help="dossiers written per transaction")
+    sp.add_argument("--no-verify", dest="no_verify", action="store_true",
+                    help="skip comparing the roll-ups with a full recount at the end")
+    add("stats-rebuild", cmd_stats_rebuild, "recount the statistics roll-ups from the dossier tables")
+    sp = add("worker", cmd_worker, "run the notification worker (outbox → Web Push, e-mail, SMS)")
+    sp.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    sp.add_argument("--timeout", type=float, default=300.0, help="with --once: stop after this many seconds")
+    sp.add_argument("--batch", type=int, default=100, help="deliveries taken per transaction (1..1000)")
+    sp.add_argument("--concurrency", type=int, default=64, help="pushes in flight at once (1..512)")
+    sp = add("vapid-keys", cmd_vapid_keys, "make the Web Push (VAPID) key pair once and print it as settings")
+    sp.add_argument("--save", action="store_true", help="keep it in $MOTCUA_VAR_DIR/vapid.env (dev) if not there")
+    sp.add_argument("--force", action="store_true", help="with --save: replace an existing key pair")
     sp = add("serve", cmd_serve, "serve the web app and API")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--quiet", action="store_true")

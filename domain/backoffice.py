@@ -33,6 +33,7 @@ from domain.dossiers.models import (
     Handoff,
 )
 from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.stats import rollups
 from domain.workflow import OPEN, Actor, State
 
 OFFICER_ACTIONS = ("receive", "request_supplement", "refuse_intake", "assign", "route", "consult",
@@ -40,6 +41,10 @@ OFFICER_ACTIONS = ("receive", "request_supplement", "refuse_intake", "assign", "
                    "return_result", "apologize")
 QUEUE_VIEWS = ("new", "supplements", "mine", "due_soon", "overdue", "all")
 SIGNED = ("approve", "reject")
+
+
+class PasskeyRequired(Forbidden):
+    """An officer without a passkey yet: the pages send them to enrol one."""
 
 
 def _now() -> datetime:
@@ -72,7 +77,7 @@ def officer(session: Session, user_id: int) -> Officer:
     if user is None or user.disabled_at is not None or user.kind not in ("officer", "admin"):
         raise Forbidden("Chức năng dành cho cán bộ.")
     if session.scalar(select(Passkey.id).where(Passkey.user_id == user_id).limit(1)) is None:
-        raise Forbidden("Cán bộ phải đăng ký passkey trước khi xử lý hồ sơ (trang Tài khoản).")
+        raise PasskeyRequired("Cán bộ phải đăng ký passkey trước khi xử lý hồ sơ (trang Tài khoản).")
     roles: dict[str, set[str]] = {}
     for unit, role in session.execute(select(OfficerRole.unit_code, OfficerRole.role)
                                       .where(OfficerRole.user_id == user_id)):
@@ -131,14 +136,14 @@ def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int 
     elif view == "mine":
         query = query.where(Dossier.assignee_id == off.user_id, Dossier.status.in_(open_states))
     elif view == "due_soon":
-        query = query.where(Dossier.status.in_(open_states), Dossier.due_at >= now,
+        query = query.where(Dossier.status.in_(open_states), Dossier.paused_at.is_(None), Dossier.due_at >= now,
                             Dossier.due_at <= end_of_next_working_day(session, now))
     elif view == "overdue":
-        query = query.where(Dossier.status.in_(open_states), Dossier.due_at < now)
+        query = query.where(Dossier.status.in_(open_states), Dossier.paused_at.is_(None), Dossier.due_at < now)
     if q.strip():
-        term = q.strip()
+        term = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{term}%"
-        query = query.where(or_(Dossier.code.like(like), Dossier.data.like(like)))
+        query = query.where(or_(Dossier.code.ilike(like, escape="\\"), Dossier.data.ilike(like, escape="\\")))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = Dossier.due_at.asc() if view in ("due_soon", "overdue") else Dossier.updated_at.desc()
     rows = session.execute(query.add_columns(Procedure.name).join(Procedure, Procedure.code == Dossier.procedure_code)
@@ -187,6 +192,7 @@ def recompute_due(session: Session, d: Dossier) -> None:
         d.original_due_at = due
         latest = session.scalar(select(func.max(Apology.new_due_at)).where(Apology.dossier_id == d.id))
         d.due_at = max(due, latest) if latest is not None else due
+    rollups.on_due_change(session, d)
 
 
 def binding(d: Dossier, decision: str, result_sha256: str) -> dict[str, Any]:
@@ -244,7 +250,8 @@ def act(session: Session, user_id: int, dossier_id: int, action: str, payload: d
             raise InvalidInput("list exactly what is missing (`missing`: a list of items)", field="missing")
         if d.supplement_count >= 1:
             raise WorkflowConflict("a supplement may be requested only once for a dossier")
-        fire(session, d, "request_supplement", **{**kw, "reason": reason or "; ".join(missing)},
+        listed = "; ".join(m.strip() for m in missing)
+        fire(session, d, "request_supplement", **{**kw, "reason": listed + (f". {reason}" if reason else "")},
              detail={"missing": [m.strip()[:300] for m in missing][:30]})
         d.supplement_count += 1
         d.paused_at = now
@@ -326,6 +333,7 @@ def act(session: Session, user_id: int, dossier_id: int, action: str, payload: d
         session.add(Apology(dossier_id=d.id, reason=reason, old_due_at=d.due_at, new_due_at=new_due, by=user_id,
                             at=now))
         d.due_at = new_due
+        rollups.on_due_change(session, d)
     session.flush()
     return d
 
@@ -400,9 +408,13 @@ def end_pause(session: Session, d: Dossier, now: datetime) -> None:
 
 # --- results ---------------------------------------------------------------------------------
 def attach_result(session: Session, user_id: int, dossier_id: int, *, storage_key: str, sha256: str,
-                  content_type: str, size: int, title: str, public_id: str | None = None) -> DossierResult:
+                  content_type: str, size: int, title: str, public_id: str | None = None,
+                  expected_version: int | None = None) -> DossierResult:
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id, lock=True)
+    if expected_version is not None and expected_version != d.version:
+        raise WorkflowConflict(f"Hồ sơ vừa được người khác cập nhật (phiên bản {d.version}). Hãy tải lại.",
+                               field="version")
     if not off.actors_for(d) & {Actor.PROCESSOR, Actor.RECEIVER}:
         raise WorkflowConflict("your role may not prepare the result of this dossier")
     if d.status not in (State.PROCESSING.value, State.AWAITING_APPROVAL.value):

@@ -31,6 +31,23 @@ from domain.dossiers.models import (
     IdempotencyKey,
     WalletDocument,
 )
+from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, ReceiptCounter, Refund
+from domain.stats.models import (
+    Rating,
+    StatsDaily,
+    StatsDailyDuration,
+    StatsFact,
+    StatsMonthly,
+    StatsMonthlyDuration,
+)
+from notifications.models import (
+    Attempt,
+    Delivery,
+    Notification,
+    NotificationProfile,
+    Preference,
+    PushSubscription,
+)
 
 metadata = Base.metadata
 
@@ -39,5 +56,7 @@ __all__ = [
     "OneTimeCode", "Organisation", "Passkey", "Procedure", "ProcedureRevision", "RateCounter", "RefreshToken",
     "Unit", "User", "WebAuthnChallenge", "metadata", "Dossier", "DossierCounter", "DossierDocument",
     "DossierHistory", "FormRevision", "IdempotencyKey", "WalletDocument", "Apology", "Decision", "DossierPause", "DossierResult",
-    "Handoff",
+    "Handoff", "FeeAssessment", "Payment", "PaymentEvent", "Receipt", "ReceiptCounter", "Refund",
+    "Attempt", "Delivery", "Notification", "NotificationProfile", "Preference", "PushSubscription",
+    "Rating", "StatsDaily", "StatsDailyDuration", "StatsFact", "StatsMonthly", "StatsMonthlyDuration",
 ]

@@ -1,8 +1,10 @@
-"""Delivering one-time codes.
+"""Delivering one-time codes through the notification outbox.
 
-Until the notification outbox lands (issue 7), a code is written to the application log in dev and
-test (``MOTCUA_ENV`` dev/test), which is how developers and tests read it. In production there is no
-channel yet, so the code is not sent and the caller is told so; no code is ever logged in production.
+An e-mail code goes out by the e-mail channel (when an SMTP server is configured), a phone code by the
+SMS provider; neither appears in the inbox, and the code is blanked in the database once delivered.
+In dev and test (``MOTCUA_ENV`` dev/test) the code is also written to the application log — which is
+how developers and tests read it; no code is ever logged in production. In production, a code for a
+channel that cannot reach anyone (no SMTP server; the SMS provider only logs) is refused with 503.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from api.settings import get_settings
 from domain.errors import DomainError
+from notifications.channels.sms import can_send
+from notifications.outbox import enqueue_code
+from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.codes")
 
@@ -22,7 +26,11 @@ class DeliveryUnavailable(DomainError):
 
 
 async def deliver_code(app: Any, row: Any, code: str) -> None:
-    if get_settings().env in ("dev", "test"):
+    settings = get_notify_settings()
+    dev = settings.env in ("dev", "test")
+    reachable = settings.email_enabled if row.channel == "email" else can_send(settings)
+    if not reachable and not dev:
+        raise DeliveryUnavailable("no SMS or e-mail channel is configured on this server yet")
+    await app.state.db.write(enqueue_code, row.user_id, row.channel, row.destination, code)
+    if dev:  # last: tests read the newest warning of this logger
         log.warning("one-time code for user %s via %s (%s): %s", row.user_id, row.channel, row.destination, code)
-        return
-    raise DeliveryUnavailable("no SMS or e-mail channel is configured on this server yet")

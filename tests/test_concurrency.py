@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import BACKEND
 
+
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locking between processes is PostgreSQL's; "
                     "SQLite serialises every writer")
 def test_two_officers_one_wins(client, database_url: str) -> None:  # type: ignore[no-untyped-def]

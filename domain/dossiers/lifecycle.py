@@ -1,4 +1,5 @@
-"""Firing workflow events on a dossier: the table check, version bump, history and audit rows."""
+"""Firing workflow events on a dossier: the table check, version bump, history and audit rows, and the
+notifications the event causes (written to the outbox in the same transaction)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 from domain.audit import record
 from domain.dossiers.models import Dossier, DossierHistory
 from domain.errors import Conflict
+from domain.stats import rollups
 from domain.workflow import Actor, InvalidTransition, Transition, find, target_of
+from notifications.outbox import dossier_event
 
 
 class WorkflowConflict(Conflict):
@@ -48,5 +51,7 @@ def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None
     ))
     record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",
            authenticated=amr, from_status=before, to_status=dossier.status, version=dossier.version)
+    dossier_event(session, dossier, event, reason=reason.strip(), detail=detail, internal=internal)
+    rollups.on_transition(session, dossier, event, before, now)
     session.flush()
     return row

@@ -187,6 +187,10 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
            **detail)
     if after == Status.SUCCESS:
         _issue_receipt(session, payment)
+    if after.value != before:
+        from notifications.outbox import payment_event
+
+        payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
     return before
 
 

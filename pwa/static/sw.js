@@ -17,6 +17,8 @@ const PRIVATE = /^\/(tai-khoan|ho-so|can-bo|auth)(\/|$)/;
 const API_SWR = /^\/api\/v1\/(procedures|fields)(\/|$)/;
 const CATALOGUE = /^\/((thu-tuc|linh-vuc)(\/.*)?)?$/;
 const OFFLINE_NOTE = '<p class="offline-note">Bạn đang ngoại tuyến — Offline</p>';
+const PUSH_SEEN = "motcua-push-seen";  // message ids already shown (at-least-once delivery: de-duplicate)
+const PUSH_SEEN_MAX = 200;
 
 self.addEventListener("install", (e) => {
   e.waitUntil(caches.open(CACHE)
@@ -26,7 +28,7 @@ self.addEventListener("install", (e) => {
 
 self.addEventListener("activate", (e) => {
   e.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE && k !== HX_CACHE)
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE && k !== HX_CACHE && k !== PUSH_SEEN)
       .map((k) => caches.delete(k))))
     .then(() => self.clients.claim()));
 });
@@ -92,4 +94,67 @@ self.addEventListener("fetch", (e) => {
     e.respondWith(fetch(req).catch(() => caches.match(req, { cacheName: CACHE })
       .then((hit) => hit || Response.error())));
   }
+});
+
+/* Web Push: the payload is the server's JSON {id, title, body, url, open, tag, lang, badge}. A message
+ * id seen before is not shown again (the worker may send twice after a crash); the tag (one per
+ * dossier) makes a newer status replace an older one; the app badge shows the unread count. */
+const seenKey = (id) => new Request("/__push-seen/" + encodeURIComponent(id));
+
+function alreadySeen(id) {
+  if (!id) return Promise.resolve(false);
+  return caches.open(PUSH_SEEN).then((c) => c.match(seenKey(id)).then((hit) => {
+    if (hit) return true;
+    return c.put(seenKey(id), new Response(String(Date.now())))
+      .then(() => c.keys())
+      .then((keys) => Promise.all(keys.slice(0, Math.max(0, keys.length - PUSH_SEEN_MAX)).map((k) => c.delete(k))))
+      .then(() => false);
+  })).catch(() => false);
+}
+
+function setBadge(count) {
+  const nav = self.navigator;
+  if (!nav || !("setAppBadge" in nav)) return Promise.resolve();
+  return (count > 0 ? nav.setAppBadge(count) : nav.clearAppBadge()).catch(() => {});
+}
+
+self.addEventListener("push", (e) => {
+  let msg = {};
+  try {
+    msg = e.data ? e.data.json() : {};
+  } catch (err) {
+    msg = { body: e.data ? e.data.text() : "" };
+  }
+  const en = msg.lang === "en";
+  const title = msg.title || (en ? "Public services" : "Dịch vụ công");
+  const options = {
+    body: msg.body || (en ? "You have a new notification." : "Bạn có thông báo mới."),
+    lang: en ? "en" : "vi",
+    tag: msg.tag || msg.id || "motcua",
+    renotify: true,
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-192.png",
+    timestamp: msg.ts || Date.now(),
+    data: { id: msg.id || "", url: msg.url || "/thong-bao", open: msg.open || msg.url || "/thong-bao" },
+  };
+  e.waitUntil(alreadySeen(msg.id).then((seen) => Promise.all([
+    seen ? Promise.resolve() : self.registration.showNotification(title, options),
+    typeof msg.badge === "number" ? setBadge(msg.badge) : Promise.resolve(),
+  ])));
+});
+
+self.addEventListener("notificationclick", (e) => {
+  e.notification.close();
+  const data = e.notification.data || {};
+  const target = new URL(data.url || "/thong-bao", self.location.origin);
+  const open = new URL(data.open || target.href, self.location.origin);
+  if (target.origin !== self.location.origin || open.origin !== self.location.origin) return;
+  e.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
+    const same = wins.find((w) => new URL(w.url).pathname === target.pathname);
+    if (same && "navigate" in same) {  // the dossier is open already: show it there, fresh
+      return same.navigate(open.href).then((w) => (w || same).focus())
+        .catch(() => self.clients.openWindow(open.href));
+    }
+    return self.clients.openWindow(open.href);
+  }));
 });

@@ -1,0 +1,1 @@
+"""Statistics: incremental roll-ups, the public summary, ratings, officers' reports, demo history."""

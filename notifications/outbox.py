@@ -1,0 +1,258 @@
+"""The outbox: a notification is written in the caller's transaction, together with the event.
+
+:func:`enqueue` adds the inbox item and one delivery per outward channel the person will get it on
+(each subscribed device for Web Push; e-mail when the address is verified; SMS when the number is
+verified and the person asked for it), following their preferences. Nothing leaves the process here:
+the worker (``notifications.worker``) sends after commit, so a rolled-back event sends nothing, and a
+committed one is never lost.
+
+Dossier events come from :func:`domain.dossiers.lifecycle.fire` through :func:`dossier_event`. The
+values a dossier message shows (code, procedure, due date) are read when the transaction commits, since
+the caller may still set them after firing (a code is given right after ``submit``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth.models import User
+from notifications import templates
+from notifications.models import CREATED, Delivery, Notification, Preference, PushSubscription
+from notifications.settings import get_notify_settings
+
+log = logging.getLogger("motcua.notifications")
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+DEFAULTS = {"webpush": True, "email": True, "sms": False}
+PENDING_SNAPSHOT = "motcua.notifications.snapshot"
+ENQUEUED = "motcua.notifications.enqueued"
+RECIPIENTS = "motcua.notifications.recipients"
+
+# workflow event → (template, who gets it)
+DOSSIER_EVENTS = {
+    "submit": "dossier.submitted", "resubmit": "dossier.resubmitted", "receive": "dossier.received",
+    "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
+    "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
+    "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
+}
+OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def display(value: Any) -> str:
+    """How a value is shown in a message (the same in both languages): dates dd/mm/yyyy in Vietnam."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(VN).strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return re.sub(r"[ \t\r\n\f\v]+", " ", str(value)).strip()[:500]  # keeps no-break spaces (1.000\u00a0₫)
+
+
+def money(amount: int) -> str:
+    """50000 → '50.000 ₫'."""
+    return f"{amount:,}".replace(",", ".") + "\u00a0₫"
+
+
+# --- waking the in-process worker after commit --------------------------------------------------
+_wakers: list[Callable[[], None]] = []
+_wakers_lock = threading.Lock()
+
+
+def add_waker(fn: Callable[[], None]) -> None:
+    with _wakers_lock:
+        _wakers.append(fn)
+
+
+def remove_waker(fn: Callable[[], None]) -> None:
+    with _wakers_lock:
+        if fn in _wakers:
+            _wakers.remove(fn)
+
+
+def wake() -> None:
+    with _wakers_lock:
+        wakers = list(_wakers)
+    for fn in wakers:
+        try:
+            fn()
+        except RuntimeError:  # its event loop has closed
+            remove_waker(fn)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _snapshot(session: Session) -> None:
+    """Fill the dossier's values into notifications written in this transaction, as they are now."""
+    pending: list[Notification] = session.info.pop(PENDING_SNAPSHOT, [])
+    if not pending:
+        return
+    from domain.catalog.models import Procedure
+    from domain.dossiers.models import Dossier
+
+    for n in pending:
+        d = session.get(Dossier, n.dossier_id) if n.dossier_id else None
+        if d is None:
+            continue
+        name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)) or d.procedure_code
+        values = json.loads(n.context)
+        values.update({k: v for k, v in {
+            "dossier_code": display(d.code), "procedure_name": display(name), "due_date": display(d.due_at),
+        }.items() if k not in values})
+        n.context = json.dumps(values, ensure_ascii=False)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(RECIPIENTS, None)
+    if session.info.pop(ENQUEUED, False):
+        wake()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS):
+        session.info.pop(key, None)
+
+
+# --- preferences -------------------------------------------------------------------------------
+def preferences(session: Session, user_id: int) -> dict[tuple[str, str], bool]:
+    return {(p.event, p.channel): p.enabled
+            for p in session.scalars(select(Preference).where(Preference.user_id == user_id))}
+
+
+def wants(prefs: dict[tuple[str, str], bool], event: str, channel: str) -> bool:
+    return prefs.get((event, channel), DEFAULTS.get(channel, False))
+
+
+# --- enqueue -----------------------------------------------------------------------------------
+def _recipient(session: Session, user_id: int) -> tuple[User | None, dict[tuple[str, str], bool], list[int]]:
+    """The person, their preferences and subscribed devices; read once per transaction."""
+    cache: dict[int, Any] = session.info.setdefault(RECIPIENTS, {})
+    if user_id not in cache:
+        with session.no_autoflush:
+            user = session.get(User, user_id)
+            subs = list(session.scalars(select(PushSubscription.id).where(PushSubscription.user_id == user_id)
+                                        .order_by(PushSubscription.id))) if user is not None else []
+            cache[user_id] = (user, preferences(session, user_id) if user is not None else {}, subs)
+    return cache[user_id]  # type: ignore[no-any-return]
+
+
+def enqueue(session: Session, user_id: int, event: str, context: dict[str, Any] | None = None,
+            dossier_id: int | None = None, *, now: datetime | None = None) -> Notification | None:
+    """Write a notification for ``user_id`` about ``event`` in the caller's transaction.
+
+    ``context`` holds the template's named values (shown as given; dates and datetimes are written
+    dd/mm/yyyy). Returns the notification, or None when the person does not exist."""
+    tpl = templates.get(event)
+    user, prefs, sub_ids = _recipient(session, user_id)
+    if user is None:
+        return None
+    now = now or _now()
+    values = {k: display(v) for k, v in (context or {}).items()}
+    if dossier_id is not None:
+        values["dossier_id"] = str(dossier_id)
+    n = Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=dossier_id,
+                     context=json.dumps(values, ensure_ascii=False), inbox=not tpl.sensitive, created_at=now,
+                     read_at=None)
+    session.add(n)
+    if user.disabled_at is None:
+        session.add_all(_deliveries(user, prefs, sub_ids, tpl, n, now))
+    session.flush()
+    if dossier_id is not None:
+        session.info.setdefault(PENDING_SNAPSHOT, []).append(n)
+    session.info[ENQUEUED] = True
+    return n
+
+
+def _delivery(n: Notification, channel: str, now: datetime, *, destination: str = "",
+              subscription_id: int | None = None) -> Delivery:
+    return Delivery(notification=n, channel=channel, subscription_id=subscription_id,
+                    destination=destination, status=CREATED, attempts=0, next_attempt_at=now, created_at=now,
+                    updated_at=now, locked_by="", last_error="")
+
+
+def _deliveries(user: User, prefs: dict[tuple[str, str], bool], sub_ids: list[int], tpl: templates.Template,
+                n: Notification, now: datetime) -> list[Delivery]:
+    settings = get_notify_settings()
+    out: list[Delivery] = []
+    if "webpush" in tpl.channels and settings.push_enabled and wants(prefs, tpl.event, "webpush"):
+        out.extend(_delivery(n, "webpush", now, subscription_id=sub_id) for sub_id in sub_ids)
+    if "email" in tpl.channels and settings.email_enabled and user.email and user.email_verified_at is not None \
+            and wants(prefs, tpl.event, "email"):
+        out.append(_delivery(n, "email", now, destination=user.email))
+    if "sms" in tpl.channels and user.phone and user.phone_verified_at is not None and wants(prefs, tpl.event, "sms"):
+        out.append(_delivery(n, "sms", now, destination=user.phone))
+    return out
+
+
+def enqueue_code(session: Session, user_id: int, channel: str, destination: str, code: str) -> Notification | None:
+    """A one-time code: to the address being verified (not yet verified, by nature), never the inbox.
+    None when no channel can carry it here (no SMTP server for an e-mail code)."""
+    settings = get_notify_settings()
+    if channel == "email" and settings.email_enabled:
+        kind, event = "email", "code.email"
+    elif channel == "phone":
+        kind, event = "sms", "code.phone"
+    else:
+        return None
+    now = _now()
+    n = Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=None,
+                     context=json.dumps({"code": code}), inbox=False, created_at=now, read_at=None)
+    session.add_all([n, _delivery(n, kind, now, destination=destination)])
+    session.flush()
+    session.info[ENQUEUED] = True
+    return n
+
+
+def dossier_event(session: Session, dossier: Any, event: str, *, reason: str = "",
+                  detail: dict[str, Any] | None = None, internal: bool = False) -> None:
+    """Called by ``fire()`` for every transition: notify whoever the event concerns."""
+    if internal:
+        return
+    detail = detail or {}
+    template = DOSSIER_EVENTS.get(event)
+    if template is not None and dossier.owner_id is not None:
+        context: dict[str, Any] = {"reason": reason or "—"}
+        if event == "apologize" and detail.get("new_due_date"):
+            context["new_due_date"] = datetime.fromisoformat(str(detail["new_due_date"]))
+        if event == "request_supplement" and detail.get("missing") and not reason:
+            context["reason"] = "; ".join(str(m) for m in detail["missing"])
+        enqueue(session, dossier.owner_id, template, context, dossier_id=dossier.id)
+    officer_template = OFFICER_EVENTS.get(event)
+    to_user = detail.get("to_user")
+    if officer_template is not None and isinstance(to_user, int):
+        enqueue(session, to_user, officer_template, {}, dossier_id=dossier.id)
+
+
+PAYMENT_EVENTS = {"success": "payment.succeeded", "failed": "payment.failed", "error": "payment.failed",
+                  "expired": "payment.failed"}
+
+
+def payment_event(session: Session, dossier_id: int, amount_vnd: int, status: str) -> Notification | None:
+    """For the payments state machine: a payment reached ``status`` (success | failed | error | expired
+    notify the filer; other states do not). Call it in the transaction that changes the status."""
+    event = PAYMENT_EVENTS.get(status)
+    if event is None:
+        return None
+    from domain.dossiers.models import Dossier
+
+    d = session.get(Dossier, dossier_id)
+    if d is None:
+        return None
+    return enqueue(session, d.owner_id, event, {"amount": money(amount_vnd)}, dossier_id=dossier_id)
