@@ -208,6 +208,17 @@ def cmd_verify_decision(args: argparse.Namespace) -> int:
     return 0 if check.valid else 1
 
 
+def cmd_expire_drafts(args: argparse.Namespace) -> int:
+    """Warn the owners of drafts nobody touched for a while, then delete the drafts (run daily)."""
+    from datetime import timedelta
+
+    from domain.dossiers.service import expire_drafts
+
+    summary = _db().run(expire_drafts, ttl=timedelta(days=args.days), warn_before=timedelta(days=args.warn_days))
+    print(f"warned: {len(summary.warned)}, deleted: {summary.deleted}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -313,6 +324,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--level", required=True, choices=["province", "commune"])
     sp = add("verify-decision", cmd_verify_decision, "re-verify a dossier's signed decisions (passkey assertions)")
     sp.add_argument("dossier_id", type=int)
+    sp = add("expire-drafts", cmd_expire_drafts, "warn about, then delete, drafts unused for --days")
+    sp.add_argument("--days", type=int, default=int(__import__("os").environ.get("MOTCUA_DRAFT_TTL_DAYS", "30")))
+    sp.add_argument("--warn-days", dest="warn_days", type=int, default=7)
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
     add("demo-users", cmd_demo_users, "create the demo accounts (not in production)")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")

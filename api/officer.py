@@ -183,6 +183,49 @@ class OfficerController(Controller):
                         headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})
 
 
+class IdentityIn(msgspec.Struct):
+    cccd: str
+
+
+class FormIn(msgspec.Struct):
+    steps: list[str]
+    fields: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+
+
+class AdminController(Controller):
+    path = "/api/v1"
+    tags = ["back office"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @post("/officer/users/{user_id:int}/verify-identity", status_code=HTTP_200_OK)
+    async def verify_identity(self, request: Request[Any, Any, Any], me: Principal, user_id: int,
+                              data: IdentityIn) -> dict[str, Any]:
+        """An officer who checked the person's papers raises the account to identity level 2."""
+        from auth import service as accounts
+
+        def run(session: Session) -> dict[str, Any]:
+            backoffice.officer(session, me.user_id)  # an officer with a passkey
+            user = accounts.verify_identity(session, user_id, officer=me.user_id, cccd=data.cccd)
+            return {"id": user.id, "identity_level": user.identity_level}
+
+        return await request.app.state.db.write(run)
+
+    @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
+    async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
+        """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
+        from domain.dossiers import service as filing
+        from pwa.admin import _require_admin
+
+        def run(session: Session) -> dict[str, Any]:
+            _require_admin(session, me.user_id)
+            form = filing.edit_form(session, code, {"steps": data.steps, "fields": data.fields,
+                                                    "documents": data.documents}, actor_id=me.user_id)
+            return {"procedure_code": code, "revision": form.revision}
+
+        return await request.app.state.db.write(run)
+
+
 class DecisionController(Controller):
     path = "/api/v1"
     tags = ["back office"]
@@ -216,4 +259,4 @@ class DecisionController(Controller):
                          sha256=v.sha256, valid=v.valid, matches=matches)
 
 
-ROUTES = [OfficerController, DecisionController]
+ROUTES = [OfficerController, DecisionController, AdminController]

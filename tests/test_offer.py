@@ -31,7 +31,7 @@ def test_demo_config_reads() -> None:
     (("code = 80 ", "code = 81 "), "unknown province"),
     (('code = "000.00.12.H56"', 'code = "12.H56"'), "national format"),
     (('unit = "000.00.13.H56"', 'unit = "000.00.99.H56"'), "unknown unit"),
-    (('version = "2026.11.1"', 'version = ""'), "version"),
+    (('version = "2026.11.2"', 'version = ""'), "version"),
     (("ward = 25459", "ward = 1"), "unknown ward"),
     (("ward = 25459", "ward = 70"), "not in Tây Ninh"),
     (('mode = "full"', 'mode = "sometimes"'), "mode"),

@@ -122,6 +122,9 @@ def read_config(path: Path) -> OfferConfig:
             raise InvalidInput(f"{path}: procedure {item.get('code')} names unknown unit {item['unit']}")
         if item.get("mode") and item["mode"] not in MODES:
             raise InvalidInput(f"{path}: procedure {item.get('code')}: mode must be one of {', '.join(MODES)}")
+        for key, top in (("identity_level", 2), ("approval_levels", 5)):
+            if key in item and (not isinstance(item[key], int) or not 1 <= item[key] <= top):
+                raise InvalidInput(f"{path}: procedure {item.get('code')}: {key} must be 1..{top}")
         fee = item.get("local_fee_vnd")
         if fee is not None and (not isinstance(fee, int) or fee < 0 or fee > 1_000_000_000):
             raise InvalidInput(f"{path}: procedure {item.get('code')}: local_fee_vnd must be 0..1,000,000,000")
@@ -200,6 +203,7 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
             procedure_code=code, unit_code=unit_code, mode=mode,
             local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
             in_person_note=item.get("in_person_note"), identity_level=int(item.get("identity_level", 1)),
+            approval_levels=int(item.get("approval_levels", 1)),
         ))
     warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
     summary = OfferSummary(

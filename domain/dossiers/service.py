@@ -507,7 +507,13 @@ def expire_drafts(session: Session, *, ttl: timedelta, warn_before: timedelta,
     warn = list(session.scalars(select(Dossier).where(
         Dossier.status == State.DRAFT.value, Dossier.updated_at < now - ttl + warn_before,
         Dossier.updated_at >= now - ttl, Dossier.expiry_warned_at.is_(None))))
+    from notifications.outbox import enqueue
+
     for d in warn:
         d.expiry_warned_at = now
+        name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)) or d.procedure_code
+        delete_on = (d.updated_at + ttl).astimezone(VN).strftime("%d/%m/%Y")
+        enqueue(session, d.owner_id, "dossier.draft_expiring", {"procedure_name": name, "delete_date": delete_on},
+                dossier_id=d.id, now=now)
     session.flush()
     return ExpirySummary(warned=[d.id for d in warn], deleted=len(old))

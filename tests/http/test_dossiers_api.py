@@ -192,3 +192,57 @@ def test_draft_saves_invalid_values_but_submit_refuses_them(client, procedure: s
 def test_unauthenticated(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/api/v1/dossiers").status_code == 401
     assert client.post("/api/v1/dossiers", json={"procedure_code": "1.001193"}).status_code == 401
+
+
+def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from api.cli import main as cli
+    from domain.db import Database
+    from domain.dossiers.models import Dossier
+
+    _, tokens = signed_in(client)
+    old = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    older = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    db.run(lambda s: s.execute(update(Dossier).where(Dossier.id == old["id"]).values(updated_at=now - timedelta(days=25))))
+    db.run(lambda s: s.execute(update(Dossier).where(Dossier.id == older["id"]).values(updated_at=now - timedelta(days=31))))
+    assert cli(["expire-drafts", "--days", "30", "--warn-days", "7"]) == 0
+    assert client.get(f"/api/v1/dossiers/{older['id']}", headers=bearer(tokens)).status_code == 404
+    assert client.get(f"/api/v1/dossiers/{old['id']}", headers=bearer(tokens)).status_code == 200
+    inbox = client.get("/api/v1/notifications", headers=bearer(tokens)).json()
+    assert "xoá" in str(inbox)
+
+
+def test_identity_level_two_and_admin_form_edit(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.http.test_workflow_api import officer
+
+    _, citizen = signed_in(client)
+    me = client.get("/api/v1/me", headers=bearer(citizen)).json()
+    off, _ = officer(client, "officer", "000.00.12.H56")
+    r = client.post(f"/api/v1/officer/users/{me['id']}/verify-identity", headers=bearer(off),
+                    json={"cccd": "079203000123"})
+    assert r.status_code == 200 and r.json()["identity_level"] == 2
+    assert client.post(f"/api/v1/officer/users/{me['id']}/verify-identity", headers=bearer(citizen),
+                       json={"cccd": "079203000123"}).status_code == 403
+    form = client.get("/api/v1/procedures/1.001612/form").json()
+    from api.cli import main as cli
+    from tests.helpers import PASSWORD, login, new_phone
+    from tests.http.test_passkeys_api import add_passkey
+    from tests.softauthn import SoftAuthenticator
+
+    username = new_phone()
+    assert cli(["create-user", "--role", "admin", "--username", username, "--password", PASSWORD]) == 0
+    tokens = login(client, username)
+    add_passkey(client, tokens, SoftAuthenticator())
+    edited = {"steps": form["steps"], "fields": form["fields"][:-1], "documents": form["documents"]}
+    r = client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(tokens), json=edited)
+    assert r.status_code == 201 and r.json()["revision"] == form["revision"] + 1
+    assert client.get("/api/v1/procedures/1.001612/form").json()["revision"] == form["revision"] + 1
+    bad = client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(tokens),
+                      json={"steps": [], "fields": [{"name": "X"}], "documents": []})
+    assert bad.status_code == 400
+    assert client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(citizen), json=edited).status_code == 403
