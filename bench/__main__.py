@@ -349,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_browser:
             sections += [("first load", lambda: section_first_load(motcua, rows)),
                          ("lighthouse", lambda: section_lighthouse(motcua, rows, args.quick))]
+        # the other issues' figures: uploads (filing), pushes (notifications), the 1,000,000-dossier summary (stats)
+        import importlib
+
+        for name, module in (("uploads", "bench.upload_bench"), ("push", "bench.push_bench"),
+                             ("stats", "bench.stats_bench")):
+            sections.append((name, lambda m=module: importlib.import_module(m).run(print)))
         for name, fn in sections:
             try:
                 fn()
