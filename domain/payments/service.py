@@ -191,6 +191,9 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
         from notifications.outbox import payment_event
 
         payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
+        from domain.stats import rollups
+
+        rollups.on_payment_change(session, payment, before, after.value)  # the dashboard's online-fee share
     return before
 
 
