@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_send=[security_headers(settings)],
-        compression_config=CompressionConfig(backend="brotli", brotli_quality=4, brotli_gzip_fallback=True,
+        compression_config=CompressionConfig(backend="brotli", brotli_quality=1, brotli_gzip_fallback=True,
                                              minimum_size=600, exclude=["^/static/", "^/sw.js", "^/manifest"]),
         openapi_config=OpenAPIConfig(
             title="motcua API", version="1",

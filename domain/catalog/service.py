@@ -296,7 +296,8 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
 def _match(dialect: str, tokens: list[str], mode: str, params: dict[str, Any], where: str) -> tuple[str, str]:
     """FTS5 on SQLite, tsvector on PostgreSQL; the last token is a prefix (search as you type)."""
     if dialect == "sqlite":
-        parts = [f'"{t}"' for t in tokens[:-1]] + [f'"{tokens[-1]}"*']
+        last = f'"{tokens[-1]}"' + ("*" if len(tokens[-1]) > 1 else "")  # 1-letter prefixes are not indexed
+        parts = [f'"{t}"' for t in tokens[:-1]] + [last]
         params["match"] = (" " if mode == "all" else " OR ").join(parts)
         sql_from = (
             " FROM procedure_search s JOIN procedures p ON p.id = s.rowid"
@@ -304,7 +305,7 @@ def _match(dialect: str, tokens: list[str], mode: str, params: dict[str, Any], w
             " WHERE procedure_search MATCH :match" + where
         )
         return sql_from, _ranking("instr(p.name_folded, :phrase) > 0", "bm25(procedure_search, 10.0, 3.0, 1.0)")
-    parts = tokens[:-1] + [tokens[-1] + ":*"]
+    parts = tokens[:-1] + [tokens[-1] + (":*" if len(tokens[-1]) > 1 else "")]
     params["tsq"] = (" & " if mode == "all" else " | ").join(parts)
     sql_from = _FROM + ", to_tsquery('simple', :tsq) tsq WHERE p.search_vector @@ tsq" + where
     return sql_from, _ranking("position(:phrase in p.name_folded) > 0", "ts_rank(p.search_vector, tsq) DESC")

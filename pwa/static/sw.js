@@ -22,7 +22,7 @@ const PUSH_SEEN_MAX = 200;
 
 self.addEventListener("install", (e) => {
   e.waitUntil(caches.open(CACHE)
-    .then((c) => c.addAll(SHELL.map((u) => new Request(u, { cache: "reload" }))))
+    .then((c) => c.addAll(SHELL))  // versioned URLs: the HTTP cache already holds what the page loaded
     .then(() => self.skipWaiting()));
 });
 
