@@ -51,7 +51,7 @@ def validate_cccd(value: str) -> str:
 
 
 def validate_tax_code(value: str) -> str:
-    """10 digits with the official check digit, or 13 as ``XXXXXXXXXX-NNN`` for a branch."""
+    """10 digits with the official check digit, or 13 as ``0123456789-001`` (a branch)."""
     value = (value or "").strip().replace(" ", "")
     match = re.fullmatch(r"(\d{10})(?:-?(\d{3}))?", value)
     if not match:
