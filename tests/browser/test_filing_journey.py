@@ -123,9 +123,13 @@ def save_and_continue(page: Any) -> None:
 
 
 def autosave(page: Any) -> Any:
-    """Wait for the htmx autosave (``input changed delay:800ms, change``) that the next action starts."""
+    """Wait for the htmx autosave (``input changed delay:800ms, change``) that the next action starts. The
+    page must be fully loaded first: an input typed before htmx has processed the form starts no autosave
+    (a real user is never that fast, a test on a loaded machine can be)."""
+    page.wait_for_function("() => document.readyState === 'complete' && window.htmx !== undefined",
+                           timeout=SLOW)
     return page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/luu")
-                                and r.request.headers.get("hx-request") == "true")
+                                and r.request.headers.get("hx-request") == "true", timeout=SLOW)
 
 
 def birth_slot(page: Any) -> Any:
