@@ -100,7 +100,8 @@ def main() -> None:
 
     # the same uvicorn settings as `motcua serve` (api/cli.py)
     uvicorn.run("bench.reference_app:app", host="127.0.0.1", port=int(os.environ["PORT"]),
-                log_level="warning", proxy_headers=True, server_header=False)
+                log_level="warning", proxy_headers=True, server_header=False,
+                loop="asyncio")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
-# Search structures live outside the models (FTS5 table on SQLite, tsvector column on PostgreSQL).
-SEARCH_ONLY = {"procedure_search", "search_vector", "ix_procedures_search_vector"}
+# Search structures live outside the models, made per dialect by migrations only (FTS5 table and a
+# covering index on SQLite, tsvector column and its GIN index on PostgreSQL).
+SEARCH_ONLY = {"procedure_search", "search_vector", "ix_procedures_search_vector", "ix_procedures_listing"}
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import BaseLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
+from markupsafe import Markup
 
 from api.settings import get_settings
 from pwa.i18n import (
@@ -37,17 +40,42 @@ def static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+# `{{ _("text") }}` with a plain literal and no variables: its translation is known when the template is
+# compiled, so the per-language environment compiles the translated text in (the i18n extension would
+# otherwise call gettext at every render: ~40 calls per page, a fifth of the rendering time).
+LITERAL_GETTEXT = re.compile(r"""\{\{-?\s*_\(\s*(?:"([^"\\{}%]*(?:%%[^"\\{}%]*)*)"|'([^'\\{}%]*(?:%%[^'\\{}%]*)*)')\s*\)\s*-?\}\}""")
+
+
+class TranslatingLoader(BaseLoader):
+    """Templates from disk with their literal ``{{ _("…") }}`` replaced by the translation, exactly as the
+    i18n extension's new-style gettext would output it (trusted text, ``%%`` → ``%``)."""
+
+    def __init__(self, inner: FileSystemLoader, gettext: Callable[[str], str]) -> None:
+        self.inner, self.gettext = inner, gettext
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        return LITERAL_GETTEXT.sub(self._translate, source), filename, uptodate
+
+    def _translate(self, match: re.Match[str]) -> str:
+        text = str(Markup(self.gettext(match.group(1) if match.group(1) is not None else match.group(2))) % {})
+        if any(mark in text for mark in ("{{", "{%", "{#", "}}", "%}", "#}")):
+            return match.group(0)  # not plain text: leave it to the extension at render time
+        return text
+
+
 @functools.cache
 def environment(lang: str) -> Environment:
+    catalogue = translations(lang)
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=TranslatingLoader(FileSystemLoader(TEMPLATES), catalogue.gettext),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.filters["vnd"] = format_vnd
     env.filters["ddmmyyyy"] = format_date
     env.filters["ddmmyyyy_vn"] = format_date_vn
