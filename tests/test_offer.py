@@ -88,3 +88,25 @@ def test_admin_edit_records_a_version(catalogue_db: str) -> None:
 
     last = db.read_sync(lambda s: s.scalars(select(OfferVersion).order_by(OfferVersion.id.desc())).first())
     assert last.source == "admin:test" and last.config_version.endswith("+admin")
+
+
+def test_search_follows_admin_changes_to_the_offer(catalogue_db: str) -> None:
+    """Search reads the offer from the procedures' copy (offer_mode, prominence): an admin's change
+    shows in the filters and the ranking at once, and a withdrawal takes the procedure out."""
+    from domain.catalog.service import SearchQuery, search
+
+    db = Database(catalogue_db)
+    code = "1.001612"
+
+    def hit(**filters: bool) -> list[tuple[str, str | None]]:
+        page = db.read_sync(search, SearchQuery(q=code, **filters))
+        return [(h.code, h.mode) for h in page.items]
+
+    db.run(set_offering, code, unit="000.00.14.H56", mode="partial", local_fee_vnd=None, local_fee_note=None,
+           actor="test")
+    assert hit(offered=True) == [(code, "partial")] and hit(online_only=True) == []
+    db.run(set_offering, code, unit="000.00.14.H56", mode="full", local_fee_vnd=None, local_fee_note=None,
+           actor="test")
+    assert hit(online_only=True) == [(code, "full")]
+    db.run(set_offering, code, unit=None, mode=None, local_fee_vnd=None, local_fee_note=None, actor="test")
+    assert hit() == [(code, None)] and hit(offered=True) == []

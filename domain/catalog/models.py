@@ -30,6 +30,10 @@ class Procedure(Base):
     for_business: Mapped[bool] = mapped_column(Boolean, default=False)
     for_organisation: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # this province's offer, copied here for search (kept by service.refresh_listing after every import
+    # or offer change): the offering's mode, and 0–3 = offered ×2 + commune level ×1 for ranking
+    offer_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    prominence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # folded (lower case, no diacritics, đ→d) text searched by FTS5 / tsvector
     name_folded: Mapped[str] = mapped_column(Text)
     field_folded: Mapped[str] = mapped_column(Text)

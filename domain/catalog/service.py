@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from domain.catalog.models import Field, Offering, Procedure, ProcedureRevision, Unit
@@ -122,8 +122,21 @@ def upsert_procedure(session: Session, data: dict[str, Any], raw: dict[str, Any]
     return outcome
 
 
+def refresh_listing(session: Session) -> None:
+    """Copy the offer into the procedures' search columns (``offer_mode``, ``prominence``) after an
+    import or an offer change. Only rows whose values change are written: on PostgreSQL every written
+    row recomputes its tsvector."""
+    mode = select(Offering.mode).where(Offering.procedure_code == Procedure.code).scalar_subquery()
+    session.execute(update(Procedure).where(Procedure.offer_mode.is_distinct_from(mode)).values(offer_mode=mode))
+    prominence = (case((Procedure.offer_mode.is_(None), 0), else_=2)
+                  + case((Procedure.level_commune, 1), else_=0))
+    session.execute(update(Procedure).where(Procedure.prominence != prominence).values(prominence=prominence))
+
+
 def refresh_fields(session: Session) -> None:
-    """Recount the field list (about 140 rows) after an import or an offer change."""
+    """Recount the field list (about 140 rows) after an import or an offer change; refresh the
+    procedures' copy of the offer first."""
+    refresh_listing(session)
     rows = session.execute(
         select(
             Procedure.field_slug,
@@ -260,17 +273,17 @@ def _filters(query: SearchQuery, params: dict[str, Any]) -> str:
     if query.audience:
         clauses.append(f"p.for_{query.audience}")  # validated against AUDIENCES
     if query.offered or query.online_only:
-        clauses.append("o.procedure_code IS NOT NULL")
+        clauses.append("p.offer_mode IS NOT NULL")
     if query.online_only:
-        clauses.append("o.mode = 'full'")
+        clauses.append("p.offer_mode = 'full'")
     return "".join(f" AND {c}" for c in clauses)
 
 
-_SELECT = "SELECT p.code, p.name, p.field, p.field_slug, p.levels, o.mode"
-_FROM = " FROM procedures p LEFT JOIN offerings o ON o.procedure_code = p.code"
+_SELECT = "SELECT p.code, p.name, p.field, p.field_slug, p.levels, p.offer_mode"
+_FROM = " FROM procedures p"
 # SQLite: read the narrow covering index, never the wide rows (the planner picks the primary key
 # without statistics, so it is named)
-_FROM_SQLITE = " FROM procedures p INDEXED BY ix_procedures_listing LEFT JOIN offerings o ON o.procedure_code = p.code"
+_FROM_SQLITE = " FROM procedures p INDEXED BY ix_procedures_listing"
 
 
 def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
@@ -317,7 +330,6 @@ def _match(dialect: str, tokens: list[str], mode: str, params: dict[str, Any], w
         params["match"] = (" " if mode == "all" else " OR ").join(parts)
         sql_from = (
             " FROM procedure_search s JOIN procedures p INDEXED BY ix_procedures_listing ON p.id = s.rowid"
-            " LEFT JOIN offerings o ON o.procedure_code = p.code"
             " WHERE procedure_search MATCH :match" + where
         )
         # without filters every hit is a procedure: the full-text index alone counts them (no join)
@@ -340,13 +352,13 @@ def _ranking(phrase: str, relevance: str) -> str:
     general) name: "dang ky khai sinh" → "Thủ tục đăng ký khai sinh" before its special cases.
     Everything else follows by full-text relevance (bm25 / ts_rank).
 
-    The first three criteria are packed into one number (phrase hits negative, prominence 0–3 in
-    steps of 10,000, then the name's length, always < 10,000): the database evaluates the phrase
-    test once per hit instead of three times, which makes ranking thousands of hits as cheap as
-    ordering them by relevance alone (bench/README.md).
+    The first three criteria are packed into one number (phrase hits negative, ``prominence`` 0–3
+    in steps of 10,000, then the name's length, always < 10,000): the database evaluates the phrase
+    test once per hit instead of three times and joins no offer table (the offer is copied into
+    ``offer_mode``/``prominence`` by ``refresh_listing``), which makes ranking thousands of hits as
+    cheap as ordering them by relevance alone (bench/README.md).
     """
-    prominence = "(CASE WHEN o.procedure_code IS NULL THEN 0 ELSE 2 END + CASE WHEN p.level_commune THEN 1 ELSE 0 END)"
-    return (f"CASE WHEN {phrase} THEN (3 - {prominence}) * 10000 + length(p.name) - 1000000 ELSE 0 END, "
+    return (f"CASE WHEN {phrase} THEN (3 - p.prominence) * 10000 + length(p.name) - 1000000 ELSE 0 END, "
             f"{relevance}, p.code")
 
 
