@@ -36,6 +36,7 @@ log = logging.getLogger("motcua.notifications")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
 PENDING_SNAPSHOT = "motcua.notifications.snapshot"
+HELD_DOSSIERS = "motcua.notifications.dossiers"
 ENQUEUED = "motcua.notifications.enqueued"
 RECIPIENTS = "motcua.notifications.recipients"
 
@@ -120,13 +121,14 @@ def _snapshot(session: Session) -> None:
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     session.info.pop(RECIPIENTS, None)
+    session.info.pop(HELD_DOSSIERS, None)
     if session.info.pop(ENQUEUED, False):
         wake()
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS):
+    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS):
         session.info.pop(key, None)
 
 
@@ -171,12 +173,13 @@ def enqueue(session: Session, user_id: int, event: str, context: dict[str, Any] 
                      context=json.dumps(values, ensure_ascii=False), inbox=not tpl.sensitive, created_at=now,
                      read_at=None)
     session.add(n)
-    if user.disabled_at is None:
-        session.add_all(_deliveries(user, prefs, sub_ids, tpl, n, now))
+    deliveries = _deliveries(user, prefs, sub_ids, tpl, n, now) if user.disabled_at is None else []
+    session.add_all(deliveries)
     session.flush()
     if dossier_id is not None:
         session.info.setdefault(PENDING_SNAPSHOT, []).append(n)
-    session.info[ENQUEUED] = True
+    if deliveries:  # wake the worker after commit only when there is something for it to send
+        session.info[ENQUEUED] = True
     return n
 
 
@@ -234,6 +237,9 @@ def dossier_event(session: Session, dossier: Any, event: str, *, reason: str = "
         if event == "request_supplement" and detail.get("missing") and not reason:
             context["reason"] = "; ".join(str(m) for m in detail["missing"])
         enqueue(session, dossier.owner_id, template, context, dossier_id=dossier.id)
+        # the session's identity map holds objects weakly: keep the dossier until the snapshot, which
+        # then reads it from memory instead of loading it again
+        session.info.setdefault(HELD_DOSSIERS, []).append(dossier)
     officer_template = OFFICER_EVENTS.get(event)
     to_user = detail.get("to_user")
     if officer_template is not None and isinstance(to_user, int):

@@ -49,9 +49,10 @@ def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None
         to_status=dossier.status, reason=reason.strip()[:4000], form_revision_id=dossier.form_revision_id,
         detail=payload, internal=internal,
     ))
-    record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",
-           authenticated=amr, from_status=before, to_status=dossier.status, version=dossier.version)
     dossier_event(session, dossier, event, reason=reason.strip(), detail=detail, internal=internal)
-    rollups.on_transition(session, dossier, event, before, now)
+    # the audit row last: on PostgreSQL it takes the chain's lock, held until commit
+    audit = record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",
+                   authenticated=amr, from_status=before, to_status=dossier.status, version=dossier.version)
+    rollups.on_transition(session, dossier, event, before, now, audit=audit)
     session.flush()
     return row

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -107,7 +107,9 @@ def visible_dossiers(session: Session, user_id: int) -> Select[Any]:
 
 
 def get_dossier(session: Session, user_id: int, dossier_id: int, *, for_update: bool = False) -> Dossier:
-    query = visible_dossiers(session, user_id).where(Dossier.id == dossier_id)
+    """One dossier in the filer's scope (``visible_dossiers``), the memberships checked in the same query."""
+    member = exists().where(Membership.user_id == user_id, Membership.organisation_id == Dossier.organisation_id)
+    query = select(Dossier).where(Dossier.id == dossier_id, or_(Dossier.owner_id == user_id, member))
     if for_update:
         query = query.with_for_update()
     dossier = session.scalar(query)
@@ -296,15 +298,27 @@ def dossier_documents(session: Session, dossier_id: int) -> list[tuple[DossierDo
 
 
 # --- submission -------------------------------------------------------------------------------
+_NEXT_NUMBER: dict[str, Any] = {}
+
+
+def _next_number_statement(dialect: str) -> Any:
+    """``INSERT … VALUES (unit, day, 1) ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last``: one
+    statement that takes the row lock (built once per dialect)."""
+    stmt = _NEXT_NUMBER.get(dialect)
+    if stmt is None:
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(DossierCounter)
+        stmt = insert.values(unit_code=bindparam("unit_code"), day=bindparam("day"), last=1).on_conflict_do_update(
+            index_elements=[DossierCounter.unit_code, DossierCounter.day],
+            set_={"last": DossierCounter.last + 1}).returning(DossierCounter.last)
+        _NEXT_NUMBER[dialect] = stmt
+    return stmt
+
+
 def next_code(session: Session, unit_code: str, at: datetime) -> str:
     """{unit}-{yyMMdd}-{NNNN}: one counter per unit per local day, safe with concurrent submissions."""
     day = at.astimezone(VN).strftime("%y%m%d")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(DossierCounter).values(unit_code=unit_code, day=day, last=0).on_conflict_do_nothing())
-    number = session.execute(
-        update(DossierCounter).where(DossierCounter.unit_code == unit_code, DossierCounter.day == day)
-        .values(last=DossierCounter.last + 1).returning(DossierCounter.last)
-    ).scalar_one()
+    stmt = _next_number_statement(session.get_bind().dialect.name)
+    number = session.execute(stmt, {"unit_code": unit_code, "day": day}).scalar_one()
     return f"{unit_code}-{day}-{number:04d}"
 
 
@@ -350,7 +364,8 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
                        field="status")
     schema = schema_of(session, dossier)
     data = forms.validate(schema, json.loads(dossier.data), complete=True)
-    present = {dd.slot for dd, _ in dossier_documents(session, dossier.id)}
+    present = set(session.scalars(select(DossierDocument.slot).join(
+        WalletDocument, WalletDocument.id == DossierDocument.document_id).where(DossierDocument.dossier_id == dossier.id)))
     missing = [d for d in schema.get("documents", []) if d.get("required") and d["slot"] not in present]
     if missing:
         raise forms.FormErrors({f"documents.{d['slot']}": f"Chưa đính kèm: {d['name']}." for d in missing})
@@ -362,6 +377,14 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     now = _now()
     resubmit = dossier.status == State.SUPPLEMENT_REQUESTED.value
     dossier.data = json.dumps(data, ensure_ascii=False)
+    fee: int | None = None
+    due: datetime | None = None
+    if not resubmit:
+        # the fee and the due date depend on the form data and the catalogue only: worked out before
+        # fire(), whose audit row takes (on PostgreSQL) the audit chain's lock until commit
+        with session.no_autoflush:
+            fee = fee_for(session, dossier)
+            due = compute_due(session, dossier.procedure_code, now)
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
          amr=amr)
     if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
@@ -369,10 +392,11 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
 
         end_pause(session, dossier, now)
     if not resubmit:
-        dossier.code = next_code(session, dossier.unit_code, now)
+        with session.no_autoflush:  # one UPDATE of the dossier below, not one per query in between
+            dossier.code = next_code(session, dossier.unit_code, now)
         dossier.submitted_at = now
-        dossier.fee_vnd = fee_for(session, dossier)
-        dossier.due_at = compute_due(session, dossier.procedure_code, now)
+        dossier.fee_vnd = fee
+        dossier.due_at = due
         dossier.submit_key = (key or "")[:128] or None
     session.flush()
     return dossier

@@ -314,15 +314,21 @@ def mark(session: Session, dossier_id: int | None) -> None:
         _pending(session).dirty.add(int(dossier_id))
 
 
-def on_transition(session: Session, dossier: Dossier, event: str, before: str, now: datetime | None = None) -> None:
+def on_transition(session: Session, dossier: Dossier, event: str, before: str, now: datetime | None = None,
+                  *, audit: AuditEvent | None = None) -> None:
     """Called by ``fire()`` after each workflow event: the dossier is marked, the transaction counted.
 
     The transaction is the audit row ``fire()`` has just written (same time, same authentication), so
-    the ``tx``/``tx_auth`` measures equal a count of the audit log's ``dossier.*`` rows."""
+    the ``tx``/``tx_auth`` measures equal a count of the audit log's ``dossier.*`` rows. ``fire()``
+    passes that row (``audit``); without it, the dossier's latest audit row is read."""
     mark(session, dossier.id)
-    row = session.execute(select(AuditEvent.at, AuditEvent.authenticated)
-                          .where(AuditEvent.subject == f"dossier:{dossier.id}")
-                          .order_by(AuditEvent.id.desc()).limit(1)).first()
+    subject = f"dossier:{dossier.id}"
+    if audit is not None and audit.subject == subject:
+        row: Any = (audit.at, audit.authenticated)
+    else:
+        row = session.execute(select(AuditEvent.at, AuditEvent.authenticated)
+                              .where(AuditEvent.subject == subject)
+                              .order_by(AuditEvent.id.desc()).limit(1)).first()
     at, amr = (row[0], row[1]) if row is not None else (now or datetime.now(UTC), "")
     slug, _name = _procedure_field(session, dossier.procedure_code)
     key = (local_day(at), dossier.unit_code, slug)
@@ -396,13 +402,38 @@ def flush_pending(session: Session) -> None:
         else:
             for name, value in new.fact_values().items():
                 setattr(fact, name, value)
-    apply(session, delta)
-    # (the commit's own flush writes the facts)
+    with session.no_autoflush:  # the commit's own flush writes the facts, with whatever else is pending
+        apply(session, delta)
 
 
 # --- writing roll-ups -------------------------------------------------------------------------------
 def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+_UPSERTS: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], cols: Sequence[str]) -> Any:
+    """The upsert of :func:`_upsert`, built once per table and dialect (statements are immutable; building
+    one — a ``col + excluded.col`` expression per measure — cost more than running it)."""
+    cache_key = (dialect, table, tuple(keys), tuple(cols))
+    stmt = _UPSERTS.get(cache_key)
+    if stmt is None:
+        if dialect == "postgresql":
+            names = [*keys, *cols]
+            types = {c.name: ("date" if c.type.python_type is date else "text" if c.type.python_type is str
+                              else "bigint") for c in table.columns}
+            arrays = ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names))
+            updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols)
+            stmt = text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+                        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
+        else:
+            insert = sqlite_insert(table)
+            stmt = insert.on_conflict_do_update(index_elements=list(keys),
+                                                set_={c: table.c[c] + insert.excluded[c] for c in cols})
+        _UPSERTS[cache_key] = stmt
+    return stmt
 
 
 def _upsert(session: Session, table: Table, keys: Sequence[str], cols: Sequence[str],
@@ -411,18 +442,12 @@ def _upsert(session: Session, table: Table, keys: Sequence[str], cols: Sequence[
     statement over ``unnest`` of column arrays, on SQLite one executemany."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    stmt = _upsert_statement(dialect, table, keys, cols)
+    if dialect == "postgresql":
         names = [*keys, *cols]
-        types = {c.name: ("date" if c.type.python_type is date else "text" if c.type.python_type is str
-                          else "bigint") for c in table.columns}
-        arrays = ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names))
-        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols)
-        sql = (f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-               f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
-        session.execute(text(sql), {f"p{i}": [r[n] for r in rows] for i, n in enumerate(names)})
+        session.execute(stmt, {f"p{i}": [r[n] for r in rows] for i, n in enumerate(names)})
         return
-    stmt = _insert(session)(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in cols})
     for start in range(0, len(rows), UPSERT_CHUNK):
         session.execute(stmt, rows[start:start + UPSERT_CHUNK])
 
