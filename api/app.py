@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         info = await database.read(current_province)
         app.state.province_name = info.name if info else ""
+        # Everything loaded so far lives as long as the process: move it out of the garbage
+        # collector's reach, or each full collection walks ~185,000 objects (~90 ms, every request
+        # in flight waits: that was the p99 under load)
+        gc.collect()
+        gc.freeze()
         from notifications.settings import get_notify_settings
         from notifications.worker import embedded
 

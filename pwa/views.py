@@ -36,7 +36,13 @@ def _query(request: Request[Any, Any, Any]) -> SearchQuery:
     ).validate()
 
 
-@get("/", include_in_schema=False)
+# Browsing the catalogue sets no cookie: these pages post nothing, so they need no CSRF token (the
+# procedure page, with its "file online" form, gets one). It also spares every anonymous visit the
+# token and its Set-Cookie header (bench/README.md).
+BROWSE: dict[str, Any] = {"include_in_schema": False, "exclude_from_csrf": True}
+
+
+@get("/", **BROWSE)
 async def home(request: Request[Any, Any, Any]) -> Response[bytes]:
     db = request.app.state.db
     fields = await db.read(service.list_fields)
@@ -45,7 +51,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[bytes]:
                                          "offered": sum(f.offered_count for f in fields)})
 
 
-@get("/thu-tuc", include_in_schema=False)
+@get("/thu-tuc", **BROWSE)
 async def results(request: Request[Any, Any, Any]) -> Response[bytes]:
     db = request.app.state.db
     query = _query(request)
@@ -73,13 +79,13 @@ async def procedure(request: Request[Any, Any, Any], code: str) -> Response[byte
     return render(request, "procedure.html", {"p": view.data, "view": view, "expected_result": expected})
 
 
-@get("/linh-vuc", include_in_schema=False)
+@get("/linh-vuc", **BROWSE)
 async def fields(request: Request[Any, Any, Any]) -> Response[bytes]:
     rows = await request.app.state.db.read(service.list_fields)
     return render(request, "fields.html", {"fields": rows})
 
 
-@get("/offline", include_in_schema=False)
+@get("/offline", **BROWSE)
 async def offline(request: Request[Any, Any, Any]) -> Response[bytes]:
     return render(request, "offline.html")
 

@@ -35,6 +35,22 @@ def test_results_partial_for_htmx(client) -> None:  # type: ignore[no-untyped-de
     assert "HX-Request" in r.headers["vary"]
 
 
+@pytest.mark.parametrize("path", ["/", "/thu-tuc?q=ket+hon", "/linh-vuc", "/offline"])
+def test_browsing_sets_no_cookie(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Pages that post nothing need no CSRF token: a visitor browsing the catalogue gets no cookie."""
+    client.cookies.clear()
+    r = client.get(path)
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    assert '<meta name="csrf-token" content="">' in r.text
+
+
+def test_the_procedure_page_gets_a_csrf_token_for_its_form(client) -> None:  # type: ignore[no-untyped-def]
+    client.cookies.clear()
+    r = client.get("/thu-tuc/1.001193")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', r.text)
+    assert token and "motcua_csrf=" in r.headers["set-cookie"]
+
+
 def test_detail_shows_time_fee_and_badge(client) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/thu-tuc/1.004222").text
     assert "10.000\u00a0₫" in html and "20.000\u00a0₫" in html
