@@ -48,25 +48,27 @@ async def healthz(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def security_headers(settings: Settings) -> Any:
-    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-           "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
-    fixed = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-        (b"x-frame-options", b"DENY"),
-        (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)"),
-    ]
+    """Headers for every response. The document policies (CSP, framing, permissions) go on HTML pages
+    and the service worker only: on a stylesheet or an image they do nothing but weigh ~500 bytes a
+    response (a tenth of a phone's first load over HTTP/1.1)."""
+    csp = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+           b"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+           b"frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
+    everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
     if settings.is_production:
-        fixed.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        everywhere.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    documents = [(b"x-frame-options", b"DENY"), (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)")]
 
     async def before_send(message: Any, scope: Any) -> None:
         if message["type"] == "http.response.start":
             headers = message.setdefault("headers", [])
-            names = {name for name, _ in headers}
-            headers.extend(h for h in fixed if h[0] not in names)
-            if scope.get("path", "").startswith("/api/") is False and b"content-security-policy" not in names:
-                headers.append((b"content-security-policy", csp.encode()))
+            names = {name.lower(): value for name, value in headers}
+            path = scope.get("path", "")
+            document = names.get(b"content-type", b"").startswith(b"text/html") or path == "/sw.js"
+            wanted = everywhere + documents if document else everywhere
+            headers.extend(h for h in wanted if h[0] not in names)
+            if document and not path.startswith("/api/") and b"content-security-policy" not in names:
+                headers.append((b"content-security-policy", csp))
             if b"cache-control" not in names:
                 headers.append((b"cache-control", b"no-cache"))
 

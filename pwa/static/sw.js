@@ -11,8 +11,9 @@
 const VERSION = "__VERSION__";
 const CACHE = "motcua-" + VERSION;
 const HX_CACHE = "motcua-hx-" + VERSION;
-const SHELL = ["/", "/offline", "/manifest.webmanifest", "/static/icons/icon-192.png"]
-  .concat(["/static/app.css", "/static/htmx.min.js", "/static/app.js"].map((u) => u + "?v=" + VERSION));
+// What an offline visit needs: the home page, the offline page, their style and script (htmx, the
+// manifest and the icons are cached when first used: the browser fetches the latter itself).
+const SHELL = ["/", "/offline"].concat(["/static/app.css", "/static/app.js"].map((u) => u + "?v=" + VERSION));
 const PRIVATE = /^\/(tai-khoan|ho-so|can-bo|auth)(\/|$)/;
 const API_SWR = /^\/api\/v1\/(procedures|fields)(\/|$)/;
 const CATALOGUE = /^\/((thu-tuc|linh-vuc)(\/.*)?)?$/;

@@ -44,6 +44,23 @@ def test_browsing_sets_no_cookie(client, path: str) -> None:  # type: ignore[no-
     assert '<meta name="csrf-token" content="">' in r.text
 
 
+@pytest.mark.parametrize("path", ["/", "/thu-tuc?q=ket+hon", "/thu-tuc/1.001193", "/linh-vuc", "/offline"])
+def test_catalogue_pages_load_htmx_on_first_use(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    """No htmx <script> in the catalogue's pages (app.js brings it when a form is first touched);
+    the favicon is the small SVG."""
+    html = client.get(path).text
+    assert "htmx.min.js" not in html and '<script src="/static/app.js?v=' in html
+    assert '<link rel="icon" href="/static/icons/icon.svg?v=' in html
+
+
+def test_document_policies_on_pages_not_on_static_files(client) -> None:  # type: ignore[no-untyped-def]
+    page, css = client.get("/"), client.get("/static/app.css")
+    assert {"content-security-policy", "x-frame-options", "permissions-policy"} <= set(page.headers)
+    assert not {"content-security-policy", "x-frame-options", "permissions-policy"} & set(css.headers)
+    assert css.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in client.get("/sw.js").headers
+
+
 def test_the_procedure_page_gets_a_csrf_token_for_its_form(client) -> None:  # type: ignore[no-untyped-def]
     client.cookies.clear()
     r = client.get("/thu-tuc/1.001193")

@@ -98,16 +98,9 @@ def test_sw_version_placeholder_and_shell() -> None:
     text = SW.read_text(encoding="utf-8")
     assert 'const VERSION = "__VERSION__";' in text
     shell = sw_shell()
-    for url in (
-        "/",
-        "/offline",
-        "/static/app.css",
-        "/static/htmx.min.js",
-        "/static/app.js",
-        "/manifest.webmanifest",
-        "/static/icons/icon-192.png",
-    ):
-        assert url in shell
+    # what an offline visit needs; htmx (loaded on first use by the catalogue), the manifest and the
+    # icons are cached when first fetched, so a phone's first load does not download them
+    assert sorted(shell) == ["/", "/offline", "/static/app.css", "/static/app.js"]
     assert '"?v=" + VERSION' in text, "static shell must be precached under the URLs pages use"
     assert "SKIP_WAITING" in text
     for private in ("tai-khoan", "ho-so", "can-bo", "auth"):
