@@ -229,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # (p99 130 ms) at the same throughput (bench/README.md)
     uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.port,
                 log_level="warning" if args.quiet else "info", proxy_headers=True, server_header=False,
-                loop="asyncio")
+                loop="asyncio", workers=args.workers if args.workers > 1 else None)
     return 0
 
 
@@ -352,6 +352,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="with --save: replace an existing key pair")
     sp = add("serve", cmd_serve, "serve the web app and API")
     sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")), metavar="N",
+                    help="web processes (default $WEB_CONCURRENCY or 1; on SQLite one of them runs the embedded "
+                         "notification worker)")
     sp.add_argument("--quiet", action="store_true")
     return p
 
