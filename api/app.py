@@ -26,7 +26,7 @@ from api.calendar import CalendarController
 from api.catalog import CatalogController
 from api.errors import HANDLERS
 from api.settings import Settings, get_settings
-from auth.web import SessionCookieMiddleware
+from auth.web import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_from_env
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         state=State({"db": database, "settings": settings, "province_name": "",
                      "storage": storage_from_env(local_root=settings.storage_dir)}),
         lifespan=[lifespan],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, SignInRequired: lambda request, _exc: account.login_redirect(request)},
         before_send=[security_headers(settings)],
         compression_config=CompressionConfig(backend="brotli", brotli_quality=1, brotli_gzip_fallback=True,
                                              minimum_size=600, exclude=["^/static/", "^/sw.js", "^/manifest"]),

@@ -64,6 +64,18 @@ def page_principal(request: Request[Any, Any, Any]) -> Principal | None:
     return request.scope.get("state", {}).get("principal")
 
 
+class SignInRequired(Exception):
+    """A page needs a signed-in user: the app answers with the sign-in page, coming back here after."""
+
+
+def page_user(request: Request[Any, Any, Any]) -> Principal:
+    """Who is signed in on a page request; raises ``SignInRequired`` (→ redirect to sign in) if nobody."""
+    principal = page_principal(request)
+    if principal is None:
+        raise SignInRequired
+    return principal
+
+
 def has_recent_step_up(step_up_at: datetime | None, now: datetime | None = None) -> bool:
     now = now or datetime.now(UTC)
     return step_up_at is not None and now - utc(step_up_at) <= STEP_UP_WINDOW

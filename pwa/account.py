@@ -15,7 +15,7 @@ from litestar.response import Redirect
 from auth import service
 from auth.service import Client
 from auth.tokens import TokenPair, Unauthorized
-from auth.web import client_ip, page_principal, set_session_cookies
+from auth.web import client_ip, page_principal, page_user, set_session_cookies
 from domain.errors import DomainError
 from notifications.codes import deliver_code
 from pwa.render import render
@@ -139,9 +139,7 @@ def _account_context(session: Any, user_id: int, session_id: str) -> dict[str, A
 
 async def _account(request: Request[Any, Any, Any], message: str | None = None,
                    error: DomainError | None = None, status: int = 200) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_account_context, me.user_id, me.session_id)
     return render(request, "account/account.html", {**ctx, "message": message, "error": error}, status=status)
 
@@ -157,9 +155,7 @@ async def account(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/tai-khoan/phien/{session_id:str}/ket-thuc", include_in_schema=False)
 async def end_session(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     try:
         await request.app.state.db.write(service.end_session, me.user_id, session_id, ip=client_ip(request))
     except DomainError as exc:
@@ -176,9 +172,7 @@ async def end_other_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     """A sensitive action: needs a passkey assertion within the last 5 minutes (step-up)."""
     from auth.passkeys import require_step_up
 
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
 
     def run(session: Any) -> None:
         require_step_up(session, me.session_id)
@@ -197,9 +191,7 @@ async def end_other_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
 async def rename_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
     from auth.passkeys import rename_passkey as rename
 
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     try:
         await request.app.state.db.write(rename, me.user_id, passkey_id, form.get("name", ""))
@@ -212,9 +204,7 @@ async def rename_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Re
 async def delete_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
     from auth.passkeys import delete_passkey as remove
 
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     try:
         await request.app.state.db.write(remove, me.user_id, passkey_id, ip=client_ip(request))
     except DomainError as exc:
@@ -225,18 +215,14 @@ async def delete_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Re
 # --- verify phone / e-mail -------------------------------------------------------------------
 @get("/tai-khoan/xac-minh", include_in_schema=False)
 async def verify_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     user = await request.app.state.db.read(service.get_user, me.user_id)
     return render(request, "account/verify.html", {"user": user, "sent": None, "error": None})
 
 
 @post("/tai-khoan/xac-minh", include_in_schema=False)
 async def verify_submit(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     db = request.app.state.db
     channel = form.get("channel", "phone")
@@ -261,18 +247,14 @@ async def verify_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 # --- organisations ---------------------------------------------------------------------------
 @get("/to-chuc", include_in_schema=False)
 async def organisations(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     rows = await request.app.state.db.read(service.my_organisations, me.user_id)
     return render(request, "account/organisations.html", {"organisations": rows, "form": {}, "error": None})
 
 
 @post("/to-chuc", include_in_schema=False)
 async def create_organisation(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     db = request.app.state.db
     try:
@@ -307,9 +289,7 @@ async def organisation(request: Request[Any, Any, Any], org_id: int) -> Response
 
 @post("/to-chuc/{org_id:int}/moi", include_in_schema=False)
 async def invite(request: Request[Any, Any, Any], org_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     try:
         await request.app.state.db.write(service.invite, org_id, me.user_id, form.get("username", ""),
@@ -321,9 +301,7 @@ async def invite(request: Request[Any, Any, Any], org_id: int) -> Response[Any]:
 
 @post("/to-chuc/{org_id:int}/thanh-vien/{member_id:int}", include_in_schema=False)
 async def change_member(request: Request[Any, Any, Any], org_id: int, member_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     role = form.get("role") or None
     try:
@@ -336,9 +314,7 @@ async def change_member(request: Request[Any, Any, Any], org_id: int, member_id:
 
 @post("/tai-khoan/loi-moi/{invitation_id:int}/nhan", include_in_schema=False)
 async def accept_invitation(request: Request[Any, Any, Any], invitation_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     try:
         await request.app.state.db.write(service.accept_invitation, invitation_id, me.user_id)
     except DomainError as exc:

@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth import service as accounts
-from auth.web import page_principal
+from auth.web import page_user
 from domain.catalog import offer, service
 from domain.catalog.models import Offering, OfferVersion, Unit
 from domain.catalog.service import SearchQuery
 from domain.errors import DomainError, Forbidden, InvalidInput
-from pwa.account import login_redirect
 from pwa.render import render
 
 
@@ -37,9 +36,7 @@ def _offer_context(session: Session, user_id: int, q: str, page: int) -> dict[st
 
 @get("/quan-tri/dich-vu", include_in_schema=False)
 async def offer_list(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     q = (request.query_params.get("q") or "")[:200]
     page = request.query_params.get("page") or "1"
     ctx = await request.app.state.db.read(_offer_context, me.user_id, q, int(page) if page.isdigit() and len(page) < 6 else 1)
@@ -55,18 +52,14 @@ def _edit_context(session: Session, user_id: int, code: str) -> dict[str, Any]:
 
 @get("/quan-tri/dich-vu/{code:str}", include_in_schema=False)
 async def offer_edit(request: Request[Any, Any, Any], code: str) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_edit_context, me.user_id, code)
     return render(request, "admin/offer_edit.html", {**ctx, "error": None, "saved": request.query_params.get("ok")})
 
 
 @post("/quan-tri/dich-vu/{code:str}", include_in_schema=False)
 async def offer_save(request: Request[Any, Any, Any], code: str) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     db = request.app.state.db
 

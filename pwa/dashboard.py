@@ -10,7 +10,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 from sqlalchemy import select
 
-from auth.web import page_principal
+from auth.web import page_user
 from domain.errors import DomainError, InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -24,7 +24,6 @@ from domain.stats.summary import (
     today_local,
 )
 from pwa import svg
-from pwa.account import login_redirect
 from pwa.i18n import translations
 from pwa.render import render, request_language
 
@@ -237,18 +236,14 @@ def _rating_page(request: Request[Any, Any, Any], ctx: dict[str, Any], *, values
 
 @get("/ho-so/{dossier_id:int}/danh-gia", include_in_schema=False)
 async def rating_form(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_rating_context, me.user_id, dossier_id)
     return _rating_page(request, ctx, thanks=request.query_params.get("xong") == "1")
 
 
 @post("/ho-so/{dossier_id:int}/danh-gia", include_in_schema=False)
 async def rate(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in (*CRITERIA, "comment")}
     try:
@@ -272,9 +267,7 @@ def _reports_context(session: Any, user_id: int, unit: str | None, start: date, 
 @get("/can-bo/bao-cao", include_in_schema=False)
 async def reports_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """Reports of one of the officer's units for a period, and the citizens' comments."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     qp = request.query_params
     today = today_local()
     error: DomainError | None = None
@@ -293,9 +286,7 @@ async def reports_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/can-bo/bao-cao/tai-ve", include_in_schema=False)
 async def report_file(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     qp = request.query_params
     start, end = _day(qp.get("from"), "from"), _day(qp.get("to"), "to")
     if start is None or end is None:

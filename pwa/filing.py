@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
 from api.settings import get_settings
-from auth.web import page_principal
+from auth.web import page_principal, page_user
 from domain.dossiers import forms, service
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
-from pwa.account import login_redirect
 from pwa.render import is_htmx, render
 
 KEY = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d{1,2})\]\[([a-z][a-z0-9_]*)\])?(?:\.(province|ward|street))?$")
@@ -112,18 +111,14 @@ async def start(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/ho-so", include_in_schema=False)
 async def my_dossiers(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     rows = await request.app.state.db.read(service.my_dossiers, me.user_id)
     return render(request, "filing/list.html", {"rows": rows, "names": STATE_NAMES_VI, "State": State})
 
 
 @get("/ho-so/{dossier_id:int}", include_in_schema=False)
 async def dossier_page(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_load, me.user_id, dossier_id)
     d: Dossier = ctx["d"]
     if d.status not in service.EDITABLE:
@@ -148,9 +143,7 @@ def _province_code(request: Request[Any, Any, Any]) -> int:
 @post("/ho-so/{dossier_id:int}/luu", include_in_schema=False)
 async def save(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """Save the current step; htmx autosave answers a status line, a plain post goes to the next step."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     data = form_to_data(form)
     add_row = form.get("_add")
@@ -180,9 +173,7 @@ async def wards(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/ho-so/{dossier_id:int}/giay-to", include_in_schema=False, request_max_body_size=21 * 1024 * 1024,
       opt={"exclude_from_csrf": True})  # checked on the streamed body by receive_upload
 async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     from api.uploads import receive_upload
 
     db = request.app.state.db
@@ -211,9 +202,7 @@ async def _docs_step(request: Request[Any, Any, Any], user_id: int, dossier_id: 
 
 @post("/ho-so/{dossier_id:int}/giay-to/vi", include_in_schema=False)
 async def attach_from_wallet(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     doc_id = form.get("document_id", "")
     if not doc_id.isdigit():
@@ -225,18 +214,14 @@ async def attach_from_wallet(request: Request[Any, Any, Any], dossier_id: int) -
 
 @post("/ho-so/{dossier_id:int}/giay-to/{attachment_id:int}/bo", include_in_schema=False)
 async def detach(request: Request[Any, Any, Any], dossier_id: int, attachment_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.write(service.detach, me.user_id, dossier_id, attachment_id)
     return Redirect(f"/ho-so/{dossier_id}?buoc={await _docs_step(request, me.user_id, dossier_id)}", status_code=303)
 
 
 @post("/ho-so/{dossier_id:int}/nop", include_in_schema=False)
 async def submit(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     db = request.app.state.db
     try:
@@ -261,9 +246,7 @@ def qr_svg(url: str) -> str:
 @get("/ho-so/{dossier_id:int}/bien-nhan", include_in_schema=False)
 async def receipt(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """Receipt equivalent to form 01: code, time, documents, fee, appointment date, QR to the lookup."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_load, me.user_id, dossier_id)
     d: Dossier = ctx["d"]
     if d.code is None:
@@ -274,9 +257,7 @@ async def receipt(request: Request[Any, Any, Any], dossier_id: int) -> Response[
 
 @post("/ho-so/{dossier_id:int}/nop-lai", include_in_schema=False)
 async def file_again(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     draft, dropped = await request.app.state.db.write(service.clone, me.user_id, dossier_id)
     notice = f"&bo={','.join(dropped)[:300]}" if dropped else ""
     return Redirect(f"/ho-so/{draft.id}?buoc=0{notice}", status_code=303)
@@ -284,27 +265,21 @@ async def file_again(request: Request[Any, Any, Any], dossier_id: int) -> Respon
 
 @post("/ho-so/{dossier_id:int}/xoa", include_in_schema=False)
 async def delete_draft(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.write(service.delete_draft, me.user_id, dossier_id)
     return Redirect("/ho-so", status_code=303)
 
 
 @get("/vi-giay-to", include_in_schema=False)
 async def wallet(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     docs = await request.app.state.db.read(lambda s: list(s.scalars(service.visible_documents(s, me.user_id))))
     return render(request, "filing/wallet.html", {"docs": docs})
 
 
 @get("/tai-lieu/{document_id:int}", include_in_schema=False)
 async def document_content(request: Request[Any, Any, Any], document_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     from api.uploads import stream_document
 
     doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)

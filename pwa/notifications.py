@@ -11,14 +11,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
-from auth.web import page_principal
+from auth.web import page_principal, page_user
 from domain.errors import DomainError, InvalidInput
 from notifications import preferences, templates
 from notifications import worker as outbox_worker
 from notifications.admin import require_admin
 from notifications.channels import inbox, webpush
 from notifications.settings import get_notify_settings
-from pwa.account import login_redirect
 from pwa.render import render, request_language
 
 CHANNEL_NAMES = {"webpush": "Thông báo trên thiết bị", "email": "Email", "sms": "Tin nhắn SMS"}
@@ -45,9 +44,7 @@ async def unread_for_header(request: Request[Any, Any, Any]) -> None:
 # --- inbox -------------------------------------------------------------------------------------------
 @get("/thong-bao", include_in_schema=False)
 async def inbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     before_raw = request.query_params.get("truoc") or ""
     before = int(before_raw) if before_raw.isdigit() and len(before_raw) < 18 else None
     items, unread = await request.app.state.db.read(inbox.mine, me.user_id, request_language(request), limit=30,
@@ -60,9 +57,7 @@ async def inbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/thong-bao/{notification_id:int}/mo", include_in_schema=False)
 async def open_notification(request: Request[Any, Any, Any], notification_id: int) -> Response[Any]:
     """What a tap on a push notification opens: mark it read, then go to its page (the dossier)."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
 
     def run(session: Session) -> str:
         n = inbox.mark_read(session, me.user_id, notification_id)
@@ -74,18 +69,14 @@ async def open_notification(request: Request[Any, Any, Any], notification_id: in
 
 @post("/thong-bao/{notification_id:int}/da-doc", include_in_schema=False)
 async def mark_read(request: Request[Any, Any, Any], notification_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.write(inbox.mark_read, me.user_id, notification_id)
     return Redirect("/thong-bao", status_code=303)
 
 
 @post("/thong-bao/da-doc-het", include_in_schema=False)
 async def mark_all_read(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.write(inbox.mark_all_read, me.user_id)
     return Redirect("/thong-bao?ok=read", status_code=303)
 
@@ -105,17 +96,13 @@ async def _settings_page(request: Request[Any, Any, Any], user_id: int, *, error
 
 @get("/thong-bao/cai-dat", include_in_schema=False)
 async def settings_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     return await _settings_page(request, me.user_id, saved=request.query_params.get("ok") == "1")
 
 
 @post("/thong-bao/cai-dat", include_in_schema=False)
 async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await request.form()
     checked = {str(k) for k, v in form.items() if str(v) == "1"}
     lang = str(form.get("lang") or "vi")
@@ -164,9 +151,7 @@ async def device_unsubscribe(request: Request[Any, Any, Any]) -> Response[Any]:
 # --- admin ---------------------------------------------------------------------------------------------
 @get("/quan-tri/thong-bao", include_in_schema=False)
 async def admin_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
 
     def load(session: Session) -> dict[str, Any]:
         require_admin(session, me.user_id)
@@ -180,9 +165,7 @@ async def admin_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/quan-tri/thong-bao/{delivery_id:int}/gui-lai", include_in_schema=False)
 async def admin_retry(request: Request[Any, Any, Any], delivery_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
 
     def run(session: Session) -> None:
         require_admin(session, me.user_id)
@@ -196,9 +179,7 @@ async def admin_retry(request: Request[Any, Any, Any], delivery_id: int) -> Resp
 async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response[Any]:
     from domain.errors import NotFound
 
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.read(require_admin, me.user_id)
     try:
         tpl = templates.get(event)

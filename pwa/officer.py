@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from auth.models import OfficerRole, User
 from auth.service import needs_passkey_enrolment
-from auth.web import page_principal
+from auth.web import page_principal, page_user
 from domain import backoffice
 from domain.calendar import TZ
 from domain.catalog.models import Procedure, Unit
@@ -40,7 +40,6 @@ from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
-from pwa.account import login_redirect
 from pwa.render import is_htmx, render
 
 
@@ -303,18 +302,14 @@ async def _page(request: Request[Any, Any, Any], user_id: int, dossier_id: int |
 @get("/can-bo", include_in_schema=False)
 async def workspace(request: Request[Any, Any, Any]) -> Response[Any]:
     """The queue (tabs, search); no dossier selected yet."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     return await _page(request, me.user_id, None)
 
 
 @get("/can-bo/ho-so/{dossier_id:int}", include_in_schema=False)
 async def dossier(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """The queue and one dossier; htmx asks for one pane only (``HX-Target``: ``pane`` or ``queue``)."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     return await _page(request, me.user_id, dossier_id)
 
 
@@ -387,9 +382,7 @@ async def _refused(request: Request[Any, Any, Any], user_id: int, dossier_id: in
 async def act(request: Request[Any, Any, Any], dossier_id: int, action: str) -> Response[Any]:
     """One workflow action from a form: receive, request a supplement, refuse, assign, route, consult,
     answer, note, propose, send back, issue, return, apologise. Carries the dossier's `version`."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     if action not in FORM_ACTIONS:
         raise NotFound("Không có thao tác này.")
     form = await _form(request)
@@ -423,9 +416,7 @@ async def sign_options(request: Request[Any, Any, Any], dossier_id: int, decisio
 async def sign(request: Request[Any, Any, Any], dossier_id: int, decision: str) -> Response[Any]:
     """Approve or reject with ``{version, assertion, reason}`` (JSON from officer.js); answers where to go.
     A form posted here without the script is told that signing needs JavaScript and a passkey."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     if decision not in backoffice.SIGNED:
         raise NotFound("Không có thao tác này.")
     if not request.headers.get("content-type", "").startswith("application/json"):
@@ -460,9 +451,7 @@ def _dossier_document(session: Session, user_id: int, dossier_id: int, document_
 @get("/can-bo/ho-so/{dossier_id:int}/tai-lieu/{document_id:int}", include_in_schema=False)
 async def document(request: Request[Any, Any, Any], dossier_id: int, document_id: int) -> Response[Any]:
     """A page of the dossier, through the officer's scope (another unit's: 404)."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     from api.uploads import stream_document
 
     doc = await request.app.state.db.read(_dossier_document, me.user_id, dossier_id, document_id)
@@ -483,9 +472,7 @@ def _result_file(session: Session, user_id: int, dossier_id: int, result_id: int
 
 @get("/can-bo/ho-so/{dossier_id:int}/ket-qua/{result_id:int}", include_in_schema=False)
 async def result_file(request: Request[Any, Any, Any], dossier_id: int, result_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     from api.uploads import stream_document
 
     return stream_document(request, await request.app.state.db.read(_result_file, me.user_id, dossier_id,
@@ -545,9 +532,7 @@ async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service
       opt={"exclude_from_csrf": True})  # checked on the streamed body by _receive_result
 async def attach_result(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """Attach the result document (PDF or image), multipart, streamed."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     try:
         version, stored, title = await _receive_result(request)
         await request.app.state.db.write(_attach, me.user_id, dossier_id, version, stored, title)
@@ -574,9 +559,7 @@ async def generate_result(request: Request[Any, Any, Any], dossier_id: int) -> R
     from domain.documents.processing import PDF_TYPE
     from domain.results import render_result_pdf
 
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await _form(request)
     db = request.app.state.db
     try:
@@ -607,9 +590,7 @@ def _day(raw: str | None, field: str) -> date:
 @get("/can-bo/so-theo-doi.csv", include_in_schema=False)
 async def logbook(request: Request[Any, Any, Any]) -> Response[Any]:
     """The logbook (form 06) of one of the officer's units for a period, as CSV (UTF-8 with BOM)."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     qp = request.query_params
     unit = (qp.get("unit") or "")[:32]
     start, end = _day(qp.get("from"), "from"), _day(qp.get("to"), "to")

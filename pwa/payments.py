@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.passkeys import StepUpRequired
-from auth.web import client_ip, page_principal
+from auth.web import client_ip, page_principal, page_user
 from domain.catalog.models import Procedure
 from domain.dossiers.models import Dossier
 from domain.dossiers.service import get_dossier
@@ -75,9 +75,7 @@ def _pay_context(session: Session, user_id: int, dossier_id: int) -> dict[str, A
 
 @get("/ho-so/{dossier_id:int}/thanh-toan", include_in_schema=False)
 async def pay_page(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id)
     return render(request, "payments/pay.html", {**ctx, "key": secrets.token_urlsafe(16), "error": None},
                   headers={"Content-Security-Policy": pay_page_csp()})
@@ -86,18 +84,14 @@ async def pay_page(request: Request[Any, Any, Any], dossier_id: int) -> Response
 @get("/ho-so/{dossier_id:int}/thanh-toan/tom-tat", include_in_schema=False)
 async def pay_summary(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """The fee box of the dossier's pages (loaded by htmx): pay, continue, or paid with the receipt."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id)
     return render(request, "payments/summary.html", ctx)
 
 
 @post("/ho-so/{dossier_id:int}/thanh-toan", include_in_schema=False)
 async def pay(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await request.form()
     gateway, key = str(form.get("gateway") or ""), str(form.get("_key") or "")[:128]
     db = request.app.state.db
@@ -167,9 +161,7 @@ async def _status_context(request: Request[Any, Any, Any], user_id: int, payment
 
 @get("/thanh-toan/{payment_id:int}", include_in_schema=False)
 async def status_page(request: Request[Any, Any, Any], payment_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await _status_context(request, me.user_id, payment_id)
     return render(request, "payments/status.html", ctx)
 
@@ -177,9 +169,7 @@ async def status_page(request: Request[Any, Any, Any], payment_id: int) -> Respo
 @get("/thanh-toan/{payment_id:int}/trang-thai", include_in_schema=False)
 async def status_partial(request: Request[Any, Any, Any], payment_id: int) -> Response[Any]:
     """The status box alone: htmx polls it every few seconds until the payment is final."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     ctx = await _status_context(request, me.user_id, payment_id)
     if not is_htmx(request):
         return Redirect(f"/thanh-toan/{payment_id}", status_code=303)
@@ -188,18 +178,14 @@ async def status_partial(request: Request[Any, Any, Any], payment_id: int) -> Re
 
 @post("/thanh-toan/{payment_id:int}/da-chuyen", include_in_schema=False)
 async def transferred(request: Request[Any, Any, Any], payment_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     await request.app.state.db.write(service.mark_transferred, me.user_id, payment_id)
     return Redirect(f"/thanh-toan/{payment_id}", status_code=303)
 
 
 @post("/thanh-toan/{payment_id:int}/huy", include_in_schema=False)
 async def cancel(request: Request[Any, Any, Any], payment_id: int) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     payment = await request.app.state.db.write(service.cancel, me.user_id, payment_id)
     return Redirect(f"/ho-so/{payment.dossier_id}/thanh-toan", status_code=303)
 
@@ -207,9 +193,7 @@ async def cancel(request: Request[Any, Any, Any], payment_id: int) -> Response[A
 @get("/thanh-toan/{payment_id:int}/bien-lai", include_in_schema=False)
 async def receipt_page(request: Request[Any, Any, Any], payment_id: int) -> Response[Any]:
     """The printable e-receipt with its QR code (verification)."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     payment, receipt = await request.app.state.db.read(service.my_receipt, me.user_id, payment_id)
     url = receipts.verify_url(receipt.public_id)
     return render(request, "payments/receipt.html", {
@@ -324,9 +308,7 @@ async def officer_view(request: Request[Any, Any, Any], dossier_id: int) -> Resp
 
 
 async def _officer_action(request: Request[Any, Any, Any], dossier_id: int, action: Any) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     db = request.app.state.db
     await db.read(service.officer_dossier, me.user_id, dossier_id)
     try:
@@ -414,9 +396,7 @@ def _day(raw: str | None) -> date:
 
 @get("/can-bo/thanh-toan/doi-soat", include_in_schema=False)
 async def reconciliation_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     day = _day(request.query_params.get("ngay"))
     gateway = request.query_params.get("cong") or None
     if gateway and gateway not in GATEWAYS:
@@ -435,9 +415,7 @@ async def reconciliation_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/can-bo/thanh-toan/doi-soat.csv", include_in_schema=False)
 async def reconciliation_download(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     from api.payments import reconciliation_csv
 
     gateway = request.query_params.get("cong") or None
@@ -448,9 +426,7 @@ async def reconciliation_download(request: Request[Any, Any, Any]) -> Response[A
 @post("/can-bo/thanh-toan/sao-ke", include_in_schema=False, request_max_body_size=6 * 1024 * 1024)
 async def statement_upload(request: Request[Any, Any, Any]) -> Response[Any]:
     """Import a bank statement (CSV) to confirm VietQR transfers by dossier code and amount."""
-    me = page_principal(request)
-    if me is None:
-        return login_redirect(request)
+    me = page_user(request)
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
