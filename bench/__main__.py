@@ -315,6 +315,22 @@ def section_lighthouse(motcua: Server, rows: list[Row], quick: bool) -> None:
                             "PASS" if v is not None and v >= goal else "MISS"))
 
 
+def section_submits(quick: bool, rows: list[Row]) -> None:
+    heading("Submits per second: dossiers with two 300 KB attachments, 40 connections (bench/submit_bench.py)")
+    from bench import submit_bench
+
+    quiet_check("submits", WAIT_QUIET_S)
+    for name, f in submit_bench.run(print, quick=quick).items():
+        label = "SQLite" if name == "sqlite" else "PostgreSQL"
+        target, goal = f"submits/s {label} (2 × 300 KB attachments)", f"≥ {f['target']:g}/s, 0 errors"
+        if "error" in f:
+            rows.append(Row(target, goal, str(f["error"])[:70], "ERR"))
+            continue
+        value = f"{f['submits_per_s']:,.0f}/s (p99 {f['p99_ms']:.0f} ms)"
+        rows.append(Row(target, goal, value + (f", {f['errors']} errors" if f["errors"] else ""), f["verdict"]))
+        NOISE[f"submits {label} (just before)"] = f["busy_before_cores"]
+
+
 # --------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -349,12 +365,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_browser:
             sections += [("first load", lambda: section_first_load(motcua, rows)),
                          ("lighthouse", lambda: section_lighthouse(motcua, rows, args.quick))]
-        # the other issues' figures: uploads (filing), pushes (notifications), the 1,000,000-dossier summary (stats)
+        # the other issues' figures: uploads and submits (filing), pushes (notifications), the 1,000,000-dossier
+        # summary (stats)
         import importlib
 
         for name, module in (("uploads", "bench.upload_bench"), ("push", "bench.push_bench"),
                              ("stats", "bench.stats_bench")):
             sections.append((name, lambda m=module: importlib.import_module(m).run(print)))
+            if name == "uploads":  # filing: then the submits (SQLite and PostgreSQL, servers of their own)
+                sections.append(("submits", lambda: section_submits(args.quick, rows)))
         for name, fn in sections:
             try:
                 fn()
