@@ -29,6 +29,17 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
 TABLET = {"viewport": {"width": 1024, "height": 768}, "device_scale_factor": 2, "is_mobile": True,
           "has_touch": True}
 START_TIMEOUT = 30.0
+# CI runs the suite twice on 2 shared cores: generous waits (a wait ends as soon as its condition holds,
+# so a long limit costs nothing when the machine is quick)
+ACTION_TIMEOUT_MS = 20_000
+EXPECT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -141,7 +152,7 @@ def new_context(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
         options = {**PHONE, "locale": "vi-VN", "service_workers": "allow", "base_url": live_server,
                    **overrides}
         ctx = browser.new_context(**options)
-        ctx.set_default_timeout(10_000)
+        ctx.set_default_timeout(ACTION_TIMEOUT_MS)
         made.append(ctx)
         return ctx
 

@@ -109,7 +109,7 @@ def test_push_notification_journey(browser: Any, push_server: str, push: PushSer
 
     sub = push.subscribe()
     ctx = browser.new_context(**PHONE, locale="vi-VN", service_workers="allow", base_url=push_server)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(20_000)
     try:
         ctx.grant_permissions(["notifications"], origin=push_server)
         ctx.add_init_script(f"({FAKE_PUSH_MANAGER})({json.dumps(sub.as_json())})")
