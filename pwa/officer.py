@@ -232,7 +232,7 @@ def _pane(session: Session, off: backoffice.Officer, dossier_id: int, now: datet
     for unit_code, user_id, name in session.execute(
             select(OfficerRole.unit_code, User.id, User.full_name).join(User, User.id == OfficerRole.user_id)
             .where(OfficerRole.role == "processor", User.disabled_at.is_(None))
-            .order_by(OfficerRole.unit_code, User.full_name, User.id)).tuples():
+            .order_by(OfficerRole.unit_code, User.full_name, User.id)):
         processors.setdefault(unit_code, []).append((user_id, name))
     handling = d.handling_unit or d.unit_code
     soon = backoffice.end_of_next_working_day(session, now)
