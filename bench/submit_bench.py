@@ -5,7 +5,7 @@ Target (issue): ≥ 200 submits/s on SQLite, ≥ 300 submits/s on PostgreSQL.
 ``run(print_fn, quick=False)`` measures, prints and returns the figures (a dict), for each backend:
 
 1. **A fresh database**: SQLite ``bench/.out/submit.db``, or the PostgreSQL database
-   ``motcua_bench_submit`` created (and dropped at the end) on the server of ``MOTCUA_BENCH_PG_URL``
+   ``motcua_bench_submit_<pid>`` created (and dropped at the end) on the server of ``MOTCUA_BENCH_PG_URL``
    (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``; 127.0.0.1 only). Built with
    ``motcua setup`` (migrations, the catalogue, the demo province's offer, demo accounts;
    ``MOTCUA_DEMO_DOSSIERS=0``: no demo history).
@@ -71,7 +71,7 @@ CONNECTIONS = 40
 PREP_CONCURRENCY = 6
 SCAN_SIZE = (1400, 1050)  # re-encoded by the server at quality 85: ~300 KB (305 KiB)
 PASSWORD = "một câu mật khẩu dài cho bench"
-PG_DB = "motcua_bench_submit"
+PG_DB = f"motcua_bench_submit_{os.getpid()}"  # two runs at once (two checkouts) never share it
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 ADDRESS = {"province": 80, "ward": 25459, "street": "12 Đường 30/4"}
 TOKEN_MAX_AGE_S = 7 * 60  # access tokens live 10 minutes
@@ -85,6 +85,19 @@ def _clk() -> int:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _clk()
+
+
+def _group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds of every process in a process group (the server and, with --workers, its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / _clk()
 
 
 def _machine_busy_seconds() -> float:
@@ -185,7 +198,7 @@ class Backend:
         return "SQLite" if self.name == "sqlite" else "PostgreSQL"
 
     def env(self, port: int | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PUBLIC_URL")}
+        env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PUBLIC_URL", "WEB_CONCURRENCY")}
         env.update(DATABASE_URL=self.url, MOTCUA_VAR_DIR=str(self.var), MOTCUA_STORAGE_DIR=str(self.var / "files"),
                    MOTCUA_ENV="dev", MOTCUA_DEMO_DOSSIERS="0", MOTCUA_CLIENT_LIMIT_FACTOR="1000",
                    PYTHONUNBUFFERED="1")
@@ -536,7 +549,7 @@ def _print_profile(path: Path, submits: int, print_fn: Callable[[str], None], to
 
 # --- one backend ---------------------------------------------------------------------------------------------
 def measure(backend: Backend, dossiers: int, warmup: int, connections: int,
-            print_fn: Callable[[str], None], profile: Path | None = None) -> dict[str, Any]:
+            print_fn: Callable[[str], None], profile: Path | None = None, workers: int = 1) -> dict[str, Any]:
     """Prepare, submit, check one backend. With ``profile`` the submits go to a server under cProfile
     (started after the preparation), whose stats land in that file: its figures are slowed by it."""
     t0 = time.monotonic()
@@ -544,7 +557,8 @@ def measure(backend: Backend, dossiers: int, warmup: int, connections: int,
     print_fn(f"  {backend.label}: fresh database ({backend.url.split('://')[0]}) built by motcua setup in "
              f"{time.monotonic() - t0:.1f} s")
     port = free_port()
-    server = Server(f"submit-{backend.name}", [str(MOTCUA), "serve", "--quiet"], backend.env(port), port)
+    serve = [str(MOTCUA), "serve", "--quiet", *(["--workers", str(workers)] if workers > 1 else [])]
+    server = Server(f"submit-{backend.name}", serve, backend.env(port), port)
     try:
         server.start()
         assert server.proc is not None
@@ -569,11 +583,11 @@ def measure(backend: Backend, dossiers: int, warmup: int, connections: int,
             pass
         assert server.proc is not None
         pid = server.proc.pid
-        before = (_cpu_seconds(pid), time.process_time(), _machine_busy_seconds(), _postgres_seconds(),
+        before = (_group_cpu_seconds(pid), time.process_time(), _machine_busy_seconds(), _postgres_seconds(),
                   time.monotonic())
         answers, wall = _run_async(_submit_all(port, timed, connections))
         elapsed = time.monotonic() - before[4]
-        srv = (_cpu_seconds(pid) - before[0]) / elapsed
+        srv = (_group_cpu_seconds(pid) - before[0]) / elapsed
         client = (time.process_time() - before[1]) / elapsed
         pg = (_postgres_seconds() - before[3]) / elapsed
         others = max(0.0, (_machine_busy_seconds() - before[2]) / elapsed - srv - client - pg)
@@ -587,6 +601,7 @@ def measure(backend: Backend, dossiers: int, warmup: int, connections: int,
     verdict = "PASS" if rate >= target and not problems else "MISS"
     figures = {
         "backend": backend.name, "dossiers": len(timed), "warmup": len(warm), "connections": connections,
+        "workers": workers,
         "submits_per_s": rate, "seconds": wall, "ok": len(ok), "errors": len(problems),
         "p50_ms": statistics.median(lat), "p95_ms": _pct(lat, 0.95), "p99_ms": _pct(lat, 0.99), "max_ms": max(lat),
         "server_cores": srv, "client_cores": client, "postgres_cores": pg, "other_cores": others,
@@ -618,21 +633,37 @@ def _table(print_fn: Callable[[str], None], headers: list[str], rows: list[list[
 
 
 def run(print_fn: Callable[[str], None] = print, quick: bool = False,
-        only: tuple[str, ...] = ("sqlite", "postgresql"), profile: bool = False) -> dict[str, Any]:
+        only: tuple[str, ...] = ("sqlite", "postgresql"), profile: bool = False, workers: int = 1) -> dict[str, Any]:
     """Measure (and print) each backend; ``profile`` runs the submits under cProfile instead (a
-    diagnostic: slower figures, and where the server's time goes)."""
+    diagnostic: slower figures, and where the server's time goes); ``workers`` > 1 serves with
+    ``motcua serve --workers N`` (a diagnostic: the harness measures one worker, as ``make run``)."""
+    import fcntl
+
     OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "submit-bench.lock").open("w") as lock:  # one run at a time uses bench/.out/submit*
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print_fn("  another submit bench is running in this checkout: waiting for it to finish ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _run(print_fn, quick, only, profile, workers)
+
+
+def _run(print_fn: Callable[[str], None], quick: bool, only: tuple[str, ...], profile: bool,
+         workers: int) -> dict[str, Any]:
     dossiers, warmup = (DOSSIERS_QUICK, WARMUP_QUICK) if quick else (DOSSIERS, WARMUP)
     print_fn(f"  {dossiers:,} submits per backend (+{warmup} warm-up, not counted) of procedure {PROCEDURE}, each "
-             f"dossier with two distinct ~300 KB JPEG scans, {CONNECTIONS} keep-alive connections; load average "
-             f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+             f"dossier with two distinct ~300 KB JPEG scans, {CONNECTIONS} keep-alive connections, "
+             f"{workers} server worker{'s' if workers > 1 else ''}; load average {os.getloadavg()[0]:.2f} on "
+             f"{os.cpu_count()} cores")
     figures: dict[str, Any] = {}
     for backend in backends():
         if backend.name not in only:
             continue
         try:
             figures[backend.name] = measure(backend, dossiers, warmup, CONNECTIONS, print_fn,
-                                            profile=OUT / f"submit-{backend.name}.prof" if profile else None)
+                                            profile=OUT / f"submit-{backend.name}.prof" if profile else None,
+                                            workers=workers)
         except Exception as exc:  # noqa: BLE001 - report and go on with the other backend
             print_fn(f"  {backend.label}: could not measure: {type(exc).__name__}: {exc}")
             figures[backend.name] = {"backend": backend.name, "error": f"{type(exc).__name__}: {exc}",
@@ -666,11 +697,18 @@ def run(print_fn: Callable[[str], None] = print, quick: bool = False,
     return figures
 
 
-if __name__ == "__main__":  # python -m bench.submit_bench [--quick] [--profile] [sqlite|postgresql ...]
-    import sys
+if __name__ == "__main__":  # python -m bench.submit_bench [--quick] [--profile] [--workers N] [sqlite|postgresql]
+    import argparse
 
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    result = run(print, quick="--quick" in sys.argv, only=tuple(args) or ("sqlite", "postgresql"),
-                 profile="--profile" in sys.argv)
+    cli = argparse.ArgumentParser(prog="python -m bench.submit_bench", description=__doc__.splitlines()[0])
+    cli.add_argument("backends", nargs="*", metavar="sqlite|postgresql", help="default: both")
+    cli.add_argument("--quick", action="store_true", help="300 submits instead of 2,000")
+    cli.add_argument("--profile", action="store_true", help="the submits against a server under cProfile")
+    cli.add_argument("--workers", type=int, default=1, help="motcua serve --workers N (default 1, as make run)")
+    opts = cli.parse_args()
+    if not set(opts.backends) <= {"sqlite", "postgresql"}:
+        cli.error("backends are sqlite and postgresql")
+    result = run(print, quick=opts.quick, only=tuple(opts.backends) or ("sqlite", "postgresql"),
+                 profile=opts.profile, workers=opts.workers)
     print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "problems"} for k, v in result.items()},
                      indent=1, default=str))
