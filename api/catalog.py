@@ -133,7 +133,7 @@ class CatalogController(Controller):
                             online_only=online, page=page, page_size=page_size)
         if field:
             await db.read(service.field_name, field)  # unknown field → 404 problem
-        result = await db.read(service.search, query)
+        result = await db.read_rows(service.search, query)
         return ProcedurePage(
             items=[ProcedureSummary(code=h.code, name=h.name, field=h.field, levels=h.levels,
                                     offered=h.mode is not None, mode=h.mode) for h in result.items],

@@ -127,7 +127,7 @@ def machine() -> None:
 
 # --------------------------------------------------------------------------------------------
 def section_search(db: Path, quick: bool, rows: list[Row]) -> None:
-    heading("Search server time (in-process: Database.read_sync(service.search, SearchQuery(q)))")
+    heading("Search server time (in-process: Database.read_rows_sync(service.search, SearchQuery(q)))")
     total = 300 if quick else 2000
     attempts: list[tuple[float, search_timing.Timing]] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):

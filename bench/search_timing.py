@@ -51,13 +51,13 @@ def measure(db_path: Path, total: int = 2000, budget_s: float = 120.0) -> Timing
     try:
         work = workload(total)
         for q, _whole in work[:200]:  # warm-up: imports, statement cache, page cache
-            db.read_sync(service.search, SearchQuery(q=q))
+            db.read_rows_sync(service.search, SearchQuery(q=q))
         samples: list[tuple[float, str, bool]] = []
         deadline = time.monotonic() + budget_s
         for q, whole in work:
             query = SearchQuery(q=q)
             t0 = time.perf_counter_ns()
-            db.read_sync(service.search, query)
+            db.read_rows_sync(service.search, query)
             samples.append(((time.perf_counter_ns() - t0) / 1e6, q, whole))
             if time.monotonic() > deadline:
                 break

@@ -9,6 +9,10 @@ The async web skins run them through :class:`Database`:
   failing half-way.
 * PostgreSQL: asyncpg, the use case running inside ``AsyncSession.run_sync`` (greenlet), so the
   event loop is never blocked.
+
+A few hot reads that are plain SQL (catalogue search) take a :class:`Reader` instead of a session
+(:meth:`Database.read_rows`): on SQLite it runs statements on the driver's connection inside one
+read transaction, without the ORM session's bookkeeping (~45 µs a call, a twentieth of a search).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -56,6 +60,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Reader:
+    """Plain SQL reads (named ``:params``) for use cases that need no ORM: ``rows(sql, params)``."""
+
+    dialect: str
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+
+class SessionReader(Reader):
+    """Reads through a session: SQLite on its driver's cursor, PostgreSQL through ``text()``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        if self.dialect == "sqlite":
+            raw = self.session.connection().connection.driver_connection
+            assert raw is not None
+            return list(raw.execute(sql, params).fetchall())
+        return list(self.session.execute(text(sql), params).all())
+
+
+class DriverReader(Reader):
+    """Reads on a bare ``sqlite3`` connection (inside the read transaction ``Database`` opened)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        return list(self.raw.execute(sql, params).fetchall())
 
 
 class Base(DeclarativeBase):
@@ -112,6 +152,19 @@ class Database:
         with Session(self.sync_engine, expire_on_commit=False) as session:
             return fn(session, *args, **kwargs)
 
+    def read_rows_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a plain-SQL reading use case ``fn(reader, …)`` from synchronous code."""
+        if self.sync_engine is None:
+            return cast(T, asyncio.run(self._run_and_dispose(self.read_rows, fn, *args, **kwargs)))
+        with self.sync_engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.execute("BEGIN")  # one snapshot for every statement of the use case
+            try:
+                return fn(DriverReader(raw), *args, **kwargs)
+            finally:
+                raw.execute("ROLLBACK")
+
     def write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         assert self.sync_engine is not None
         with self._write_lock, Session(self.sync_engine, expire_on_commit=False) as session:
@@ -131,6 +184,14 @@ class Database:
         assert self.async_engine is not None
         async with AsyncSession(self.async_engine, expire_on_commit=False) as session:
             return await session.run_sync(lambda s: fn(s, *args, **kwargs))
+
+    async def read_rows(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A plain-SQL reading use case ``fn(reader, …)`` (see :class:`Reader`)."""
+        if self.is_sqlite:
+            return self.read_rows_sync(fn, *args, **kwargs)
+        assert self.async_engine is not None
+        async with AsyncSession(self.async_engine, expire_on_commit=False) as session:
+            return await session.run_sync(lambda s: fn(SessionReader(s), *args, **kwargs))
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.is_sqlite:

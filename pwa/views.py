@@ -56,7 +56,7 @@ async def results(request: Request[Any, Any, Any]) -> Response[bytes]:
     db = request.app.state.db
     query = _query(request)
     field_name = await db.read(service.field_name, query.field) if query.field else None
-    page = await db.read(service.search, query)
+    page = await db.read_rows(service.search, query)
     context = {"q": query.q, "sq": query, "page": page, "field_name": field_name,
                "pages": (page.total + page.page_size - 1) // page.page_size}
     template = "partials/results.html" if is_htmx(request) else "results.html"

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from domain.catalog.models import Field, Offering, Procedure, ProcedureRevision, Unit
 from domain.catalog.parse import fold, normalise, read_records
+from domain.db import Reader, SessionReader
 from domain.errors import InvalidInput, NotFound
 
 BUNDLE = Path(__file__).resolve().parent / "data" / "catalogue.jsonl.gz"
@@ -286,23 +287,15 @@ _FROM = " FROM procedures p"
 _FROM_SQLITE = " FROM procedures p INDEXED BY ix_procedures_listing"
 
 
-def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Run a read on the hot path of search. SQLite: straight on the driver's cursor (named ``:params``
-    are the driver's own syntax), which saves SQLAlchemy's statement handling, a third of a fast
-    search (bench/README.md); PostgreSQL: through ``text()`` as everywhere else."""
-    if session.get_bind().dialect.name == "sqlite":
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        return list(raw.execute(sql, params).fetchall())
-    return list(session.execute(text(sql), params).all())
-
-
-def search(session: Session, query: SearchQuery) -> SearchPage:
+def search(source: Session | Reader, query: SearchQuery) -> SearchPage:
+    """One page of the catalogue. The web skins run it with ``Database.read_rows`` (plain SQL on the
+    driver's connection on SQLite); a session works too (admin pages, tests)."""
+    reader = source if isinstance(source, Reader) else SessionReader(source)
     query = query.validate()
     params: dict[str, Any] = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
     where = _filters(query, params)
     tokens = _tokens(query.q)
-    dialect = session.get_bind().dialect.name
+    dialect = reader.dialect
     if CODE_QUERY.match(query.q.strip()):
         params["code"] = query.q.strip().split(".H")[0][:8] + "%"
         sql_from, order = _FROM + " WHERE p.code LIKE :code" + where, "p.code"
@@ -314,11 +307,11 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
         params["phrase"] = " ".join(tokens)
         for mode in ("all", "any"):
             sql_from, order, count = _match(dialect, tokens, mode, params, where)
-            total = _rows(session, count, params)[0][0]
+            total = reader.rows(count, params)[0][0]
             if total:
                 break
-        return _page(session, query, sql_from, order, params, total)
-    return _page(session, query, sql_from, order, params, _rows(session, count, params)[0][0])
+        return _page(reader, query, sql_from, order, params, total)
+    return _page(reader, query, sql_from, order, params, reader.rows(count, params)[0][0])
 
 
 def _match(dialect: str, tokens: list[str], mode: str, params: dict[str, Any], where: str) -> tuple[str, str, str]:
@@ -363,9 +356,9 @@ def _ranking(phrase: str, relevance: str) -> str:
 
 
 def _page(
-    session: Session, query: SearchQuery, sql_from: str, order: str, params: dict[str, Any], total: int
+    reader: Reader, query: SearchQuery, sql_from: str, order: str, params: dict[str, Any], total: int
 ) -> SearchPage:
-    rows = _rows(session, f"{_SELECT}{sql_from} ORDER BY {order} LIMIT :limit OFFSET :offset", params) \
+    rows = reader.rows(f"{_SELECT}{sql_from} ORDER BY {order} LIMIT :limit OFFSET :offset", params) \
         if total > params["offset"] else []
     items = [
         SearchHit(code=r[0], name=r[1], field=r[2], field_slug=r[3], levels=r[4].split(",") if r[4] else [],
