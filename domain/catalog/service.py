@@ -305,8 +305,13 @@ def search(source: Session | Reader, query: SearchQuery) -> SearchPage:
         count = "SELECT count(*)" + sql_from
     else:
         params["phrase"] = " ".join(tokens)
-        for mode in ("all", "any"):
+        for mode in ("all", "any"):  # every word, else any of them
             sql_from, order, count = _match(dialect, tokens, mode, params, where)
+            if params["offset"] == 0:  # the first page (nearly every search): hits and count in one statement
+                rows = reader.rows(f"{_SELECT}, ({count}) AS total{sql_from} ORDER BY {order} LIMIT :limit", params)
+                if rows or mode == "any":
+                    return _result(query, rows, rows[0][6] if rows else 0)
+                continue
             total = reader.rows(count, params)[0][0]
             if total:
                 break
@@ -360,6 +365,10 @@ def _page(
 ) -> SearchPage:
     rows = reader.rows(f"{_SELECT}{sql_from} ORDER BY {order} LIMIT :limit OFFSET :offset", params) \
         if total > params["offset"] else []
+    return _result(query, rows, total)
+
+
+def _result(query: SearchQuery, rows: list[Any], total: int) -> SearchPage:
     items = [
         SearchHit(code=r[0], name=r[1], field=r[2], field_slug=r[3], levels=r[4].split(",") if r[4] else [],
                   mode=r[5])
