@@ -315,6 +315,31 @@ def section_lighthouse(motcua: Server, rows: list[Row], quick: bool) -> None:
                             "PASS" if v is not None and v >= goal else "MISS"))
 
 
+def summarise(name: str, figures: dict[str, Any], rows: list[Row]) -> None:
+    """The summary rows of the other issues' benchmarks (each prints its own details above)."""
+    def row(target: str, goal: str, value: str, ok: bool) -> None:
+        rows.append(Row(target, goal, value, "PASS" if ok else "MISS"))
+
+    if name == "uploads":
+        photo = figures.get("photo[default malloc]")
+        if photo:
+            row("12 MP photo sniff+strip+re-encode (server)", "≤ 200 ms",
+                f"median {photo['median_ms']:.0f} ms, p95 {photo['p95_ms']:.0f} ms", photo["median_ms"] <= 200)
+        http = figures.get("memory_http", {}).get("/upload")
+        if http:
+            row("server memory, 20 concurrent 10 MB uploads", "≤ 100 MB", f"+{http['growth_mb']:.1f} MB",
+                http["growth_mb"] <= 100 and http["ok"] == 20)
+    elif name == "push":
+        row("10,000 pushes, one worker", f"≤ {figures['targets']['seconds']:g} s",
+            f"{figures['seconds']:.1f} s ({figures['per_second']:,.0f}/s)", bool(figures["throughput_ok"]))
+        row("status change → push received p95", f"≤ {figures['targets']['p95_s']:g} s",
+            f"{figures['latency_p95_s'] * 1000:.0f} ms (separate worker {figures['polled_p95_s'] * 1000:.0f} ms)",
+            bool(figures["latency_ok"]))
+    elif name == "stats":
+        row(f"statistics summary p95, {figures['dossiers']:,} dossiers (PostgreSQL)", "< 200 ms",
+            f"{figures['worst_p95_ms']:.1f} ms", figures["verdict"] == "PASS")
+
+
 def section_submits(quick: bool, rows: list[Row]) -> None:
     heading("Submits per second: dossiers with two 300 KB attachments, 40 connections (bench/submit_bench.py)")
     from bench import submit_bench
@@ -371,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for name, module in (("uploads", "bench.upload_bench"), ("push", "bench.push_bench"),
                              ("stats", "bench.stats_bench")):
-            sections.append((name, lambda m=module: importlib.import_module(m).run(print)))
+            sections.append((name, lambda n=name, m=module: summarise(n, importlib.import_module(m).run(print), rows)))
             if name == "uploads":  # filing: then the submits (SQLite and PostgreSQL, servers of their own)
                 sections.append(("submits", lambda: section_submits(args.quick, rows)))
         for name, fn in sections:

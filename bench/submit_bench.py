@@ -638,7 +638,11 @@ def run(print_fn: Callable[[str], None] = print, quick: bool = False,
     diagnostic: slower figures, and where the server's time goes); ``workers`` > 1 serves with
     ``motcua serve --workers N`` (a diagnostic: the harness measures one worker, as ``make run``)."""
     import fcntl
+    import logging
 
+    # the preparation makes thousands of requests with httpx: its per-request INFO lines (shown once
+    # an in-process Litestar app has set up logging) would bury the figures
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / "submit-bench.lock").open("w") as lock:  # one run at a time uses bench/.out/submit*
         try:
