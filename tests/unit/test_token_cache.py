@@ -1,0 +1,53 @@
+"""Verified access tokens are remembered, never trusted beyond what a fresh verification would allow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, tzinfo
+
+import jwt
+import pytest
+
+from api.settings import get_settings
+from auth import tokens
+
+
+@pytest.fixture
+def token(env: dict[str, str]) -> Iterator[str]:  # noqa: ARG001 - the app's settings
+    kid = tokens._current_kid()
+    now = int(time.time())
+    claims = {"iss": get_settings().public_url, "aud": tokens.AUDIENCE, "sub": "1", "typ": "access", "sid": "s1",
+              "exp": now + 60, "iat": now}
+    yield jwt.encode(claims, tokens._keys()[kid], algorithm="HS256", headers={"kid": kid})
+    get_settings.cache_clear()
+
+
+def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tokens.decode_access(token)["sub"] == "1" and token in tokens._VERIFIED
+    later = time.time() + 120
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Later:
+            return cls.fromtimestamp(later, tz)
+
+    monkeypatch.setattr(tokens, "datetime", Later)
+    with pytest.raises(tokens.Unauthorized, match="expired"):
+        tokens.decode_access(token)
+
+
+def test_a_remembered_token_dies_with_its_key(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens.decode_access(token)
+    monkeypatch.setenv("SECRET_KEY", "another secret key of at least 32 characters")
+    get_settings.cache_clear()
+    with pytest.raises(tokens.Unauthorized, match="unknown key"):
+        tokens.decode_access(token)
+
+
+def test_a_remembered_token_belongs_to_its_issuer(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens.decode_access(token)
+    monkeypatch.setenv("PUBLIC_URL", "https://dichvucong.example.vn")
+    get_settings.cache_clear()
+    with pytest.raises(tokens.Unauthorized, match="issuer"):
+        tokens.decode_access(token)
