@@ -22,7 +22,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -62,16 +62,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Reader:
+class Reader(Protocol):
     """Plain SQL reads (named ``:params``) for use cases that need no ORM: ``rows(sql, params)``."""
 
     dialect: str
 
-    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        raise NotImplementedError
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]: ...
 
 
-class SessionReader(Reader):
+class SessionReader:
     """Reads through a session: SQLite on its driver's cursor, PostgreSQL through ``text()``."""
 
     def __init__(self, session: Session) -> None:
@@ -86,7 +85,7 @@ class SessionReader(Reader):
         return list(self.session.execute(text(sql), params).all())
 
 
-class DriverReader(Reader):
+class DriverReader:
     """Reads on a bare ``sqlite3`` connection (inside the read transaction ``Database`` opened)."""
 
     dialect = "sqlite"

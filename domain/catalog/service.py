@@ -290,7 +290,7 @@ _FROM_SQLITE = " FROM procedures p INDEXED BY ix_procedures_listing"
 def search(source: Session | Reader, query: SearchQuery) -> SearchPage:
     """One page of the catalogue. The web skins run it with ``Database.read_rows`` (plain SQL on the
     driver's connection on SQLite); a session works too (admin pages, tests)."""
-    reader = source if isinstance(source, Reader) else SessionReader(source)
+    reader = SessionReader(source) if isinstance(source, Session) else source
     query = query.validate()
     params: dict[str, Any] = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
     where = _filters(query, params)
