@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +15,7 @@ from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.response import Stream
 
 from domain.documents.processing import EXTENSIONS, process_upload
-from domain.documents.streaming import boundary_from_content_type, parse_multipart_stream
+from domain.documents.streaming import MultipartForm, boundary_from_content_type, parse_multipart_stream
 from domain.dossiers.service import StoredFile
 from domain.errors import InvalidInput
 
@@ -48,38 +50,51 @@ def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
         raise PermissionDeniedException("CSRF token verification failed")
 
 
-async def receive_upload(request: Request[Any, Any, Any], *, csrf: bool = False) -> tuple[str, StoredFile]:
-    """Parse a multipart body with fields `slot` and `file` as it streams in; memory stays bounded.
-    ``csrf=True`` (cookie-authenticated pages) checks the form's CSRF token before storing anything."""
-    settings = request.app.state.settings
-    scratch = Path(settings.var_dir) / "uploads"
+@asynccontextmanager
+async def streamed_form(request: Request[Any, Any, Any], *, max_files: int, max_fields: int,
+                        csrf: bool = False) -> AsyncIterator[MultipartForm]:
+    """A multipart body parsed as it streams in (files to scratch files: memory stays bounded),
+    removed afterwards. ``csrf=True`` (cookie-authenticated pages) checks the form's CSRF token before
+    the caller stores anything."""
+    scratch = Path(request.app.state.settings.var_dir) / "uploads"
     scratch.mkdir(parents=True, exist_ok=True)
     boundary = boundary_from_content_type(request.headers.get("content-type"))
-    form = await parse_multipart_stream(request.stream(), boundary, scratch, max_files=2, max_fields=8)
+    form = await parse_multipart_stream(request.stream(), boundary, scratch, max_files=max_files,
+                                        max_fields=max_fields)
     try:
         if csrf:
             check_csrf(request, form.get("_csrf_token"))
+        yield form
+    finally:
+        form.cleanup()
+
+
+async def store_upload(request: Request[Any, Any, Any], saved: Any) -> StoredFile:
+    """Check, clean (re-encode, strip metadata) and store one received file."""
+    processed = await asyncio.to_thread(process_upload, saved.path)
+    try:
+        await asyncio.to_thread(request.app.state.storage.put, processed.key, processed.path,
+                                processed.content_type)
+    finally:
+        if processed.path != saved.path:
+            processed.path.unlink(missing_ok=True)
+    return StoredFile(
+        storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
+        size=processed.size, display_name=_display_name(saved.filename, processed.content_type),
+        width=processed.width, height=processed.height, pages=processed.pages,
+    )
+
+
+async def receive_upload(request: Request[Any, Any, Any], *, csrf: bool = False) -> tuple[str, StoredFile]:
+    """A multipart body with fields `slot` and `file`."""
+    async with streamed_form(request, max_files=2, max_fields=8, csrf=csrf) as form:
         slot = (form.get("slot") or "").strip()
         if not slot:
             raise InvalidInput("Chưa chọn ô giấy tờ.", field="slot")
         files = form.files_of("file")
         if not files:
             raise InvalidInput("Chưa chọn tệp để tải lên.", field="file")
-        saved = files[0]
-        processed = await asyncio.to_thread(process_upload, saved.path)
-        try:
-            storage = request.app.state.storage
-            await asyncio.to_thread(storage.put, processed.key, processed.path, processed.content_type)
-        finally:
-            if processed.path != saved.path:
-                processed.path.unlink(missing_ok=True)
-        return slot, StoredFile(
-            storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
-            size=processed.size, display_name=_display_name(saved.filename, processed.content_type),
-            width=processed.width, height=processed.height, pages=processed.pages,
-        )
-    finally:
-        form.cleanup()
+        return slot, await store_upload(request, files[0])
 
 
 def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
@@ -101,25 +116,9 @@ def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
 
 async def receive_result_upload(request: Request[Any, Any, Any]) -> tuple[StoredFile, str]:
     """An officer's result document: multipart `file` (+ optional `title`), checked like any upload."""
-    settings = request.app.state.settings
-    scratch = Path(settings.var_dir) / "uploads"
-    scratch.mkdir(parents=True, exist_ok=True)
-    form = await parse_multipart_stream(request.stream(), boundary_from_content_type(
-        request.headers.get("content-type")), scratch, max_files=1, max_fields=4)
-    try:
+    async with streamed_form(request, max_files=1, max_fields=4) as form:
         files = form.files_of("file")
         if not files:
             raise InvalidInput("Chưa chọn tệp kết quả.", field="file")
-        processed = await asyncio.to_thread(process_upload, files[0].path)
-        try:
-            await asyncio.to_thread(request.app.state.storage.put, processed.key, processed.path,
-                                    processed.content_type)
-        finally:
-            if processed.path != files[0].path:
-                processed.path.unlink(missing_ok=True)
         title = (form.get("title") or "").strip()[:200] or "Kết quả giải quyết"
-        return StoredFile(storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
-                          size=processed.size, display_name=_display_name(files[0].filename, processed.content_type),
-                          width=processed.width, height=processed.height, pages=processed.pages), title
-    finally:
-        form.cleanup()
+        return await store_upload(request, files[0]), title

@@ -498,34 +498,15 @@ def _attach(session: Session, user_id: int, dossier_id: int, version: int, store
 
 async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service.StoredFile, str]:
     """The result file of a multipart form, streamed to disk, CSRF-checked before anything is stored."""
-    from api.uploads import _display_name, check_csrf
-    from domain.documents.processing import process_upload
-    from domain.documents.streaming import boundary_from_content_type, parse_multipart_stream
+    from api.uploads import store_upload, streamed_form
 
-    scratch = Path(request.app.state.settings.var_dir) / "uploads"
-    scratch.mkdir(parents=True, exist_ok=True)
-    form = await parse_multipart_stream(request.stream(), boundary_from_content_type(
-        request.headers.get("content-type")), scratch, max_files=1, max_fields=6)
-    try:
-        check_csrf(request, form.get("_csrf_token"))
+    async with streamed_form(request, max_files=1, max_fields=6, csrf=True) as form:
         version = _version(form.get("version"))
         files = form.files_of("file")
         if not files:
             raise InvalidInput("Chưa chọn tệp kết quả.", field="file")
-        processed = await asyncio.to_thread(process_upload, files[0].path)
-        try:
-            await asyncio.to_thread(request.app.state.storage.put, processed.key, processed.path,
-                                    processed.content_type)
-        finally:
-            if processed.path != files[0].path:
-                processed.path.unlink(missing_ok=True)
         title = " ".join((form.get("title") or "").split())[:200] or "Kết quả giải quyết"
-        return version, service.StoredFile(
-            storage_key=processed.key, sha256=processed.sha256, content_type=processed.content_type,
-            size=processed.size, display_name=_display_name(files[0].filename, processed.content_type),
-            width=processed.width, height=processed.height, pages=processed.pages), title
-    finally:
-        form.cleanup()
+        return version, await store_upload(request, files[0]), title
 
 
 @post("/can-bo/ho-so/{dossier_id:int}/ket-qua", include_in_schema=False, request_max_body_size=21 * 1024 * 1024,
@@ -630,24 +611,18 @@ def _sha256_of(path: Path) -> str:
       opt={"exclude_from_csrf": True})  # public and changes nothing: the file is hashed and forgotten
 async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Response[Any]:
     """Compare an uploaded copy with the issued result's hash: khớp / không khớp."""
-    from domain.documents.streaming import boundary_from_content_type, parse_multipart_stream
+    from api.uploads import streamed_form
 
     await request.app.state.db.read(backoffice.verify_result, public_id)  # 404 before reading the body
-    scratch = Path(request.app.state.settings.var_dir) / "uploads"
-    scratch.mkdir(parents=True, exist_ok=True)
     try:
-        form = await parse_multipart_stream(request.stream(), boundary_from_content_type(
-            request.headers.get("content-type")), scratch, max_files=1, max_fields=2)
+        async with streamed_form(request, max_files=1, max_fields=2) as form:
+            files = form.files_of("file")
+            if not files or files[0].size == 0:
+                missing = InvalidInput("Chưa chọn tệp để đối chiếu.", field="file")
+                return await _verify_page(request, public_id, error=missing, status=400)
+            digest = await asyncio.to_thread(_sha256_of, files[0].path)
     except DomainError as exc:
         return await _verify_page(request, public_id, error=exc, status=exc.status)
-    try:
-        files = form.files_of("file")
-        if not files or files[0].size == 0:
-            missing = InvalidInput("Chưa chọn tệp để đối chiếu.", field="file")
-            return await _verify_page(request, public_id, error=missing, status=400)
-        digest = await asyncio.to_thread(_sha256_of, files[0].path)
-    finally:
-        form.cleanup()
     v = await request.app.state.db.read(backoffice.verify_result, public_id)
     return await _verify_page(request, public_id, match=digest == v.sha256)
 
