@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from auth.tokens import Principal
 from auth.web import api_principal, client_ip
+from domain.calendar import TZ
 from domain.errors import InvalidInput, NotFound
 from domain.payments import fees, gateways, receipts, reconcile, service
 from domain.payments.config import GATEWAYS
@@ -279,9 +280,8 @@ async def refund_payment(request: Request[Any, Any, Any], me: Principal, payment
 
 async def reconciliation_csv(request: Request[Any, Any, Any], user_id: int, day: date | None, gateway: str | None,
                              summary: bool) -> Response[str]:
-    from zoneinfo import ZoneInfo
 
-    day = day or datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    day = day or datetime.now(TZ).date()
     if gateway and gateway not in GATEWAYS:
         raise InvalidInput("unknown gateway", field="gateway")
     rows = await request.app.state.db.read(reconcile.lines, user_id, day, gateway)

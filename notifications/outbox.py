@@ -21,19 +21,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.models import User
+from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from notifications import templates
 from notifications.models import CREATED, Delivery, Notification, Preference, PushSubscription
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
 PENDING_SNAPSHOT = "motcua.notifications.snapshot"
 HELD_DOSSIERS = "motcua.notifications.dossiers"

@@ -15,6 +15,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from domain.calendar import TZ as VN_TZ  # Asia/Ho_Chi_Minh
+
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -55,8 +57,6 @@ def format_date(value: date | datetime | str | None) -> str:
         value = datetime.fromisoformat(value)
     return value.strftime("%d/%m/%Y")
 
-
-VN_TZ = __import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _vn(value: datetime | str | None) -> datetime | None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from auth.passkeys import StepUpRequired
 from auth.web import client_ip, page_principal, page_user
+from domain.calendar import TZ
 from domain.catalog.models import Procedure
 from domain.dossiers.models import Dossier
 from domain.dossiers.service import get_dossier
@@ -386,10 +387,9 @@ async def officer_assess(request: Request[Any, Any, Any], dossier_id: int) -> Re
 
 
 def _day(raw: str | None) -> date:
-    from zoneinfo import ZoneInfo
 
     try:
-        return date.fromisoformat(raw) if raw else datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        return date.fromisoformat(raw) if raw else datetime.now(TZ).date()
     except ValueError:
         raise InvalidInput("Ngày không hợp lệ (YYYY-MM-DD).", field="ngay") from None
 

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from auth.models import Membership, User
+from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.dossiers import forms
 from domain.dossiers.lifecycle import fire
@@ -34,7 +34,6 @@ from domain.dossiers.models import (
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.workflow import STATE_NAMES_VI, Actor, State
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 EDITABLE = (State.DRAFT.value, State.SUPPLEMENT_REQUESTED.value)
 MAX_DATA_BYTES = 256 * 1024
 MAX_PAGES_PER_SLOT = 20

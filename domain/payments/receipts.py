@@ -7,16 +7,15 @@ import html
 import io
 import secrets
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.models import Payment, Receipt, ReceiptCounter
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr": "Chuyển khoản VietQR",
                  "paygov": "Nền tảng thanh toán quốc gia"}
 

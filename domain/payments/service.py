@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from auth.models import OfficerRole, User
 from auth.tokens import utc
 from domain.audit import record
+from domain.calendar import TZ
 from domain.catalog.models import Unit
 from domain.dossiers.models import Dossier
 from domain.dossiers.service import get_dossier, remember, store_answer, visible_dossiers
@@ -704,7 +705,6 @@ def live_payment(session: Session, dossier_id: int) -> Payment | None:
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-    from zoneinfo import ZoneInfo
 
-    start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).astimezone(UTC)
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ).astimezone(UTC)
     return start, start + timedelta(days=1)

@@ -14,8 +14,8 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.gateways.base import (
     Ack,
     Gateway,
@@ -28,7 +28,6 @@ from domain.payments.gateways.base import (
     same,
 )
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CREATE_FIELDS = ("partnerCode", "orderId", "amount", "orderInfo", "returnUrl", "notifyUrl", "createdAt",
                  "expireAt")
 CREATED_FIELDS = ("code", "orderId", "paymentUrl")

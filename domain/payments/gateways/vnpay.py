@@ -22,8 +22,8 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
-from zoneinfo import ZoneInfo
 
+from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.gateways.base import (
     Ack,
     Gateway,
@@ -36,7 +36,6 @@ from domain.payments.gateways.base import (
     same,
 )
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 VERSION = "2.1.0"
 RSP = {Ack.CONFIRMED: ("00", "Confirm Success"), Ack.NOT_FOUND: ("01", "Order not found"),
        Ack.ALREADY: ("02", "Order already confirmed"), Ack.INVALID_AMOUNT: ("04", "invalid amount"),
