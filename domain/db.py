@@ -79,9 +79,7 @@ class SessionReader:
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
         if self.dialect == "sqlite":
-            raw = self.session.connection().connection.driver_connection
-            assert raw is not None
-            return list(raw.execute(sql, params).fetchall())
+            return DriverReader(self.session.connection().connection.driver_connection).rows(sql, params)
         return list(self.session.execute(text(sql), params).all())
 
 
