@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.calendar import Calendar, Override
-from domain.db import Base, UTCDateTime
+from domain.db import Base, SessionReader, UTCDateTime
 from domain.errors import InvalidInput
 
 NOTE_MAX = 255
@@ -42,11 +42,9 @@ def load_calendar(session: Session) -> Calendar:
     """The calendar: the ``holidays`` package for Vietnam plus this table's overrides."""
     global _cache
     rows = tuple(
-        (day, bool(working), note or "")
-        for day, working, note in session.execute(
-            select(CalendarOverride.day, CalendarOverride.working, CalendarOverride.note)
-            .order_by(CalendarOverride.day)
-        )
+        (date.fromisoformat(day) if isinstance(day, str) else day, bool(working), note or "")  # SQLite: text
+        for day, working, note in SessionReader(session).rows(
+            "SELECT day, working, note FROM calendar_overrides ORDER BY day", {})
     )
     with _cache_lock:
         if _cache is not None and _cache[0] == rows:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.calendar import UNITS, Pause, schedule_for_field
 from domain.calendar_models import load_calendar
-from domain.catalog.models import Procedure
+from domain.catalog.facts import procedure_facts
 
 
 def processing_time(procedure_data: dict) -> tuple[float, str] | None:  # type: ignore[type-arg]
@@ -30,11 +28,11 @@ def processing_time(procedure_data: dict) -> tuple[float, str] | None:  # type: 
 def due_for_procedure(session: Session, procedure_code: str, received_at: datetime,
                       pauses: Sequence[Pause] = ()) -> datetime | None:
     """When a dossier of this procedure received at ``received_at`` is due (None when unknown)."""
-    row = session.execute(select(Procedure.data, Procedure.field).where(Procedure.code == procedure_code)).first()
-    if row is None:
+    proc = procedure_facts(session, procedure_code)
+    if proc is None:
         return None
-    time_limit = processing_time(json.loads(row[0]))
+    time_limit = processing_time(proc.record)
     if time_limit is None:
         return None
     amount, unit = time_limit
-    return load_calendar(session).due_date(received_at, amount, unit, schedule_for_field(row[1]), pauses)
+    return load_calendar(session).due_date(received_at, amount, unit, schedule_for_field(proc.field), pauses)

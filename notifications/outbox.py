@@ -23,19 +23,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.models import User
 from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.db import SessionReader
 from notifications import templates
-from notifications.models import CREATED, Delivery, Notification, Preference, PushSubscription
+from notifications.models import CREATED, Delivery, Notification
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
 PENDING_SNAPSHOT = "motcua.notifications.snapshot"
 HELD_DOSSIERS = "motcua.notifications.dossiers"
+PROCEDURE_NAMES = "motcua.notifications.procedure_names"
 ENQUEUED = "motcua.notifications.enqueued"
 RECIPIENTS = "motcua.notifications.recipients"
 
@@ -96,45 +97,57 @@ def wake() -> None:
             remove_waker(fn)
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _snapshot(session: Session) -> None:
-    """Fill the dossier's values into notifications written in this transaction, as they are now."""
-    pending: list[Notification] = session.info.pop(PENDING_SNAPSHOT, [])
-    if not pending:
-        return
-    from domain.catalog.models import Procedure
+def _dossier_values(session: Session, dossier_id: int) -> dict[str, str] | None:
+    """The dossier's values a message shows, as this transaction has them now."""
+    from domain.catalog.facts import procedure_facts
     from domain.dossiers.models import Dossier
 
-    for n in pending:
-        d = session.get(Dossier, n.dossier_id) if n.dossier_id else None
-        if d is None:
-            continue
-        name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)) or d.procedure_code
-        values = json.loads(n.context)
-        values.update({k: v for k, v in {
-            "dossier_code": display(d.code), "procedure_name": display(name), "due_date": display(d.due_at),
-        }.items() if k not in values})
-        n.context = json.dumps(values, ensure_ascii=False)
+    d = session.get(Dossier, dossier_id)
+    if d is None:
+        return None
+    names: dict[str, str] = session.info.setdefault(PROCEDURE_NAMES, {})
+    if d.procedure_code not in names:
+        proc = procedure_facts(session, d.procedure_code)
+        names[d.procedure_code] = proc.name if proc is not None else d.procedure_code
+    return {"dossier_code": display(d.code), "procedure_name": display(names[d.procedure_code]),
+            "due_date": display(d.due_at)}
+
+
+def _with_dossier(context: dict[str, str], values: dict[str, str] | None) -> dict[str, str]:
+    return {**context, **{k: v for k, v in (values or {}).items() if k not in context}}
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _snapshot(session: Session) -> None:
+    """Fill the dossier's values into notifications written in this transaction, as they are at commit
+    (an event's values may change after it fired: the code and due date of a submit, say)."""
+    pending: list[tuple[Notification, dict[str, str]]] = session.info.pop(PENDING_SNAPSHOT, [])
+    for n, given in pending:
+        assert n.dossier_id is not None
+        context = json.dumps(_with_dossier(given, _dossier_values(session, n.dossier_id)), ensure_ascii=False)
+        if context != n.context:  # unchanged since enqueue(): no UPDATE
+            n.context = context
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     session.info.pop(RECIPIENTS, None)
     session.info.pop(HELD_DOSSIERS, None)
+    session.info.pop(PROCEDURE_NAMES, None)
     if session.info.pop(ENQUEUED, False):
         wake()
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS):
+    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS, PROCEDURE_NAMES):
         session.info.pop(key, None)
 
 
 # --- preferences -------------------------------------------------------------------------------
 def preferences(session: Session, user_id: int) -> dict[tuple[str, str], bool]:
-    return {(p.event, p.channel): p.enabled
-            for p in session.scalars(select(Preference).where(Preference.user_id == user_id))}
+    return {(event, channel): bool(enabled) for event, channel, enabled in SessionReader(session).rows(
+        "SELECT event, channel, enabled FROM notification_preferences WHERE user_id = :user", {"user": user_id})}
 
 
 def wants(prefs: dict[tuple[str, str], bool], event: str, channel: str) -> bool:
@@ -148,8 +161,9 @@ def _recipient(session: Session, user_id: int) -> tuple[User | None, dict[tuple[
     if user_id not in cache:
         with session.no_autoflush:
             user = session.get(User, user_id)
-            subs = list(session.scalars(select(PushSubscription.id).where(PushSubscription.user_id == user_id)
-                                        .order_by(PushSubscription.id))) if user is not None else []
+            subs = [sub_id for (sub_id,) in SessionReader(session).rows(
+                "SELECT id FROM push_subscriptions WHERE user_id = :user ORDER BY id", {"user": user_id})
+            ] if user is not None else []
             cache[user_id] = (user, preferences(session, user_id) if user is not None else {}, subs)
     return cache[user_id]  # type: ignore[no-any-return]
 
@@ -168,15 +182,16 @@ def enqueue(session: Session, user_id: int, event: str, context: dict[str, Any] 
     values = {k: display(v) for k, v in (context or {}).items()}
     if dossier_id is not None:
         values["dossier_id"] = str(dossier_id)
+    shown = _with_dossier(values, _dossier_values(session, dossier_id)) if dossier_id is not None else values
     n = Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=dossier_id,
-                     context=json.dumps(values, ensure_ascii=False), inbox=not tpl.sensitive, created_at=now,
+                     context=json.dumps(shown, ensure_ascii=False), inbox=not tpl.sensitive, created_at=now,
                      read_at=None)
     session.add(n)
     deliveries = _deliveries(user, prefs, sub_ids, tpl, n, now) if user.disabled_at is None else []
     session.add_all(deliveries)
     session.flush()
     if dossier_id is not None:
-        session.info.setdefault(PENDING_SNAPSHOT, []).append(n)
+        session.info.setdefault(PENDING_SNAPSHOT, []).append((n, values))
     if deliveries:  # wake the worker after commit only when there is something for it to send
         session.info[ENQUEUED] = True
     return n

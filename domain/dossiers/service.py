@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from auth.models import Membership, User
 from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
+from domain.db import SessionReader
 from domain.dossiers import forms
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import (
@@ -38,6 +40,8 @@ EDITABLE = (State.DRAFT.value, State.SUPPLEMENT_REQUESTED.value)
 MAX_DATA_BYTES = 256 * 1024
 MAX_PAGES_PER_SLOT = 20
 IDEMPOTENCY_TTL = timedelta(hours=24)
+PURGE_EVERY_S = 60.0
+_purged_at = -PURGE_EVERY_S  # time.monotonic() of this process's last purge of expired keys
 
 
 def _now() -> datetime:
@@ -178,9 +182,11 @@ def _prefill(session: Session, user_id: int, schema: dict[str, Any]) -> dict[str
 
 
 def schema_of(session: Session, dossier: Dossier) -> dict[str, Any]:
-    form = session.get(FormRevision, dossier.form_revision_id)
-    assert form is not None
-    return json.loads(form.schema)
+    """The dossier's form revision (a fresh copy: callers may change it)."""
+    rows = SessionReader(session).rows("SELECT schema FROM form_revisions WHERE id = :id",
+                                       {"id": dossier.form_revision_id})
+    assert rows, f"dossier {dossier.id} has no form revision"
+    return json.loads(rows[0][0])  # type: ignore[no-any-return]
 
 
 def update_draft(session: Session, user_id: int, dossier_id: int, data: dict[str, Any], *,
@@ -376,28 +382,23 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     now = _now()
     resubmit = dossier.status == State.SUPPLEMENT_REQUESTED.value
     dossier.data = json.dumps(data, ensure_ascii=False)
-    fee: int | None = None
-    due: datetime | None = None
     if not resubmit:
-        # the fee and the due date depend on the form data and the catalogue only: worked out before
-        # fire(), whose audit row takes (on PostgreSQL) the audit chain's lock until commit
+        # the fee, the due date and the code first, all in the dossier's one UPDATE by fire(); they
+        # depend on the form and the catalogue only, and on PostgreSQL fire()'s audit row holds the
+        # audit chain's lock until commit
         with session.no_autoflush:
-            fee = fee_for(session, dossier)
-            due = compute_due(session, dossier.procedure_code, now)
+            dossier.fee_vnd = fee_for(session, dossier)
+            dossier.due_at = compute_due(session, dossier.procedure_code, now)
+            dossier.code = next_code(session, dossier.unit_code, now)
+        dossier.submitted_at = now
+        dossier.submit_key = (key or "")[:128] or None
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
-         amr=amr)
+         amr=amr, now=now)
     if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
         from domain.backoffice import end_pause
 
         end_pause(session, dossier, now)
-    if not resubmit:
-        with session.no_autoflush:  # one UPDATE of the dossier below, not one per query in between
-            dossier.code = next_code(session, dossier.unit_code, now)
-        dossier.submitted_at = now
-        dossier.fee_vnd = fee
-        dossier.due_at = due
-        dossier.submit_key = (key or "")[:128] or None
-    session.flush()
+        session.flush()
     return dossier
 
 
@@ -490,17 +491,24 @@ def remember(session: Session, user_id: int, scope: str, key: str, body: Any) ->
         return None
     if len(key) > 128:
         raise InvalidInput("Idempotency-Key dài tối đa 128 ký tự.", field="Idempotency-Key")
-    cutoff = _now() - IDEMPOTENCY_TTL
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    now = _now()
+    cutoff = now - IDEMPOTENCY_TTL
+    global _purged_at
+    if time.monotonic() - _purged_at >= PURGE_EVERY_S:  # expired keys of everyone, once a minute
+        _purged_at = time.monotonic()
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
                                                       IdempotencyKey.scope == scope, IdempotencyKey.key == key))
     digest = request_hash(body)
+    if row is not None and row.created_at < cutoff:  # expired, not purged yet: as good as gone
+        session.delete(row)
+        session.flush()
+        row = None
     if row is not None:
         if row.request_hash != digest:
             raise Conflict("Idempotency-Key này đã dùng cho một yêu cầu khác.", field="Idempotency-Key")
         return row
-    session.add(IdempotencyKey(user_id=user_id, scope=scope, key=key, request_hash=digest, created_at=_now()))
-    session.flush()
+    session.add(IdempotencyKey(user_id=user_id, scope=scope, key=key, request_hash=digest, created_at=now))
     return None
 
 

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 FREE, FIXED, PER_PAGE, COUNCIL, UNKNOWN = "free", "fixed", "per_page", "council", "unknown"
@@ -180,14 +179,15 @@ def fee_name(procedure_name: str) -> str:
 
 def quote_for_dossier(session: Session, dossier: Any) -> FeeQuote:
     """The dossier's fee, most specific rule first (see the module's docstring)."""
-    from domain.catalog.models import Offering, Procedure
+    from domain.catalog.facts import procedure_facts
+    from domain.catalog.models import Offering
     from domain.payments.models import FeeAssessment
 
-    proc = session.scalar(select(Procedure).where(Procedure.code == dossier.procedure_code))
-    proc_data = json.loads(proc.data) if proc is not None else {}
+    proc = procedure_facts(session, dossier.procedure_code)
     name = fee_name(proc.name if proc is not None else dossier.procedure_code)
-    rule = rule_for(proc_data)
-    assessed = session.get(FeeAssessment, dossier.id)
+    rule = rule_for(proc.record if proc is not None else {})
+    # an officer assesses a fee only once a dossier was filed
+    assessed = session.get(FeeAssessment, dossier.id) if dossier.submitted_at is not None else None
     if assessed is not None:
         return FeeQuote(assessed.amount_vnd, FIXED if assessed.amount_vnd else FREE, assessed.name or name,
                         "officer", assessed.reason,

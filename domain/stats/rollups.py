@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from domain.audit import AuditEvent
 from domain.calendar import DEFAULT_SCHEDULE, TZ, Calendar, Pause, WorkSchedule, local, schedule_for_field
 from domain.calendar_models import load_calendar
+from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Procedure
 from domain.dossiers.models import Apology, Dossier, DossierHistory, DossierPause
 from domain.payments.models import Payment
@@ -260,8 +261,8 @@ def _procedure_field(session: Session, code: str) -> tuple[str, str]:
     """(slug, name) of a procedure's field, cached for the session."""
     cache: dict[str, tuple[str, str]] = session.info.setdefault("motcua.stats.fields", {})
     if code not in cache:
-        row = session.execute(select(Procedure.field_slug, Procedure.field).where(Procedure.code == code)).first()
-        cache[code] = (row[0], row[1]) if row else ("", "")
+        proc = procedure_facts(session, code)
+        cache[code] = (proc.field_slug, proc.field) if proc is not None else ("", "")
     return cache[code]
 
 
