@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from auth.models import AuthSession, RefreshToken, User
 from domain.audit import record
+from domain.db import Reader
 from domain.errors import DomainError
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
@@ -149,15 +150,14 @@ def decode_access(token: str) -> dict[str, Any]:
     return claims
 
 
-def authenticate(session: Session, token: str) -> Principal:
-    """The caller behind a bearer token, checked against a live session and an enabled account."""
+def authenticate(reader: Reader, token: str) -> Principal:
+    """The caller behind a bearer token, checked against a live session and an enabled account (one
+    plain query: it runs before every authenticated request)."""
     claims = decode_access(token)
-    row = session.execute(
-        select(AuthSession.revoked_at, User.disabled_at)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.id == claims["sid"], User.id == int(claims["sub"]))
-    ).first()
-    if row is None or row[0] is not None or row[1] is not None:
+    rows = reader.rows(
+        "SELECT s.revoked_at, u.disabled_at FROM auth_sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.id = :sid AND u.id = :uid", {"sid": claims["sid"], "uid": int(claims["sub"])})
+    if not rows or rows[0][0] is not None or rows[0][1] is not None:
         raise Unauthorized("session ended; sign in again")
     return Principal(
         user_id=int(claims["sub"]), session_id=claims["sid"], roles=tuple(claims.get("roles", [])),

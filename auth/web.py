@@ -56,7 +56,7 @@ async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("sign in first: send Authorization: Bearer <access token>")
-    return await request.app.state.db.read(authenticate, token.strip())
+    return await request.app.state.db.read_rows(authenticate, token.strip())
 
 
 def page_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -94,13 +94,13 @@ class SessionCookieMiddleware(AbstractMiddleware):
         new_cookies: list[Cookie] = []
         if access:
             try:
-                principal = await db.read(authenticate, access)
+                principal = await db.read_rows(authenticate, access)
             except Unauthorized:
                 principal = None
         if principal is None and refresh:
             result = await db.write(rotate, refresh, ip=client_ip(request))
             if isinstance(result, TokenPair):
-                principal = await db.read(authenticate, result.access_token)
+                principal = await db.read_rows(authenticate, result.access_token)
                 new_cookies = auth_cookies(result)
             else:
                 new_cookies = cleared_cookies()

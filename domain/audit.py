@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select, text
+from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from domain.db import Base, UTCDateTime
+from domain.db import Base, SessionSql, UTCDateTime
 
 GENESIS = "0" * 64
+INSERT = ("INSERT INTO audit_events (at, event, actor_id, subject, ip, authenticated, detail, prev_hash, hash) "
+          "VALUES (:at, :event, :actor_id, :subject, :ip, :authenticated, :detail, :prev_hash, :hash) RETURNING id")
 
 
 class AuditEvent(Base):
@@ -42,17 +44,19 @@ def _digest(prev: str, at: datetime, event: str, actor: int | None, subject: str
 def record(session: Session, event: str, *, actor_id: int | None = None, subject: str = "", ip: str = "",
            authenticated: str = "", **detail: Any) -> AuditEvent:
     """Append one audit row in the caller's transaction (serialised: one chain, no forks)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(424242)"))
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    sql = SessionSql(session)
+    if sql.dialect == "postgresql":
+        sql.run("SELECT pg_advisory_xact_lock(424242)", {})
+    last = sql.run("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1", {})
+    prev = last[0][0] if last else GENESIS
     at = datetime.now(UTC)
     payload = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-    row = AuditEvent(at=at, event=event, actor_id=actor_id, subject=subject, ip=ip[:64],
-                     authenticated=authenticated, detail=payload, prev_hash=prev,
-                     hash=_digest(prev, at, event, actor_id, subject, ip[:64], authenticated, payload))
-    session.add(row)
-    session.flush()
-    return row
+    values = dict(at=at, event=event, actor_id=actor_id, subject=subject, ip=ip[:64], authenticated=authenticated,
+                  detail=payload, prev_hash=prev,
+                  hash=_digest(prev, at, event, actor_id, subject, ip[:64], authenticated, payload))
+    # a plain statement (it runs in nearly every transaction); the row returned is not in the session
+    (row_id,), = sql.run(INSERT, values)
+    return AuditEvent(id=row_id, **values)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
@@ -81,6 +81,57 @@ class SessionReader:
         if self.dialect == "sqlite":
             return DriverReader(self.session.connection().connection.driver_connection).rows(sql, params)
         return list(self.session.execute(text(sql), params).all())
+
+
+class SessionSql(SessionReader):
+    """Plain statements in a session's transaction, for the busiest write path (filing a dossier).
+
+    On SQLite they run on the driver's connection: ~7 µs a statement here, against ~110 µs through
+    SQLAlchemy Core and 200–300 µs as an ORM flush. Values are stored as SQLAlchemy stores them
+    (datetimes as naive UTC text, dates as ISO text), so the ORM reads back what was written. They run
+    on the session's connection, so the session's pending ORM changes are *not* flushed first: flush
+    before a statement that needs them.
+    """
+
+    def run(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """Execute one statement; the rows of its ``RETURNING`` clause, if any."""
+        if self.dialect == "sqlite":
+            return list(self._raw().execute(sql, {k: _sqlite_value(v) for k, v in params.items()}).fetchall())
+        result = self.session.connection().execute(text(sql), params)
+        return list(result.all()) if result.returns_rows else []
+
+    def many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        """One statement for every row (``executemany``)."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            self._raw().executemany(sql, [{k: _sqlite_value(v) for k, v in r.items()} for r in rows])
+            return
+        self.session.connection().execute(text(sql), rows)
+
+    def _raw(self) -> Any:
+        raw = self.session.connection().connection.driver_connection
+        assert raw is not None
+        return raw
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use an aware one (UTC)")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def read_datetime(value: datetime | str | None) -> datetime | None:
+    """A datetime column read by a plain statement (SQLite gives its stored text), aware in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class DriverReader:

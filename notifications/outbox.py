@@ -20,16 +20,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from auth.models import User
 from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
-from domain.db import SessionReader
+from domain.db import SessionReader, SessionSql
 from notifications import templates
-from notifications.models import CREATED, Delivery, Notification
+from notifications.models import CREATED, Notification
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")
@@ -127,6 +126,8 @@ def _snapshot(session: Session) -> None:
         context = json.dumps(_with_dossier(given, _dossier_values(session, n.dossier_id)), ensure_ascii=False)
         if context != n.context:  # unchanged since enqueue(): no UPDATE
             n.context = context
+            SessionSql(session).run("UPDATE notifications SET context = :context WHERE id = :id",
+                                    {"context": context, "id": n.id})
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -155,16 +156,27 @@ def wants(prefs: dict[tuple[str, str], bool], event: str, channel: str) -> bool:
 
 
 # --- enqueue -----------------------------------------------------------------------------------
-def _recipient(session: Session, user_id: int) -> tuple[User | None, dict[tuple[str, str], bool], list[int]]:
-    """The person, their preferences and subscribed devices; read once per transaction."""
+class Recipient(NamedTuple):
+    email: str | None
+    email_verified_at: Any
+    phone: str | None
+    phone_verified_at: Any
+    disabled_at: Any
+
+
+def _recipient(session: Session, user_id: int) -> tuple[Recipient | None, dict[tuple[str, str], bool], list[int]]:
+    """The person's addresses, preferences and subscribed devices; read once per transaction."""
     cache: dict[int, Any] = session.info.setdefault(RECIPIENTS, {})
     if user_id not in cache:
-        with session.no_autoflush:
-            user = session.get(User, user_id)
-            subs = [sub_id for (sub_id,) in SessionReader(session).rows(
-                "SELECT id FROM push_subscriptions WHERE user_id = :user ORDER BY id", {"user": user_id})
-            ] if user is not None else []
-            cache[user_id] = (user, preferences(session, user_id) if user is not None else {}, subs)
+        session.flush()  # an address changed earlier in this transaction counts
+        reader = SessionReader(session)
+        found = reader.rows("SELECT email, email_verified_at, phone, phone_verified_at, disabled_at FROM users "
+                            "WHERE id = :user", {"user": user_id})
+        user = Recipient(*found[0]) if found else None
+        subs = [sub_id for (sub_id,) in reader.rows(
+            "SELECT id FROM push_subscriptions WHERE user_id = :user ORDER BY id", {"user": user_id})
+        ] if user is not None else []
+        cache[user_id] = (user, preferences(session, user_id) if user is not None else {}, subs)
     return cache[user_id]  # type: ignore[no-any-return]
 
 
@@ -183,31 +195,49 @@ def enqueue(session: Session, user_id: int, event: str, context: dict[str, Any] 
     if dossier_id is not None:
         values["dossier_id"] = str(dossier_id)
     shown = _with_dossier(values, _dossier_values(session, dossier_id)) if dossier_id is not None else values
-    n = Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=dossier_id,
-                     context=json.dumps(shown, ensure_ascii=False), inbox=not tpl.sensitive, created_at=now,
-                     read_at=None)
-    session.add(n)
-    deliveries = _deliveries(user, prefs, sub_ids, tpl, n, now) if user.disabled_at is None else []
-    session.add_all(deliveries)
-    session.flush()
+    n = _write(session, Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event,
+                                     dossier_id=dossier_id, context=json.dumps(shown, ensure_ascii=False),
+                                     inbox=not tpl.sensitive, created_at=now, read_at=None),
+               lambda n: _deliveries(user, prefs, sub_ids, tpl, n, now) if user.disabled_at is None else [])
     if dossier_id is not None:
         session.info.setdefault(PENDING_SNAPSHOT, []).append((n, values))
-    if deliveries:  # wake the worker after commit only when there is something for it to send
+    return n
+
+
+NOTIFICATION_INSERT = (
+    "INSERT INTO notifications (message_id, user_id, event, dossier_id, context, inbox, created_at) "
+    "VALUES (:message_id, :user_id, :event, :dossier_id, :context, :inbox, :created_at) RETURNING id")
+DELIVERY_INSERT = (
+    "INSERT INTO notification_deliveries (notification_id, channel, subscription_id, destination, status, "
+    "attempts, next_attempt_at, created_at, updated_at, locked_by, last_error) VALUES (:notification_id, "
+    ":channel, :subscription_id, :destination, :status, 0, :now, :now, :now, '', '')")
+
+
+def _write(session: Session, n: Notification, deliveries: Callable[[Notification], list[dict[str, Any]]]
+           ) -> Notification:
+    """Insert a notification and its deliveries with plain statements (every dossier event writes
+    them); ``n`` comes back with its id, outside the session."""
+    sql = SessionSql(session)
+    (n.id,), = sql.run(NOTIFICATION_INSERT, {
+        "message_id": n.message_id, "user_id": n.user_id, "event": n.event, "dossier_id": n.dossier_id,
+        "context": n.context, "inbox": n.inbox, "created_at": n.created_at})
+    rows = deliveries(n)
+    sql.many(DELIVERY_INSERT, rows)
+    if rows:  # wake the worker after commit only when there is something for it to send
         session.info[ENQUEUED] = True
     return n
 
 
 def _delivery(n: Notification, channel: str, now: datetime, *, destination: str = "",
-              subscription_id: int | None = None) -> Delivery:
-    return Delivery(notification=n, channel=channel, subscription_id=subscription_id,
-                    destination=destination, status=CREATED, attempts=0, next_attempt_at=now, created_at=now,
-                    updated_at=now, locked_by="", last_error="")
+              subscription_id: int | None = None) -> dict[str, Any]:
+    return {"notification_id": n.id, "channel": channel, "subscription_id": subscription_id,
+            "destination": destination, "status": CREATED, "now": now}
 
 
-def _deliveries(user: User, prefs: dict[tuple[str, str], bool], sub_ids: list[int], tpl: templates.Template,
-                n: Notification, now: datetime) -> list[Delivery]:
+def _deliveries(user: Recipient, prefs: dict[tuple[str, str], bool], sub_ids: list[int], tpl: templates.Template,
+                n: Notification, now: datetime) -> list[dict[str, Any]]:
     settings = get_notify_settings()
-    out: list[Delivery] = []
+    out: list[dict[str, Any]] = []
     if "webpush" in tpl.channels and settings.push_enabled and wants(prefs, tpl.event, "webpush"):
         out.extend(_delivery(n, "webpush", now, subscription_id=sub_id) for sub_id in sub_ids)
     if "email" in tpl.channels and settings.email_enabled and user.email and user.email_verified_at is not None \
@@ -229,12 +259,10 @@ def enqueue_code(session: Session, user_id: int, channel: str, destination: str,
     else:
         return None
     now = _now()
-    n = Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=None,
-                     context=json.dumps({"code": code}), inbox=False, created_at=now, read_at=None)
-    session.add_all([n, _delivery(n, kind, now, destination=destination)])
-    session.flush()
-    session.info[ENQUEUED] = True
-    return n
+    return _write(session, Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=None,
+                                        context=json.dumps({"code": code}), inbox=False, created_at=now,
+                                        read_at=None),
+                  lambda n: [_delivery(n, kind, now, destination=destination)])
 
 
 def dossier_event(session: Session, dossier: Any, event: str, *, reason: str = "",

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from domain.db import SessionReader
@@ -21,6 +22,7 @@ from domain.db import SessionReader
 _PARSED: dict[str, dict[str, Any]] = {}
 _PARSED_MAX = 256  # procedures in use at once; the dict is emptied when full
 _LOCK = threading.Lock()
+SEEN = "motcua.catalog.facts"
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,18 @@ def parsed_record(text: str) -> dict[str, Any]:
 
 
 def procedure_facts(session: Session, code: str) -> ProcedureFacts | None:
-    """The procedure as the database has it now (None when there is no such code)."""
-    rows = SessionReader(session).rows(
-        "SELECT name, field, field_slug, data FROM procedures WHERE code = :code", {"code": code})
-    if not rows:
-        return None
-    name, field, field_slug, data = rows[0]
-    return ProcedureFacts(code, name, field or "", field_slug or "", parsed_record(data))
+    """The procedure as the database has it (None when there is no such code); read once per
+    transaction (fee, due date, roll-ups and notification of one submit ask for the same one)."""
+    seen: dict[str, ProcedureFacts | None] = session.info.setdefault(SEEN, {})
+    if code not in seen:
+        rows = SessionReader(session).rows(
+            "SELECT name, field, field_slug, data FROM procedures WHERE code = :code", {"code": code})
+        seen[code] = ProcedureFacts(code, rows[0][0], rows[0][1] or "", rows[0][2] or "",
+                                    parsed_record(rows[0][3])) if rows else None
+    return seen[code]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # an import in the same session is seen by its next transaction
+        session.info.pop(SEEN, None)

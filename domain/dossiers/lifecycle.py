@@ -10,11 +10,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain.audit import record
-from domain.dossiers.models import Dossier, DossierHistory
+from domain.db import SessionSql
+from domain.dossiers.models import Dossier
 from domain.errors import Conflict
 from domain.stats import rollups
 from domain.workflow import Actor, InvalidTransition, Transition, find, target_of
 from notifications.outbox import dossier_event
+
+HISTORY_INSERT = (  # a plain statement: it runs on every transition of every dossier
+    "INSERT INTO dossier_history (dossier_id, at, actor_id, event, from_status, to_status, reason, form_revision_id, "
+    "detail, internal) VALUES (:dossier_id, :at, :actor_id, :event, :from_status, :to_status, :reason, "
+    ":form_revision_id, :detail, :internal)")
 
 
 class WorkflowConflict(Conflict):
@@ -44,11 +50,11 @@ def fire(session: Session, dossier: Dossier, event: str, *, actor_id: int | None
     dossier.version += 1
     dossier.updated_at = now
     payload = json.dumps(detail or {}, ensure_ascii=False, default=str)
-    session.add(DossierHistory(
-        dossier_id=dossier.id, at=now, actor_id=actor_id, event=event, from_status=before,
-        to_status=dossier.status, reason=reason.strip()[:4000], form_revision_id=dossier.form_revision_id,
-        detail=payload, internal=internal,
-    ))
+    SessionSql(session).run(HISTORY_INSERT, {
+        "dossier_id": dossier.id, "at": now, "actor_id": actor_id, "event": event, "from_status": before,
+        "to_status": dossier.status, "reason": reason.strip()[:4000], "form_revision_id": dossier.form_revision_id,
+        "detail": payload, "internal": internal,
+    })
     dossier_event(session, dossier, event, reason=reason.strip(), detail=detail, internal=internal)
     # the audit row last: on PostgreSQL it takes the chain's lock, held until commit
     audit = record(session, f"dossier.{event}", actor_id=actor_id, subject=f"dossier:{dossier.id}",

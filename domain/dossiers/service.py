@@ -13,20 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from auth.models import Membership, User
 from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
-from domain.db import SessionReader
+from domain.db import SessionReader, SessionSql, read_datetime
 from domain.dossiers import forms
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import (
     Dossier,
-    DossierCounter,
     DossierDocument,
     DossierHistory,
     FormRevision,
@@ -303,27 +300,14 @@ def dossier_documents(session: Session, dossier_id: int) -> list[tuple[DossierDo
 
 
 # --- submission -------------------------------------------------------------------------------
-_NEXT_NUMBER: dict[str, Any] = {}
-
-
-def _next_number_statement(dialect: str) -> Any:
-    """``INSERT … VALUES (unit, day, 1) ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last``: one
-    statement that takes the row lock (built once per dialect)."""
-    stmt = _NEXT_NUMBER.get(dialect)
-    if stmt is None:
-        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(DossierCounter)
-        stmt = insert.values(unit_code=bindparam("unit_code"), day=bindparam("day"), last=1).on_conflict_do_update(
-            index_elements=[DossierCounter.unit_code, DossierCounter.day],
-            set_={"last": DossierCounter.last + 1}).returning(DossierCounter.last)
-        _NEXT_NUMBER[dialect] = stmt
-    return stmt
-
-
 def next_code(session: Session, unit_code: str, at: datetime) -> str:
-    """{unit}-{yyMMdd}-{NNNN}: one counter per unit per local day, safe with concurrent submissions."""
+    """{unit}-{yyMMdd}-{NNNN}: one counter per unit per local day, safe with concurrent submissions (one
+    statement that takes the counter's row lock)."""
     day = at.astimezone(VN).strftime("%y%m%d")
-    stmt = _next_number_statement(session.get_bind().dialect.name)
-    number = session.execute(stmt, {"unit_code": unit_code, "day": day}).scalar_one()
+    (number,), = SessionSql(session).run(
+        "INSERT INTO dossier_counters (unit_code, day, last) VALUES (:unit_code, :day, 1) "
+        "ON CONFLICT (unit_code, day) DO UPDATE SET last = dossier_counters.last + 1 RETURNING last",
+        {"unit_code": unit_code, "day": day})
     return f"{unit_code}-{day}-{number:04d}"
 
 
@@ -369,14 +353,18 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
                        field="status")
     schema = schema_of(session, dossier)
     data = forms.validate(schema, json.loads(dossier.data), complete=True)
-    present = set(session.scalars(select(DossierDocument.slot).join(
-        WalletDocument, WalletDocument.id == DossierDocument.document_id).where(DossierDocument.dossier_id == dossier.id)))
+    reader = SessionReader(session)
+    present = {slot for (slot,) in reader.rows(
+        "SELECT dd.slot FROM dossier_documents dd JOIN wallet_documents wd ON wd.id = dd.document_id "
+        "WHERE dd.dossier_id = :id", {"id": dossier.id})}
     missing = [d for d in schema.get("documents", []) if d.get("required") and d["slot"] not in present]
     if missing:
         raise forms.FormErrors({f"documents.{d['slot']}": f"Chưa đính kèm: {d['name']}." for d in missing})
-    offering = session.get(Offering, dossier.procedure_code)
-    user = session.get(User, user_id)
-    if offering is not None and user is not None and user.identity_level < offering.identity_level:
+    (has, needed), = reader.rows(
+        "SELECT (SELECT identity_level FROM users WHERE id = :user), "
+        "(SELECT identity_level FROM offerings WHERE procedure_code = :code)",
+        {"user": user_id, "code": dossier.procedure_code})
+    if has is not None and needed is not None and has < needed:
         raise Conflict("Thủ tục này yêu cầu tài khoản định danh mức 2 (đã được cán bộ xác minh giấy tờ).",
                        field="identity_level")
     now = _now()
@@ -486,29 +474,35 @@ def request_hash(body: Any) -> str:
 
 
 def remember(session: Session, user_id: int, scope: str, key: str, body: Any) -> IdempotencyKey | None:
-    """The stored answer for (user, scope, key) if the same body was sent before; 409 if another body was."""
+    """The stored answer for (user, scope, key) if the same body was sent before; 409 if another body was.
+    (Plain statements: every submit runs this.) A returned row is not in the session."""
     if not key:
         return None
     if len(key) > 128:
         raise InvalidInput("Idempotency-Key dài tối đa 128 ký tự.", field="Idempotency-Key")
     now = _now()
     cutoff = now - IDEMPOTENCY_TTL
+    sql = SessionSql(session)
     global _purged_at
     if time.monotonic() - _purged_at >= PURGE_EVERY_S:  # expired keys of everyone, once a minute
         _purged_at = time.monotonic()
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
-    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
-                                                      IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+        sql.run("DELETE FROM idempotency_keys WHERE created_at < :cutoff", {"cutoff": cutoff})
+    which = {"user_id": user_id, "scope": scope, "key": key}
+    found = sql.run('SELECT id, request_hash, response, created_at FROM idempotency_keys '
+                    'WHERE user_id = :user_id AND scope = :scope AND "key" = :key', which)
     digest = request_hash(body)
-    if row is not None and row.created_at < cutoff:  # expired, not purged yet: as good as gone
-        session.delete(row)
-        session.flush()
-        row = None
-    if row is not None:
-        if row.request_hash != digest:
+    if found and (read_datetime(found[0][3]) or now) < cutoff:  # expired, not purged yet: as good as gone
+        sql.run("DELETE FROM idempotency_keys WHERE id = :id", {"id": found[0][0]})
+        found = []
+    if found:
+        row_id, stored_hash, response, created_at = found[0]
+        if stored_hash != digest:
             raise Conflict("Idempotency-Key này đã dùng cho một yêu cầu khác.", field="Idempotency-Key")
-        return row
-    session.add(IdempotencyKey(user_id=user_id, scope=scope, key=key, request_hash=digest, created_at=now))
+        return IdempotencyKey(id=row_id, request_hash=stored_hash, response=response,
+                              created_at=read_datetime(created_at), **which)
+    sql.run('INSERT INTO idempotency_keys (user_id, scope, "key", request_hash, response, created_at) '
+            "VALUES (:user_id, :scope, :key, :request_hash, '', :created_at)",
+            {**which, "request_hash": digest, "created_at": now})
     return None
 
 

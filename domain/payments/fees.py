@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.db import SessionReader
+
 FREE, FIXED, PER_PAGE, COUNCIL, UNKNOWN = "free", "fixed", "per_page", "council", "unknown"
 MAX_PAGES, MAX_COPIES = 10_000, 1_000
 
@@ -180,7 +182,6 @@ def fee_name(procedure_name: str) -> str:
 def quote_for_dossier(session: Session, dossier: Any) -> FeeQuote:
     """The dossier's fee, most specific rule first (see the module's docstring)."""
     from domain.catalog.facts import procedure_facts
-    from domain.catalog.models import Offering
     from domain.payments.models import FeeAssessment
 
     proc = procedure_facts(session, dossier.procedure_code)
@@ -193,10 +194,12 @@ def quote_for_dossier(session: Session, dossier: Any) -> FeeQuote:
                         "officer", assessed.reason,
                         (FeeLine(assessed.name or name, 1, assessed.amount_vnd),) if assessed.amount_vnd else (),
                         no_refund=rule.no_refund)
-    offering = session.get(Offering, dossier.procedure_code)
-    if offering is not None and offering.local_fee_vnd is not None:
-        amount = offering.local_fee_vnd
-        return FeeQuote(amount, FIXED if amount else FREE, name, "council", offering.local_fee_note or "",
+    council = SessionReader(session).rows(
+        "SELECT local_fee_vnd, local_fee_note FROM offerings WHERE procedure_code = :code "
+        "AND local_fee_vnd IS NOT NULL", {"code": dossier.procedure_code})
+    if council:
+        amount, note = council[0]
+        return FeeQuote(amount, FIXED if amount else FREE, name, "council", note or "",
                         (FeeLine(name, 1, amount),) if amount else (), no_refund=rule.no_refund)
     data = json.loads(dossier.data or "{}") if isinstance(dossier.data, str) else dict(dossier.data or {})
     return compute(rule, data, name=name)

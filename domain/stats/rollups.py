@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, case, cast, delete, event, exists, func, inspect, literal, select, text
+from sqlalchemy import String, Table, case, cast, delete, event, exists, func, inspect, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from domain.calendar import DEFAULT_SCHEDULE, TZ, Calendar, Pause, WorkSchedule,
 from domain.calendar_models import load_calendar
 from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Procedure
+from domain.db import SessionSql
 from domain.dossiers.models import Apology, Dossier, DossierHistory, DossierPause
 from domain.payments.models import Payment
 from domain.stats.models import (
@@ -194,6 +195,17 @@ class Contribution:
             delta.add(done, "proc_count", sign)
             delta.add(done, "proc_centidays", sign * self.proc_centidays)
             delta.add_duration(done, bucket(self.proc_centidays), sign)
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> Contribution:
+        """A ``stats_facts`` row read by a plain statement (``FACT_COLUMNS``; SQLite gives dates as text)."""
+        values = dict(zip(FACT_COLUMNS, row, strict=True))
+        for name in ("submitted_day", "finished_day"):
+            if isinstance(values[name], str):
+                values[name] = date.fromisoformat(values[name])
+        for name in ("supplement", "fee_due", "paid_online", "rescheduled"):
+            values[name] = bool(values[name])
+        return cls(**values)
 
     @classmethod
     def of_fact(cls, fact: StatsFact) -> Contribution:
@@ -381,14 +393,16 @@ def flush_pending(session: Session) -> None:
         return
     channels = pending.channels
     delta = pending.delta
+    sql = SessionSql(session)
+    lock = " FOR UPDATE" if sql.dialect == "postgresql" else ""  # SQLite: the writer holds the database
     for dossier_id in sorted(pending.dirty):
-        fact = session.execute(select(StatsFact).where(StatsFact.dossier_id == dossier_id).with_for_update()
-                               .execution_options(populate_existing=True)).scalar_one_or_none()
+        found = sql.run(f"SELECT {', '.join(FACT_COLUMNS)} FROM stats_facts WHERE dossier_id = :id{lock}",
+                        {"id": dossier_id})
+        old = Contribution.of_row(found[0]) if found else None
         d = session.execute(select(Dossier).where(Dossier.id == dossier_id)
                             .execution_options(populate_existing=True)).scalar_one_or_none()
-        channel = channels.get(dossier_id) or (fact.channel if fact is not None else "online")
+        channel = channels.get(dossier_id) or (old.channel if old is not None else "online")
         new = contribution_of(session, d, channel) if d is not None else None
-        old = Contribution.of_fact(fact) if fact is not None else None
         if new == old:
             continue
         if old is not None:
@@ -396,15 +410,19 @@ def flush_pending(session: Session) -> None:
         if new is not None:
             new.add_to(delta, +1)
         if new is None:
-            if fact is not None:
-                session.delete(fact)
-        elif fact is None:
-            session.add(StatsFact(dossier_id=dossier_id, **new.fact_values()))
+            sql.run("DELETE FROM stats_facts WHERE dossier_id = :id", {"id": dossier_id})
+        elif old is None:
+            sql.run(f"INSERT INTO stats_facts (dossier_id, {', '.join(FACT_COLUMNS)}) "
+                    f"VALUES (:dossier_id, {', '.join(':' + c for c in FACT_COLUMNS)})",
+                    {"dossier_id": dossier_id, **new.fact_values()})
         else:
-            for name, value in new.fact_values().items():
-                setattr(fact, name, value)
-    with session.no_autoflush:  # the commit's own flush writes the facts, with whatever else is pending
-        apply(session, delta)
+            sql.run(f"UPDATE stats_facts SET {', '.join(f'{c} = :{c}' for c in FACT_COLUMNS)} "
+                    "WHERE dossier_id = :dossier_id", {"dossier_id": dossier_id, **new.fact_values()})
+    apply(session, delta)
+
+
+FACT_COLUMNS = ("unit_code", "field_slug", "channel", "submitted_day", "finished_day", "outcome", "lateness",
+                "supplement", "fee_due", "paid_online", "rescheduled", "proc_centidays")
 
 
 # --- writing roll-ups -------------------------------------------------------------------------------
@@ -412,27 +430,24 @@ def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-_UPSERTS: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...]], Any] = {}
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
-def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], cols: Sequence[str]) -> Any:
-    """The upsert of :func:`_upsert`, built once per table and dialect (statements are immutable; building
-    one — a ``col + excluded.col`` expression per measure — cost more than running it)."""
-    cache_key = (dialect, table, tuple(keys), tuple(cols))
+def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], cols: Sequence[str]) -> str:
+    """The upsert of :func:`_upsert`, written once per table and dialect."""
+    cache_key = (dialect, table.name, tuple(keys), tuple(cols))
     stmt = _UPSERTS.get(cache_key)
     if stmt is None:
+        names = [*keys, *cols]
+        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols)
         if dialect == "postgresql":
-            names = [*keys, *cols]
             types = {c.name: ("date" if c.type.python_type is date else "text" if c.type.python_type is str
                               else "bigint") for c in table.columns}
-            arrays = ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names))
-            updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols)
-            stmt = text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-                        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
+            rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names)) + ")"
         else:
-            insert = sqlite_insert(table)
-            stmt = insert.on_conflict_do_update(index_elements=list(keys),
-                                                set_={c: table.c[c] + insert.excluded[c] for c in cols})
+            rows = "VALUES (" + ", ".join(f":{n}" for n in names) + ")"
+        stmt = (f"INSERT INTO {table.name} ({', '.join(names)}) {rows} "
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
         _UPSERTS[cache_key] = stmt
     return stmt
 
@@ -440,17 +455,18 @@ def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], cols: Seq
 def _upsert(session: Session, table: Table, keys: Sequence[str], cols: Sequence[str],
             rows: list[dict[str, Any]]) -> None:
     """``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` for every row: on PostgreSQL one
-    statement over ``unnest`` of column arrays, on SQLite one executemany."""
+    statement over ``unnest`` of column arrays, on SQLite one executemany (plain statements: every
+    submit runs two)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    stmt = _upsert_statement(dialect, table, keys, cols)
-    if dialect == "postgresql":
+    sql = SessionSql(session)
+    stmt = _upsert_statement(sql.dialect, table, keys, cols)
+    if sql.dialect == "postgresql":
         names = [*keys, *cols]
-        session.execute(stmt, {f"p{i}": [r[n] for r in rows] for i, n in enumerate(names)})
+        sql.run(stmt, {f"p{i}": [r[n] for r in rows] for i, n in enumerate(names)})
         return
     for start in range(0, len(rows), UPSERT_CHUNK):
-        session.execute(stmt, rows[start:start + UPSERT_CHUNK])
+        sql.many(stmt, rows[start:start + UPSERT_CHUNK])
 
 
 def apply(session: Session, delta: Delta) -> None:
