@@ -24,7 +24,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    TextClause,
+    TypeDecorator,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -70,6 +80,19 @@ class Reader(Protocol):
     def rows(self, sql: str, params: dict[str, Any]) -> list[Any]: ...
 
 
+_TEXTS: dict[str, TextClause] = {}
+
+
+def _text(sql: str) -> TextClause:
+    """``text(sql)``, made once per statement: parsing its parameters costs more than running it."""
+    clause = _TEXTS.get(sql)
+    if clause is None:
+        if len(_TEXTS) >= 1024:
+            _TEXTS.clear()
+        clause = _TEXTS[sql] = text(sql)
+    return clause
+
+
 class SessionReader:
     """Reads through a session: SQLite on its driver's cursor, PostgreSQL through ``text()``."""
 
@@ -80,7 +103,7 @@ class SessionReader:
     def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
         if self.dialect == "sqlite":
             return DriverReader(self.session.connection().connection.driver_connection).rows(sql, params)
-        return list(self.session.execute(text(sql), params).all())
+        return list(self.session.execute(_text(sql), params).all())
 
 
 class SessionSql(SessionReader):
@@ -97,7 +120,7 @@ class SessionSql(SessionReader):
         """Execute one statement; the rows of its ``RETURNING`` clause, if any."""
         if self.dialect == "sqlite":
             return list(self._raw().execute(sql, {k: _sqlite_value(v) for k, v in params.items()}).fetchall())
-        result = self.session.connection().execute(text(sql), params)
+        result = self.session.connection().execute(_text(sql), params)
         return list(result.all()) if result.returns_rows else []
 
     def many(self, sql: str, rows: list[dict[str, Any]]) -> None:
@@ -107,7 +130,7 @@ class SessionSql(SessionReader):
         if self.dialect == "sqlite":
             self._raw().executemany(sql, [{k: _sqlite_value(v) for k, v in r.items()} for r in rows])
             return
-        self.session.connection().execute(text(sql), rows)
+        self.session.connection().execute(_text(sql), rows)
 
     def _raw(self) -> Any:
         raw = self.session.connection().connection.driver_connection
