@@ -94,7 +94,8 @@ def _text(sql: str) -> TextClause:
 
 
 class SessionReader:
-    """Reads through a session: SQLite on its driver's cursor, PostgreSQL through ``text()``."""
+    """Reads through a session's connection (its transaction; pending ORM changes are not flushed first):
+    SQLite on its driver's cursor, PostgreSQL through ``text()``."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -103,7 +104,7 @@ class SessionReader:
     def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
         if self.dialect == "sqlite":
             return DriverReader(self.session.connection().connection.driver_connection).rows(sql, params)
-        return list(self.session.execute(_text(sql), params).all())
+        return list(self.session.connection().execute(_text(sql), params).all())
 
 
 class SessionSql(SessionReader):

@@ -34,7 +34,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, case, cast, delete, event, exists, func, inspect, literal, select
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    exists,
+    func,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -399,8 +412,7 @@ def flush_pending(session: Session) -> None:
         found = sql.run(f"SELECT {', '.join(FACT_COLUMNS)} FROM stats_facts WHERE dossier_id = :id{lock}",
                         {"id": dossier_id})
         old = Contribution.of_row(found[0]) if found else None
-        d = session.execute(select(Dossier).where(Dossier.id == dossier_id)
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+        d = session.execute(_DOSSIER, {"id": dossier_id}).scalar_one_or_none()
         channel = channels.get(dossier_id) or (old.channel if old is not None else "online")
         new = contribution_of(session, d, channel) if d is not None else None
         if new == old:
@@ -421,6 +433,7 @@ def flush_pending(session: Session) -> None:
     apply(session, delta)
 
 
+_DOSSIER = select(Dossier).where(Dossier.id == bindparam("id")).execution_options(populate_existing=True)
 FACT_COLUMNS = ("unit_code", "field_slug", "channel", "submitted_day", "finished_day", "outcome", "lateness",
                 "supplement", "fee_due", "paid_online", "rescheduled", "proc_centidays")
 
