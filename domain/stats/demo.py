@@ -258,6 +258,7 @@ class _Code:
     procedure_code: str
     id: int = -1
     data: str = "{}"
+    submitted_at: datetime | None = None
 
 
 # --- simulating one dossier ------------------------------------------------------------------------------
