@@ -79,3 +79,37 @@ def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> N
     for t in threads:
         t.join(60)
     assert len(codes) == len(drafts) and len(set(codes)) == len(codes)
+
+
+def test_sqlite_writers_of_two_processes_take_turns_on_a_file_lock(tmp_path: Any) -> None:
+    """Each ``Database`` opens its own lock file handle, as a second process would: a writer waits on
+    the kernel's file lock (woken as soon as the other commits), not in SQLite's busy handler."""
+    import fcntl
+    import time
+
+    from sqlalchemy import text
+
+    from domain.db import Database
+
+    url = f"sqlite:///{tmp_path / 'writers.db'}"
+    first, second = Database(url), Database(url)
+    first.write_sync(lambda s: s.execute(text("CREATE TABLE t (x INTEGER)")))
+    holding = threading.Event()
+    order: list[str] = []
+
+    def slow(session: Any) -> None:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        holding.set()
+        time.sleep(0.3)
+        order.append("first")
+
+    thread = threading.Thread(target=first.write_sync, args=(slow,))
+    thread.start()
+    holding.wait(5)
+    # a third process would wait too
+    with open(tmp_path / "writers.db.write.lock", "a") as probe, pytest.raises(BlockingIOError):
+        fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    second.write_sync(lambda s: (order.append("second"), s.execute(text("INSERT INTO t VALUES (2)"))))
+    thread.join()
+    assert order == ["first", "second"]
+    assert second.read_sync(lambda s: s.execute(text("SELECT x FROM t ORDER BY x")).scalars().all()) == [1, 2]
