@@ -492,22 +492,22 @@ def remember(session: Session, user_id: int, scope: str, key: str, body: Any) ->
         _purged_at = time.monotonic()
         sql.run("DELETE FROM idempotency_keys WHERE created_at < :cutoff", {"cutoff": cutoff})
     which = {"user_id": user_id, "scope": scope, "key": key}
-    found = sql.run('SELECT id, request_hash, response, created_at FROM idempotency_keys '
-                    'WHERE user_id = :user_id AND scope = :scope AND "key" = :key', which)
     digest = request_hash(body)
-    if found and (read_datetime(found[0][3]) or now) < cutoff:  # expired, not purged yet: as good as gone
-        sql.run("DELETE FROM idempotency_keys WHERE id = :id", {"id": found[0][0]})
-        found = []
-    if found:
-        row_id, stored_hash, response, created_at = found[0]
-        if stored_hash != digest:
-            raise Conflict("Idempotency-Key này đã dùng cho một yêu cầu khác.", field="Idempotency-Key")
-        return IdempotencyKey(id=row_id, request_hash=stored_hash, response=response,
-                              created_at=read_datetime(created_at), **which)
-    sql.run('INSERT INTO idempotency_keys (user_id, scope, "key", request_hash, response, created_at) '
-            "VALUES (:user_id, :scope, :key, :request_hash, '', :created_at)",
-            {**which, "request_hash": digest, "created_at": now})
-    return None
+    if sql.run('INSERT INTO idempotency_keys (user_id, scope, "key", request_hash, response, created_at) '
+               "VALUES (:user_id, :scope, :key, :request_hash, '', :now) "
+               'ON CONFLICT (user_id, scope, "key") DO NOTHING RETURNING id', {**which, "request_hash": digest, "now": now}):
+        return None  # a new key: the usual case, one statement
+    (row_id, stored_hash, response, created_at), = sql.run(
+        'SELECT id, request_hash, response, created_at FROM idempotency_keys '
+        'WHERE user_id = :user_id AND scope = :scope AND "key" = :key', which)
+    if (read_datetime(created_at) or now) < cutoff:  # expired, not purged yet: as good as new
+        sql.run("UPDATE idempotency_keys SET request_hash = :request_hash, response = '', created_at = :now "
+                "WHERE id = :id", {"id": row_id, "request_hash": digest, "now": now})
+        return None
+    if stored_hash != digest:
+        raise Conflict("Idempotency-Key này đã dùng cho một yêu cầu khác.", field="Idempotency-Key")
+    return IdempotencyKey(id=row_id, request_hash=stored_hash, response=response,
+                          created_at=read_datetime(created_at), **which)
 
 
 def store_answer(session: Session, user_id: int, scope: str, key: str, answer: Any) -> None:

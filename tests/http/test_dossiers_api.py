@@ -100,6 +100,31 @@ def test_idempotency_key(client, procedure: str) -> None:  # type: ignore[no-unt
     assert first.status_code == second.status_code == 200 and first.json()["code"] == second.json()["code"]
 
 
+def test_idempotency_key_another_body_then_expiry(catalogue_db: str) -> None:
+    """Same key, same body → the stored row; another body → 409; a key past its 24 h → as good as new."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from domain.db import Database
+    from domain.dossiers import service
+    from domain.dossiers.models import IdempotencyKey
+    from domain.errors import Conflict
+
+    db = Database(catalogue_db)
+    assert db.run(service.remember, 987654, "test:1", "k-1", {"a": 1}) is None
+    again = db.run(service.remember, 987654, "test:1", "k-1", {"a": 1})
+    assert again is not None and again.request_hash == service.request_hash({"a": 1})
+    with pytest.raises(Conflict):
+        db.run(service.remember, 987654, "test:1", "k-1", {"a": 2})
+    db.run(lambda s: s.execute(update(IdempotencyKey).where(IdempotencyKey.key == "k-1").values(
+        created_at=service._now() - service.IDEMPOTENCY_TTL - timedelta(minutes=1))))
+    assert db.run(service.remember, 987654, "test:1", "k-1", {"a": 2}) is None  # expired: taken anew
+    assert db.run(service.remember, 987654, "test:1", "k-1", {"a": 2}) is not None
+    with pytest.raises(Conflict):
+        db.run(service.remember, 987654, "test:1", "k-1", {"a": 1})
+
+
 def test_someone_elses_dossier_and_document_are_404(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
     _, owner = signed_in(client)
     _, stranger = signed_in(client)
