@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.calendar import Calendar, Override
-from domain.db import Base, SessionReader, UTCDateTime
+from domain.db import Base, SessionReader, UTCDateTime, read_date
 from domain.errors import InvalidInput
 
 NOTE_MAX = 255
@@ -42,7 +42,7 @@ def load_calendar(session: Session) -> Calendar:
     """The calendar: the ``holidays`` package for Vietnam plus this table's overrides."""
     global _cache
     rows = tuple(
-        (date.fromisoformat(day) if isinstance(day, str) else day, bool(working), note or "")  # SQLite: text
+        (read_date(day), bool(working), note or "")
         for day, working, note in SessionReader(session).rows(
             "SELECT day, working, note FROM calendar_overrides ORDER BY day", {})
     )

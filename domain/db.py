@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from sqlalchemy import (
     Connection,
@@ -71,9 +71,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC) if dialect.name != "sqlite" else value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return read_datetime(value)
 
 
 class Reader(Protocol):
@@ -169,6 +167,15 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@overload
+def read_date(value: None) -> None: ...
+@overload
+def read_date(value: date | str) -> date: ...
+def read_date(value: date | str | None) -> date | None:
+    """A date column read by a plain statement (SQLite gives its stored ISO text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def read_datetime(value: datetime | str | None) -> datetime | None:

@@ -35,7 +35,6 @@ log = logging.getLogger("motcua.notifications")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
 PENDING_SNAPSHOT = "motcua.notifications.snapshot"
 HELD_DOSSIERS = "motcua.notifications.dossiers"
-PROCEDURE_NAMES = "motcua.notifications.procedure_names"
 ENQUEUED = "motcua.notifications.enqueued"
 RECIPIENTS = "motcua.notifications.recipients"
 
@@ -104,11 +103,8 @@ def _dossier_values(session: Session, dossier_id: int) -> dict[str, str] | None:
     d = session.get(Dossier, dossier_id)
     if d is None:
         return None
-    names: dict[str, str] = session.info.setdefault(PROCEDURE_NAMES, {})
-    if d.procedure_code not in names:
-        proc = procedure_facts(session, d.procedure_code)
-        names[d.procedure_code] = proc.name if proc is not None else d.procedure_code
-    return {"dossier_code": display(d.code), "procedure_name": display(names[d.procedure_code]),
+    proc = procedure_facts(session, d.procedure_code)
+    return {"dossier_code": display(d.code), "procedure_name": display(proc.name if proc else d.procedure_code),
             "due_date": display(d.due_at)}
 
 
@@ -134,14 +130,13 @@ def _snapshot(session: Session) -> None:
 def _after_commit(session: Session) -> None:
     session.info.pop(RECIPIENTS, None)
     session.info.pop(HELD_DOSSIERS, None)
-    session.info.pop(PROCEDURE_NAMES, None)
     if session.info.pop(ENQUEUED, False):
         wake()
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS, PROCEDURE_NAMES):
+    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS):
         session.info.pop(key, None)
 
 

@@ -378,10 +378,9 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
         # the fee, the due date and the code first, all in the dossier's one UPDATE by fire(); they
         # depend on the form and the catalogue only, and on PostgreSQL fire()'s audit row holds the
         # audit chain's lock until commit
-        with session.no_autoflush:
-            dossier.fee_vnd = fee_for(session, dossier)
-            dossier.due_at = compute_due(session, dossier.procedure_code, now)
-            dossier.code = next_code(session, dossier.unit_code, now)
+        dossier.fee_vnd = fee_for(session, dossier)
+        dossier.due_at = compute_due(session, dossier.procedure_code, now)
+        dossier.code = next_code(session, dossier.unit_code, now)
         dossier.submitted_at = now
         dossier.submit_key = (key or "")[:128] or None
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},

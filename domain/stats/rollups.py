@@ -57,7 +57,7 @@ from domain.calendar import DEFAULT_SCHEDULE, TZ, Calendar, Pause, WorkSchedule,
 from domain.calendar_models import load_calendar
 from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Procedure
-from domain.db import SessionSql
+from domain.db import SessionSql, read_date
 from domain.dossiers.models import Apology, Dossier, DossierHistory, DossierPause
 from domain.payments.models import Payment
 from domain.stats.models import (
@@ -211,22 +211,13 @@ class Contribution:
 
     @classmethod
     def of_row(cls, row: Sequence[Any]) -> Contribution:
-        """A ``stats_facts`` row read by a plain statement (``FACT_COLUMNS``; SQLite gives dates as text)."""
-        values = dict(zip(FACT_COLUMNS, row, strict=True))
+        """A ``stats_facts`` row read by a plain statement (``FACT_FIELDS``; SQLite gives dates as text)."""
+        values = dict(zip(FACT_FIELDS, row, strict=True))
         for name in ("submitted_day", "finished_day"):
-            if isinstance(values[name], str):
-                values[name] = date.fromisoformat(values[name])
+            values[name] = read_date(values[name])
         for name in ("supplement", "fee_due", "paid_online", "rescheduled"):
             values[name] = bool(values[name])
         return cls(**values)
-
-    @classmethod
-    def of_fact(cls, fact: StatsFact) -> Contribution:
-        return cls(unit_code=fact.unit_code, field_slug=fact.field_slug, channel=fact.channel,
-                   submitted_day=fact.submitted_day, finished_day=fact.finished_day, outcome=fact.outcome,
-                   lateness=fact.lateness, supplement=bool(fact.supplement), fee_due=bool(fact.fee_due),
-                   paid_online=bool(fact.paid_online), rescheduled=bool(fact.rescheduled),
-                   proc_centidays=fact.proc_centidays)
 
     def fact_values(self) -> dict[str, Any]:
         return {"unit_code": self.unit_code, "field_slug": self.field_slug, "channel": self.channel,
@@ -283,12 +274,9 @@ def compute(*, status: str, submitted_at: datetime | None, received_at: datetime
 
 
 def _procedure_field(session: Session, code: str) -> tuple[str, str]:
-    """(slug, name) of a procedure's field, cached for the session."""
-    cache: dict[str, tuple[str, str]] = session.info.setdefault("motcua.stats.fields", {})
-    if code not in cache:
-        proc = procedure_facts(session, code)
-        cache[code] = (proc.field_slug, proc.field) if proc is not None else ("", "")
-    return cache[code]
+    """(slug, name) of a procedure's field (read once per transaction, see ``procedure_facts``)."""
+    proc = procedure_facts(session, code)
+    return (proc.field_slug, proc.field) if proc is not None else ("", "")
 
 
 def contribution_of(session: Session, d: Dossier, channel: str) -> Contribution | None:
@@ -409,7 +397,7 @@ def flush_pending(session: Session) -> None:
     sql = SessionSql(session)
     lock = " FOR UPDATE" if sql.dialect == "postgresql" else ""  # SQLite: the writer holds the database
     for dossier_id in sorted(pending.dirty):
-        found = sql.run(f"SELECT {', '.join(FACT_COLUMNS)} FROM stats_facts WHERE dossier_id = :id{lock}",
+        found = sql.run(f"SELECT {', '.join(FACT_FIELDS)} FROM stats_facts WHERE dossier_id = :id{lock}",
                         {"id": dossier_id})
         old = Contribution.of_row(found[0]) if found else None
         d = session.execute(_DOSSIER, {"id": dossier_id}).scalar_one_or_none()
@@ -424,18 +412,16 @@ def flush_pending(session: Session) -> None:
         if new is None:
             sql.run("DELETE FROM stats_facts WHERE dossier_id = :id", {"id": dossier_id})
         elif old is None:
-            sql.run(f"INSERT INTO stats_facts (dossier_id, {', '.join(FACT_COLUMNS)}) "
-                    f"VALUES (:dossier_id, {', '.join(':' + c for c in FACT_COLUMNS)})",
+            sql.run(f"INSERT INTO stats_facts (dossier_id, {', '.join(FACT_FIELDS)}) "
+                    f"VALUES (:dossier_id, {', '.join(':' + c for c in FACT_FIELDS)})",
                     {"dossier_id": dossier_id, **new.fact_values()})
         else:
-            sql.run(f"UPDATE stats_facts SET {', '.join(f'{c} = :{c}' for c in FACT_COLUMNS)} "
+            sql.run(f"UPDATE stats_facts SET {', '.join(f'{c} = :{c}' for c in FACT_FIELDS)} "
                     "WHERE dossier_id = :dossier_id", {"dossier_id": dossier_id, **new.fact_values()})
     apply(session, delta)
 
 
 _DOSSIER = select(Dossier).where(Dossier.id == bindparam("id")).execution_options(populate_existing=True)
-FACT_COLUMNS = ("unit_code", "field_slug", "channel", "submitted_day", "finished_day", "outcome", "lateness",
-                "supplement", "fee_due", "paid_online", "rescheduled", "proc_centidays")
 
 
 # --- writing roll-ups -------------------------------------------------------------------------------
