@@ -16,17 +16,17 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 
-from api import dossiers, officer
-from api import notifications as notification_api
-from api import passkeys as passkey_api
-from api import payments as payment_api
-from api import stats as stats_api
-from api.auth import AuthController, MeController
-from api.calendar import CalendarController
-from api.catalog import CatalogController
-from api.errors import HANDLERS
 from api.settings import Settings, get_settings
-from auth.web import SessionCookieMiddleware, SignInRequired
+from api.v1 import dossiers, officer
+from api.v1 import notifications as notification_api
+from api.v1 import passkeys as passkey_api
+from api.v1 import payments as payment_api
+from api.v1 import stats as stats_api
+from api.v1.auth import AuthController, MeController
+from api.v1.calendar import CalendarController
+from api.v1.catalog import CatalogController
+from api.web.errors import HANDLERS
+from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_from_env

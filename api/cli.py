@@ -31,7 +31,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from domain.catalog.service import import_paths
+    from domain.catalog.procedures import import_paths
 
     summary = _db().run(import_paths, args.paths)
     for error in summary.errors:
@@ -41,7 +41,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_build_catalogue(args: argparse.Namespace) -> int:
-    from domain.catalog.service import BUNDLE, parse_paths, write_bundle
+    from domain.catalog.procedures import BUNDLE, parse_paths, write_bundle
 
     records = list(parse_paths(args.paths or [SHARED_RAW]))
     failed = [f"{source}: {error}" for source, _d, _r, error in records if error]
@@ -53,7 +53,7 @@ def cmd_build_catalogue(args: argparse.Namespace) -> int:
 
 
 def cmd_load_catalogue(args: argparse.Namespace) -> int:
-    from domain.catalog.service import BUNDLE, import_normalised, read_bundle
+    from domain.catalog.procedures import BUNDLE, import_normalised, read_bundle
 
     summary = _db().run(lambda s: import_normalised(s, read_bundle(Path(args.bundle) if args.bundle else BUNDLE)))
     print(summary.as_line())
@@ -159,7 +159,7 @@ ROLE_GRANTS = {"officer": ("receiver", "processor"), "approver": ("approver",), 
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from auth import service
+    from auth import accounts as service
 
     def run(session):  # type: ignore[no-untyped-def]
         if args.role in ("officer", "approver") and not args.unit:
@@ -178,7 +178,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_create_unit(args: argparse.Namespace) -> int:
-    from auth import service
+    from auth import accounts as service
 
     unit = _db().run(service.create_unit, args.code, args.name, args.level)
     print(f"unit {unit.code} ({unit.name}) ready")
@@ -197,7 +197,7 @@ def cmd_verify_audit(_args: argparse.Namespace) -> int:
 
 
 def cmd_verify_decision(args: argparse.Namespace) -> int:
-    from domain.backoffice import verify_decisions
+    from domain.dossiers.backoffice import verify_decisions
 
     check = _db().run(verify_decisions, args.dossier_id)
     for d in check.decisions:
@@ -212,7 +212,7 @@ def cmd_expire_drafts(args: argparse.Namespace) -> int:
     """Warn the owners of drafts nobody touched for a while, then delete the drafts (run daily)."""
     from datetime import timedelta
 
-    from domain.dossiers.service import expire_drafts
+    from domain.dossiers.filing import expire_drafts
 
     summary = _db().run(expire_drafts, ttl=timedelta(days=args.days), warn_before=timedelta(days=args.warn_days))
     print(f"warned: {len(summary.warned)}, deleted: {summary.deleted}")

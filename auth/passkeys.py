@@ -55,9 +55,9 @@ from webauthn.helpers.structs import (
 
 from api.settings import get_settings
 from auth import ratelimit
-from auth.models import AuthSession, Passkey, User, WebAuthnChallenge
-from auth.service import get_user, sign_in_methods
+from auth.accounts import get_user, sign_in_methods
 from auth.tokens import TokenPair, Unauthorized, start_session, utc
+from domain.accounts.models import AuthSession, Passkey, User, WebAuthnChallenge
 from domain.audit import record
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 

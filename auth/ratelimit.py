@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from auth.models import RateCounter
 from auth.tokens import utc
+from domain.accounts.models import RateCounter
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.settings import get_settings
-from auth.models import AuthSession, RefreshToken, User
+from domain.accounts.models import AuthSession, RefreshToken, User
 from domain.audit import record
 from domain.db import Reader
 from domain.errors import DomainError
@@ -79,7 +79,7 @@ class Principal:
 
 
 def roles_of(session: Session, user: User) -> list[str]:
-    from auth.models import Membership, OfficerRole
+    from domain.accounts.models import Membership, OfficerRole
 
     roles = [user.kind]
     roles += sorted({f"{r.role}@{r.unit_code}" for r in session.scalars(select(OfficerRole).where(OfficerRole.user_id == user.id))})

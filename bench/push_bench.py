@@ -71,7 +71,7 @@ def _environment(tmp: Path) -> Iterator[str]:
 
 def _throughput(url: str, push: Any, settings: Any, print_fn: Callable[[str], None]) -> dict[str, float]:
     from domain.db import Database
-    from notifications.outbox import enqueue
+    from domain.outbox.enqueue import enqueue
     from notifications.worker import Worker
     from tests.pushservice import make_user, subscribe_user
 

@@ -43,8 +43,8 @@ def workload(total: int) -> list[tuple[str, bool]]:
 
 
 def measure(db_path: Path, total: int = 2000, budget_s: float = 120.0) -> Timing:
-    from domain.catalog import service
-    from domain.catalog.service import SearchQuery
+    from domain.catalog import procedures as service
+    from domain.catalog.procedures import SearchQuery
     from domain.db import Database
 
     db = Database(f"sqlite:///{db_path}")

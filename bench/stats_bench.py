@@ -69,7 +69,7 @@ def _dossier_count(url: str) -> int:
 
 def _prepare(n: int, years: float, keep: bool, print_fn: Callable[..., None]) -> tuple[str, dict[str, Any]]:
     from domain.catalog.offer import apply_config, read_config
-    from domain.catalog.service import import_normalised, read_bundle
+    from domain.catalog.procedures import import_normalised, read_bundle
     from domain.db import Database
     from domain.migrate import upgrade
     from domain.stats.demo import Options, generate

@@ -1,6 +1,6 @@
 """Every table of the application, imported once so Alembic and tests see the whole schema."""
 
-from auth.models import (
+from domain.accounts.models import (
     AuthSession,
     Invitation,
     Membership,
@@ -14,7 +14,7 @@ from auth.models import (
     WebAuthnChallenge,
 )
 from domain.audit import AuditEvent
-from domain.calendar_models import CalendarOverride
+from domain.calendar.store import CalendarOverride
 from domain.catalog.models import Field, Offering, OfferVersion, Procedure, ProcedureRevision, Unit
 from domain.db import Base
 from domain.dossiers.models import (
@@ -31,6 +31,14 @@ from domain.dossiers.models import (
     IdempotencyKey,
     WalletDocument,
 )
+from domain.outbox.models import (
+    Attempt,
+    Delivery,
+    Notification,
+    NotificationProfile,
+    Preference,
+    PushSubscription,
+)
 from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, ReceiptCounter, Refund
 from domain.stats.models import (
     Rating,
@@ -39,14 +47,6 @@ from domain.stats.models import (
     StatsFact,
     StatsMonthly,
     StatsMonthlyDuration,
-)
-from notifications.models import (
-    Attempt,
-    Delivery,
-    Notification,
-    NotificationProfile,
-    Preference,
-    PushSubscription,
 )
 
 metadata = Base.metadata

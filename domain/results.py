@@ -15,7 +15,7 @@ from typing import Any
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from domain.calendar import TZ
+from domain.calendar.engine import TZ
 
 FONTS = [
     "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from auth import service as accounts
+from auth import accounts
 from domain.errors import Forbidden
 
 

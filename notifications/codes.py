@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 from domain.errors import DomainError
+from domain.outbox.enqueue import enqueue_code
 from notifications.channels.sms import can_send
-from notifications.outbox import enqueue_code
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.codes")

@@ -11,9 +11,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from domain.dossiers.models import Dossier
+from domain.outbox.enqueue import enqueue
+from domain.outbox.models import Notification
 from domain.workflow import State
-from notifications.models import Notification
-from notifications.outbox import enqueue
 
 EVENT = "officer.reminder"
 AHEAD = timedelta(hours=24)

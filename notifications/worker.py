@@ -39,12 +39,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.db import Database
-from notifications import outbox, templates
-from notifications.channels import DELIVERED, RETRY, TECHNICAL, Result
-from notifications.channels import email as email_channel
-from notifications.channels import sms as sms_channel
-from notifications.channels.webpush import PushMessage, PushSender, topic_for
-from notifications.models import (
+from domain.outbox import enqueue as outbox
+from domain.outbox import templates
+from domain.outbox.models import (
     CREATED,
     FAILED,
     PENDING,
@@ -56,7 +53,11 @@ from notifications.models import (
     NotificationProfile,
     PushSubscription,
 )
-from notifications.models import DELIVERED as STATUS_DELIVERED
+from domain.outbox.models import DELIVERED as STATUS_DELIVERED
+from notifications.channels import DELIVERED, RETRY, TECHNICAL, Result
+from notifications.channels import email as email_channel
+from notifications.channels import sms as sms_channel
+from notifications.channels.webpush import PushMessage, PushSender, topic_for
 from notifications.reminders import remind_officers
 from notifications.settings import NotifySettings, get_notify_settings
 

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from auth import service
-from auth.service import Client
+from api.web.session import client_ip, page_principal, page_user, set_session_cookies
+from auth import accounts as service
+from auth.accounts import Client
 from auth.tokens import TokenPair, Unauthorized
-from auth.web import client_ip, page_principal, page_user, set_session_cookies
 from domain.errors import DomainError
 from notifications.codes import deliver_code
 from pwa.render import render
@@ -120,8 +120,8 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
 
 # --- account ---------------------------------------------------------------------------------
 def _account_context(session: Any, user_id: int, session_id: str) -> dict[str, Any]:
-    from auth.models import AuthSession
     from auth.passkeys import list_passkeys
+    from domain.accounts.models import AuthSession
 
     user = service.get_user(session, user_id)
     current = session.get(AuthSession, session_id)

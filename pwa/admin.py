@@ -9,11 +9,12 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auth import service as accounts
-from auth.web import page_user
-from domain.catalog import offer, service
+from api.web.session import page_user
+from auth import accounts
+from domain.catalog import offer
+from domain.catalog import procedures as service
 from domain.catalog.models import Offering, OfferVersion, Unit
-from domain.catalog.service import SearchQuery
+from domain.catalog.procedures import SearchQuery
 from domain.errors import DomainError, Forbidden, InvalidInput
 from pwa.render import render
 

@@ -10,7 +10,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 from sqlalchemy import select
 
-from auth.web import page_user
+from api.web.session import page_user
 from domain.errors import DomainError, InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -218,7 +218,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[bytes]:
 # --- rating a returned dossier ------------------------------------------------------------------------
 def _rating_context(session: Any, user_id: int, dossier_id: int) -> dict[str, Any]:
     from domain.catalog.models import Procedure
-    from domain.dossiers.service import get_dossier
+    from domain.dossiers.filing import get_dossier
 
     d = get_dossier(session, user_id, dossier_id)
     name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code))

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
 from api.settings import get_settings
-from auth.web import page_principal, page_user
-from domain.dossiers import forms, service
+from api.web.session import page_principal, page_user
+from domain.dossiers import filing as service
+from domain.dossiers import forms
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
@@ -71,7 +72,7 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def _load(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
-    from domain.catalog.service import get_procedure
+    from domain.catalog.procedures import get_procedure
 
     d = service.get_dossier(session, user_id, dossier_id)
     schema = service.schema_of(session, d)
@@ -174,7 +175,7 @@ async def wards(request: Request[Any, Any, Any]) -> Response[Any]:
       opt={"exclude_from_csrf": True})  # checked on the streamed body by receive_upload
 async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.uploads import receive_upload
+    from api.web.uploads import receive_upload
 
     db = request.app.state.db
     try:
@@ -280,7 +281,7 @@ async def wallet(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/tai-lieu/{document_id:int}", include_in_schema=False)
 async def document_content(request: Request[Any, Any, Any], document_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.uploads import stream_document
+    from api.web.uploads import stream_document
 
     doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
     return stream_document(request, doc)
@@ -288,7 +289,7 @@ async def document_content(request: Request[Any, Any, Any], document_id: int) ->
 
 @get("/tra-cuu", include_in_schema=False)
 async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    from api.dossiers import public_lookup
+    from api.v1.dossiers import public_lookup
 
     code = (request.query_params.get("ma") or "").strip()
     result, error = None, None

@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from domain.calendar import TZ as VN_TZ  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN_TZ  # Asia/Ho_Chi_Minh
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("vi", "en")

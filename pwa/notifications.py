@@ -11,9 +11,9 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
-from auth.web import page_principal, page_user
+from api.web.session import page_principal, page_user
 from domain.errors import DomainError, InvalidInput
-from notifications import preferences, templates
+from domain.outbox import preferences, templates
 from notifications import worker as outbox_worker
 from notifications.admin import require_admin
 from notifications.channels import inbox, webpush
@@ -122,7 +122,7 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/thong-bao/thiet-bi", include_in_schema=False)
 async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
     """push.js posts the browser's subscription here (JSON, with the page's CSRF token)."""
-    from api.notifications import subscribe
+    from api.v1.notifications import subscribe
 
     me = page_principal(request)
     if me is None:

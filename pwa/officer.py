@@ -5,7 +5,7 @@ time on narrower screens. Plain links and forms work without JavaScript (every p
 both panes); htmx loads only the pane that changes, and ``/static/officer.js`` adds the photo zoom and
 the approvals signed with a passkey (WebAuthn needs a script).
 
-Everything goes through the core (``domain.backoffice``): the officer's scope (404 outside it), the
+Everything goes through the core (``domain.dossiers.backoffice``): the officer's scope (404 outside it), the
 workflow table, optimistic locking (a stale ``version`` shows a 409 with the fresh state).
 """
 
@@ -29,13 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.settings import get_settings
-from auth.models import OfficerRole, User
-from auth.service import needs_passkey_enrolment
-from auth.web import page_principal, page_user
-from domain import backoffice
-from domain.calendar import TZ
+from api.web.session import page_principal, page_user
+from auth.accounts import needs_passkey_enrolment
+from domain.accounts.models import OfficerRole, User
+from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
-from domain.dossiers import service
+from domain.dossiers import backoffice
+from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -452,7 +452,7 @@ def _dossier_document(session: Session, user_id: int, dossier_id: int, document_
 async def document(request: Request[Any, Any, Any], dossier_id: int, document_id: int) -> Response[Any]:
     """A page of the dossier, through the officer's scope (another unit's: 404)."""
     me = page_user(request)
-    from api.uploads import stream_document
+    from api.web.uploads import stream_document
 
     doc = await request.app.state.db.read(_dossier_document, me.user_id, dossier_id, document_id)
     return stream_document(request, doc)
@@ -473,7 +473,7 @@ def _result_file(session: Session, user_id: int, dossier_id: int, result_id: int
 @get("/can-bo/ho-so/{dossier_id:int}/ket-qua/{result_id:int}", include_in_schema=False)
 async def result_file(request: Request[Any, Any, Any], dossier_id: int, result_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.uploads import stream_document
+    from api.web.uploads import stream_document
 
     return stream_document(request, await request.app.state.db.read(_result_file, me.user_id, dossier_id,
                                                                      result_id))
@@ -498,7 +498,7 @@ def _attach(session: Session, user_id: int, dossier_id: int, version: int, store
 
 async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service.StoredFile, str]:
     """The result file of a multipart form, streamed to disk, CSRF-checked before anything is stored."""
-    from api.uploads import store_upload, streamed_form
+    from api.web.uploads import store_upload, streamed_form
 
     async with streamed_form(request, max_files=1, max_fields=6, csrf=True) as form:
         version = _version(form.get("version"))
@@ -611,7 +611,7 @@ def _sha256_of(path: Path) -> str:
       opt={"exclude_from_csrf": True})  # public and changes nothing: the file is hashed and forgotten
 async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Response[Any]:
     """Compare an uploaded copy with the issued result's hash: khớp / không khớp."""
-    from api.uploads import streamed_form
+    from api.web.uploads import streamed_form
 
     await request.app.state.db.read(backoffice.verify_result, public_id)  # 404 before reading the body
     try:

@@ -20,14 +20,15 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.web.session import client_ip, page_principal, page_user
 from auth.passkeys import StepUpRequired
-from auth.web import client_ip, page_principal, page_user
-from domain.calendar import TZ
+from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure
+from domain.dossiers.filing import get_dossier
 from domain.dossiers.models import Dossier
-from domain.dossiers.service import get_dossier
 from domain.errors import DomainError, InvalidInput, NotFound
-from domain.payments import fees, gateways, receipts, reconcile, service
+from domain.payments import fees, gateways, receipts, reconcile
+from domain.payments import operations as service
 from domain.payments.config import GATEWAYS, payment_settings
 from domain.payments.gateways.base import Gateway, StartResult
 from domain.payments.gateways.sandbox import OUTCOMES, SandboxGateway
@@ -132,7 +133,7 @@ async def go_to_gateway(request: Request[Any, Any, Any], reference: str) -> Resp
 @get("/thanh-toan/ve/{gateway:str}", include_in_schema=False)
 async def gateway_return(request: Request[Any, Any, Any], gateway: str) -> Response[Any]:
     """Where the gateway sends the payer back: the signed result is checked and applied like a callback."""
-    from api.payments import handle_message
+    from api.v1.payments import handle_message
 
     if gateway not in GATEWAYS or gateway not in gateways.enabled_names():
         raise NotFound("Không có cổng thanh toán này.")
@@ -352,7 +353,7 @@ async def officer_refund(request: Request[Any, Any, Any], dossier_id: int, payme
     form = await request.form()
 
     async def run(me: Any) -> str:
-        from api.payments import refund_payment
+        from api.v1.payments import refund_payment
 
         result = await refund_payment(request, me, payment_id, str(form.get("reason") or ""))
         return {"success": "Đã hoàn trả.", "submitted": "Đã ghi yêu cầu hoàn trả; hãy chuyển trả và ghi kết quả.",
@@ -416,7 +417,7 @@ async def reconciliation_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/can-bo/thanh-toan/doi-soat.csv", include_in_schema=False)
 async def reconciliation_download(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_user(request)
-    from api.payments import reconciliation_csv
+    from api.v1.payments import reconciliation_csv
 
     gateway = request.query_params.get("cong") or None
     return await reconciliation_csv(request, me.user_id, _day(request.query_params.get("ngay")), gateway,

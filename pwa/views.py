@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
 
-from domain.catalog import service
-from domain.catalog.service import SearchQuery
+from domain.catalog import procedures as service
+from domain.catalog.procedures import SearchQuery
 from pwa.render import is_htmx, render
 
 
@@ -67,8 +67,8 @@ async def results(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def procedure(request: Request[Any, Any, Any], code: str) -> Response[bytes]:
     from datetime import datetime
 
-    from domain.calendar import TZ, expected_result
-    from domain.calendar_models import load_calendar
+    from domain.calendar.engine import TZ, expected_result
+    from domain.calendar.store import load_calendar
 
     db = request.app.state.db
     view = await db.read(service.get_procedure, code)

@@ -91,7 +91,7 @@ def catalogue_db(database_url: str) -> str:
     """The migrated database with the bundled catalogue and the demo province's offer loaded."""
     from api.settings import get_settings
     from domain.catalog.offer import apply_config, read_config
-    from domain.catalog.service import import_normalised, read_bundle
+    from domain.catalog.procedures import import_normalised, read_bundle
     from domain.db import Database
 
     db = Database(database_url)

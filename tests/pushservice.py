@@ -412,7 +412,7 @@ def make_user(session: Any, *, email: str | None = None, verified_email: bool = 
     """A person straight in the database (no password: these tests do not sign in)."""
     from datetime import UTC, datetime
 
-    from auth.models import User
+    from domain.accounts.models import User
 
     now = datetime.now(UTC)
     user = User(username=email or phone or f"u{uuid.uuid4().hex[:12]}@example.org", full_name="Nguyễn Thị Bình",
@@ -438,8 +438,8 @@ def make_draft(session: Any, owner_id: int) -> int:
     from sqlalchemy import select
 
     from domain.catalog.models import Procedure, Unit
+    from domain.dossiers.filing import ensure_form
     from domain.dossiers.models import Dossier, FormRevision
-    from domain.dossiers.service import ensure_form
 
     now = datetime.now(UTC)
     code = session.scalar(select(Procedure.code).where(Procedure.code == TEST_PROCEDURE)) or \

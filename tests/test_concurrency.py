@@ -13,8 +13,8 @@ from tests.conftest import BACKEND
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locking between processes is PostgreSQL's; "
                     "SQLite serialises every writer")
 def test_two_officers_one_wins(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from domain import backoffice
     from domain.db import Database
+    from domain.dossiers import backoffice
     from domain.errors import Conflict
     from tests.http.test_workflow_api import filed, officer
 
@@ -50,7 +50,7 @@ def test_two_officers_one_wins(client, database_url: str) -> None:  # type: igno
 
 def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
     from domain.db import Database
-    from domain.dossiers import service
+    from domain.dossiers import filing as service
     from tests.helpers import bearer, signed_in
     from tests.http.test_dossiers_api import fill
 

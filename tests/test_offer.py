@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from domain.catalog.offer import apply_config, read_config, set_offering
-from domain.catalog.service import get_procedure
+from domain.catalog.procedures import get_procedure
 from domain.db import Database
 from domain.errors import InvalidInput, NotFound
 
@@ -93,7 +93,7 @@ def test_admin_edit_records_a_version(catalogue_db: str) -> None:
 def test_search_follows_admin_changes_to_the_offer(catalogue_db: str) -> None:
     """Search reads the offer from the procedures' copy (offer_mode, prominence): an admin's change
     shows in the filters and the ranking at once, and a withdrawal takes the procedure out."""
-    from domain.catalog.service import SearchQuery, search
+    from domain.catalog.procedures import SearchQuery, search
 
     db = Database(catalogue_db)
     code = "1.001612"

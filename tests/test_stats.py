@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import backoffice
-from domain.calendar import TZ, Calendar
+from domain.calendar.engine import TZ, Calendar
 from domain.db import Database
+from domain.dossiers import backoffice
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput
@@ -44,7 +44,7 @@ class World:
 
 
 def pick_procedure(session: Session) -> str:
-    from domain.calendar_service import processing_time
+    from domain.calendar.due import processing_time
     from domain.catalog.models import Offering, Procedure
 
     for code, data, fld in session.execute(select(Procedure.code, Procedure.data, Procedure.field)
@@ -56,8 +56,8 @@ def pick_procedure(session: Session) -> str:
 
 
 def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> World:
-    from auth import service
-    from auth.models import Passkey
+    from auth import accounts as service
+    from domain.accounts.models import Passkey
 
     def run(s: Session) -> tuple[int, int, str]:
         service.create_unit(s, unit, f"Đơn vị thử thống kê {unit[4:9]}", "commune")
@@ -83,7 +83,7 @@ def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> W
 
 def draft(s: Session, w: World, at: datetime) -> Dossier:
     from domain.catalog.models import Procedure
-    from domain.dossiers.service import ensure_form
+    from domain.dossiers.filing import ensure_form
 
     form = ensure_form(s, w.code)
     revision = s.scalar(select(Procedure.revision).where(Procedure.code == w.code))
@@ -98,7 +98,7 @@ def draft(s: Session, w: World, at: datetime) -> Dossier:
 def file(s: Session, w: World, at: datetime, *, fee: int | None = None, channel: str | None = None,
          amr: str = "pwd") -> Dossier:
     """What ``service.submit`` does for a first submission, at a chosen moment."""
-    from domain.dossiers.service import compute_due, next_code
+    from domain.dossiers.filing import compute_due, next_code
 
     d = draft(s, w, at)
     fire(s, d, "submit", actor_id=w.citizen, actors={Actor.APPLICANT}, now=at, amr=amr)
@@ -534,7 +534,7 @@ def test_an_empty_future_period_is_zeros(catalogue_db: str) -> None:
 @given(a=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31)),
        minutes=st.integers(-2000, 600_000), civil=st.booleans())
 def test_memo_calendar_counts_working_time_like_the_calendar(a: datetime, minutes: int, civil: bool) -> None:
-    from domain.calendar import CIVIL_STATUS_SCHEDULE, DEFAULT_SCHEDULE
+    from domain.calendar.engine import CIVIL_STATUS_SCHEDULE, DEFAULT_SCHEDULE
 
     schedule = CIVIL_STATUS_SCHEDULE if civil else DEFAULT_SCHEDULE
     start = a.replace(tzinfo=TZ)

@@ -24,10 +24,10 @@ from sqlalchemy import delete, func, select
 from domain.db import Database
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
+from domain.outbox.enqueue import enqueue
+from domain.outbox.models import Attempt, Delivery, Notification, PushSubscription
 from domain.workflow import Actor
 from notifications import ssrf
-from notifications.models import Attempt, Delivery, Notification, PushSubscription
-from notifications.outbox import enqueue
 from notifications.settings import get_notify_settings
 from notifications.worker import Worker, WorkerBusy, claim, failed, retry_delivery, sqlite_lock
 from tests.pushservice import (
@@ -141,7 +141,7 @@ async def test_preferences_and_verified_addresses_choose_channels(db: Database, 
         unverified, _s2, _ = await citizen_with_device(db, push, email="chua@example.org", verified_email=False)
 
         def prefs(session: Any) -> None:
-            from notifications import preferences
+            from domain.outbox import preferences
 
             preferences.update(session, uid, {("dossier.received", "sms"): True, ("dossier.received", "webpush"): False})
 
@@ -606,13 +606,13 @@ async def test_officers_get_one_due_date_reminder_a_day(db: Database, settings: 
     assert [(n.event, n.dossier_id) for n in notes] == [("officer.reminder", soon)]
     assert json.loads(notes[0].context)["dossier_code"] == f"R-{soon}"
     assert await db.write(remind_officers) == 0  # once a day, however often the worker looks
-    from notifications import templates
+    from domain.outbox import templates
 
     assert templates.get("officer.reminder").url_for({"dossier_id": soon}) == f"/can-bo/ho-so/{soon}"
 
 
 async def test_payment_events_for_the_payments_state_machine(db: Database, settings: Any) -> None:
-    from notifications.outbox import payment_event
+    from domain.outbox.enqueue import payment_event
 
     def run(session: Any) -> tuple[int, list[str]]:
         uid = make_user(session)

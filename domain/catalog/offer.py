@@ -21,7 +21,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 
 from domain.catalog.models import Offering, OfferVersion, Procedure, Unit
 from domain.catalog.parse import fold
-from domain.catalog.service import refresh_fields
+from domain.catalog.procedures import refresh_fields
 from domain.errors import InvalidInput, NotFound
 
 UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")  # national unit identifier, e.g. 000.00.00.H56

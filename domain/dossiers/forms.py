@@ -17,7 +17,7 @@ from typing import Any
 
 from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 
-from auth.identifiers import normalise_email, normalise_phone, validate_cccd, validate_tax_code
+from domain.accounts.identifiers import normalise_email, normalise_phone, validate_cccd, validate_tax_code
 from domain.errors import InvalidInput
 
 TYPES = ("text", "textarea", "number", "date", "select", "checkbox", "cccd", "phone", "email", "tax_code",

@@ -13,9 +13,9 @@ from domain.audit import record
 from domain.db import SessionSql
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict
+from domain.outbox.enqueue import dossier_event
 from domain.stats import rollups
 from domain.workflow import Actor, InvalidTransition, Transition, find, target_of
-from notifications.outbox import dossier_event
 
 HISTORY_INSERT = (  # a plain statement: it runs on every transition of every dossier
     "INSERT INTO dossier_history (dossier_id, at, actor_id, event, from_status, to_status, reason, form_revision_id, "

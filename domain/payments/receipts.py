@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.models import Payment, Receipt, ReceiptCounter
 
 GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr": "Chuyển khoản VietQR",
@@ -86,7 +86,7 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
     from api.settings import get_settings
     from domain.documents.storage import key_for, storage_from_env
-    from domain.dossiers.service import StoredFile, add_to_wallet
+    from domain.dossiers.filing import StoredFile, add_to_wallet
 
     at = payment.paid_at or datetime.now(UTC)
     series = series_for(at)

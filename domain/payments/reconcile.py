@@ -17,11 +17,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.tokens import utc
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.dossiers.models import Dossier
 from domain.payments.machine import RefundStatus
 from domain.payments.models import Payment, PaymentEvent, Receipt, Refund
-from domain.payments.service import _in_units, day_bounds, officer_units
+from domain.payments.operations import _in_units, day_bounds, officer_units
 
 COLUMNS = ("ngay", "cong_thanh_toan", "trang_thai", "ma_thanh_toan", "ma_giao_dich_cong", "ma_ho_so", "don_vi",
            "so_tien_vnd", "da_hoan_tra_vnd", "bien_lai", "tao_luc", "ket_thuc_luc", "bat_thuong",

@@ -12,7 +12,7 @@ Why a bulk path
       processing time, its field's schedule and the supplement pauses — what ``recompute_due`` does),
       lateness from :meth:`Calendar.classify`, processing times from ``working_days_between``;
     * dossier codes follow ``{unit}-{yyMMdd}-{NNNN}``, one counter per unit per local day, continuing
-      the ``dossier_counters`` rows; fees are those of :func:`domain.dossiers.service.fee_for`;
+      the ``dossier_counters`` rows; fees are those of :func:`domain.dossiers.filing.fee_for`;
     * each event writes its history row and its audit row, the audit hash chain continued exactly as
       :func:`domain.audit.record` does (taking the same advisory lock on PostgreSQL);
     * the roll-ups and facts are computed with :func:`domain.stats.rollups.compute` — the function the
@@ -49,11 +49,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from auth.models import OfficerRole, User
+from domain.accounts.models import OfficerRole, User
 from domain.audit import GENESIS, AuditEvent, _digest
-from domain.calendar import TZ, Calendar, WorkSchedule, schedule_for_field
-from domain.calendar_models import load_calendar
-from domain.calendar_service import processing_time
+from domain.calendar.due import processing_time
+from domain.calendar.engine import TZ, Calendar, WorkSchedule, schedule_for_field
+from domain.calendar.store import load_calendar
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.db import Database
 from domain.dossiers.models import (
@@ -189,8 +189,8 @@ def _citizen_count(n: int) -> int:
 
 def prepare(session: Session, opts: Options) -> Setting:
     """Forms, demo citizens and officers (through the domain's use cases), counters."""
-    from auth import service as accounts
-    from domain.dossiers.service import fee_for
+    from auth import accounts
+    from domain.dossiers.filing import fee_for
 
     rng = random.Random(opts.seed)
     procs: list[Proc] = []
@@ -246,7 +246,7 @@ def prepare(session: Session, opts: Options) -> Setting:
 
 def ensure_forms(session: Session, codes: Sequence[str]) -> dict[str, int]:
     """The current form revision of each procedure (made as for a citizen's first draft when missing)."""
-    from domain.dossiers.service import ensure_form
+    from domain.dossiers.filing import ensure_form
 
     return {code: ensure_form(session, code).id for code in codes}
 
@@ -858,7 +858,7 @@ def generate(db: Database, opts: Options, progress: Callable[[str], None] = prin
 
 def already_loaded(session: Session) -> bool:
     """Demo history is there (a demo citizen, +84988xxxxxx, has dossiers)."""
-    from auth.identifiers import normalise_username
+    from domain.accounts.identifiers import normalise_username
 
     username, _ = normalise_username("0988000000")
     return session.scalar(select(Dossier.id).join(User, User.id == Dossier.owner_id)

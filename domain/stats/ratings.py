@@ -54,7 +54,7 @@ def _score(value: Any, name: str) -> int:
 def rate(session: Session, user_id: int, dossier_id: int, scores: dict[str, Any], comment: str = "", *,
          now: datetime | None = None) -> Rating:
     """Rate a returned dossier (its filer, once). 409 before the result is returned or a second time."""
-    from domain.dossiers.service import get_dossier
+    from domain.dossiers.filing import get_dossier
 
     d = get_dossier(session, user_id, dossier_id, for_update=True)
     if not can_rate(d):

@@ -1,7 +1,7 @@
 """Reports for officers and leaders, per unit and period, as CSV and XLSX.
 
 * ``dossiers``: every dossier the unit received in the period, with its dates, result and timeliness;
-* ``logbook``: the logbook (form 06, Circular 01/2018/TT-VPCP) — :func:`domain.backoffice.logbook`;
+* ``logbook``: the logbook (form 06, Circular 01/2018/TT-VPCP) — :func:`domain.dossiers.backoffice.logbook`;
 * ``payments``: fees paid (or tried) online for the unit's dossiers, with the e-receipt numbers;
 * ``late``: late results and rescheduled dossiers with their apology letters (form 04).
 
@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from auth.models import User
-from domain import backoffice
-from domain.calendar import TZ
+from domain.accounts.models import User
+from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
+from domain.dossiers import backoffice
 from domain.dossiers.models import Apology, Dossier
 from domain.errors import InvalidInput, NotFound
 from domain.payments.models import Payment, Receipt

@@ -2,7 +2,7 @@
 
 How a change reaches the roll-ups
     Every state change passes :func:`domain.dossiers.lifecycle.fire`, which calls :func:`on_transition`;
-    rescheduling and due-date recomputation (``domain.backoffice``) call :func:`on_due_change`; the
+    rescheduling and due-date recomputation (``domain.dossiers.backoffice``) call :func:`on_due_change`; the
     payment state machine calls :func:`on_payment_change`; a rating calls :func:`on_rating`. These only
     *mark* the dossier (and count the transaction); the work happens once per transaction, just before
     commit (:func:`flush_pending`, a ``before_commit`` listener), when every field the use case set after
@@ -53,8 +53,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.audit import AuditEvent
-from domain.calendar import DEFAULT_SCHEDULE, TZ, Calendar, Pause, WorkSchedule, local, schedule_for_field
-from domain.calendar_models import load_calendar
+from domain.calendar.engine import (
+    DEFAULT_SCHEDULE,
+    TZ,
+    Calendar,
+    Pause,
+    WorkSchedule,
+    local,
+    schedule_for_field,
+)
+from domain.calendar.store import load_calendar
 from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Procedure
 from domain.db import SessionSql, read_date

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from domain.calendar import TZ
+from domain.calendar.engine import TZ
 from domain.catalog.models import Field, Offering, Procedure, Unit
 from domain.errors import InvalidInput, NotFound
 from domain.stats.models import (

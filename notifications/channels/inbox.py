@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput, NotFound
-from notifications import templates
-from notifications.models import Notification
+from domain.outbox import templates
+from domain.outbox.models import Notification
 
 MAX_PAGE = 100
 

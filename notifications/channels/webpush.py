@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 
 from api.settings import SettingsError
 from domain.errors import InvalidInput, NotFound
+from domain.outbox.models import PushSubscription
 from notifications import ssrf
 from notifications.channels import DELIVERED, PERMANENT, RETRY, TECHNICAL, Result, parse_retry_after
-from notifications.models import PushSubscription
 from notifications.settings import NotifySettings
 
 MAX_SUBSCRIPTIONS_PER_USER = 20

@@ -33,9 +33,9 @@ def file_directly(database_url: str, dossier_id: int) -> None:
     """File the draft through the workflow (the form itself is tested elsewhere). On its own thread:
     Playwright keeps an event loop running in this one."""
     from domain.db import Database
+    from domain.dossiers.filing import next_code
     from domain.dossiers.lifecycle import fire
     from domain.dossiers.models import Dossier
-    from domain.dossiers.service import next_code
     from domain.workflow import Actor
 
     def run(s: Any) -> None:

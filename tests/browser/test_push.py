@@ -142,7 +142,7 @@ def test_push_notification_journey(browser: Any, push_server: str, push: PushSer
         def submit(session: Any) -> int:
             from sqlalchemy import select
 
-            from auth.models import User
+            from domain.accounts.models import User
 
             uid = session.scalar(select(User.id).where(User.phone == "+84" + phone[1:]))
             dossier_id = make_draft(session, uid)

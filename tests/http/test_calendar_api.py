@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from domain.calendar import TZ, default_calendar, expected_result
-from domain.calendar_models import (
+from domain.calendar.engine import TZ, default_calendar, expected_result
+from domain.calendar.store import (
     CalendarOverride,
     list_overrides,
     load_calendar,

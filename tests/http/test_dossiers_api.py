@@ -107,7 +107,7 @@ def test_idempotency_key_another_body_then_expiry(catalogue_db: str) -> None:
     from sqlalchemy import update
 
     from domain.db import Database
-    from domain.dossiers import service
+    from domain.dossiers import filing as service
     from domain.dossiers.models import IdempotencyKey
     from domain.errors import Conflict
 

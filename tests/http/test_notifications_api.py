@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from domain.db import Database
-from notifications.outbox import enqueue
+from domain.outbox.enqueue import enqueue
 from tests.helpers import PASSWORD, bearer, login, register, signed_in
 from tests.pushservice import PushService, b64e, notify_env
 
@@ -210,8 +210,8 @@ def test_preferences(client: Any, notify: Any) -> None:
 # --- admin -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def admin_tokens(client: Any, catalogue_db: str) -> dict[str, Any]:
-    from auth import service
-    from auth.models import Passkey
+    from auth import accounts as service
+    from domain.accounts.models import Passkey
 
     username = f"admin-{datetime.now(UTC).timestamp():.0f}@example.org"
 

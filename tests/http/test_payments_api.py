@@ -19,12 +19,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
-from auth import service as accounts
+from auth import accounts
 from domain.audit import AuditEvent
 from domain.db import Database
+from domain.dossiers.filing import next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
-from domain.dossiers.service import next_code
 from domain.payments import config
 from domain.payments.gateways.paygov import checksum
 from domain.payments.gateways.sandbox import SandboxGateway
@@ -568,7 +568,7 @@ def test_100_identical_callbacks_from_threads_each_with_its_own_engine(client: A
                                                                       database_url: str) -> None:
     """Real concurrency: every thread has its own engine and connection (PostgreSQL allows 100 connections
     in all, so at most 60 are open at once)."""
-    from domain.payments import service
+    from domain.payments import operations as service
     from domain.payments.gateways import make
 
     _, tokens = signed_in(client)

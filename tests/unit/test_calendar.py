@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import (
+from domain.calendar.engine import (
     CIVIL_STATUS_SCHEDULE,
     DEFAULT_SCHEDULE,
     TZ,

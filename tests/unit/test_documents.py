@@ -765,7 +765,7 @@ def upload_app(tmp_path: Path) -> Iterator[Any]:
     from litestar import Litestar, Request, post
     from litestar.testing import TestClient
 
-    from api.errors import HANDLERS
+    from api.web.errors import HANDLERS
 
     @post("/api/upload", request_max_body_size=21 * MiB)
     async def upload(request: Request[Any, Any, Any]) -> dict[str, Any]:

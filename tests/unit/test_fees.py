@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.catalog.service import BUNDLE
+from domain.catalog.procedures import BUNDLE
 from domain.payments import fees
 from domain.payments.machine import FINAL, LIVE, TABLE, InvalidPaymentTransition, Status, next_status
 

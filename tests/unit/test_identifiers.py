@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auth.identifiers import normalise_phone, normalise_username, validate_cccd, validate_tax_code
 from auth.passwords import check_policy, hash_password, verify_password
+from domain.accounts.identifiers import normalise_phone, normalise_username, validate_cccd, validate_tax_code
 from domain.errors import InvalidInput
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.calendar import TZ, default_calendar
+from domain.calendar.engine import TZ, default_calendar
 
 
 def at(day: str, hm: str = "10:00") -> datetime:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from auth import passkeys, service
-from auth.models import AuthSession, Passkey, WebAuthnChallenge
+from auth import accounts as service
+from auth import passkeys
 from auth.passkeys import PasskeyError, StepUpRequired
 from auth.tokens import TokenPair, start_session
+from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
 from domain.audit import AuditEvent
 from domain.db import Database
 from domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from notifications import templates
-from notifications.outbox import DOSSIER_EVENTS, OFFICER_EVENTS, display, money
-from notifications.templates import TemplateError, parse, placeholders_of
+from domain.outbox import templates
+from domain.outbox.enqueue import DOSSIER_EVENTS, OFFICER_EVENTS, display, money
+from domain.outbox.templates import TemplateError, parse, placeholders_of
 
 ALL = sorted(templates.load())
 VIETNAMESE = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", re.I)

@@ -2,7 +2,7 @@
 
 A gateway never touches the database: it builds the start of a payment (a redirect URL or a QR
 text), reads and verifies what comes back (a :class:`Notice`), answers callbacks in its own
-dialect, and asks for refunds. The service (``domain.payments.service``) applies notices to
+dialect, and asks for refunds. The service (``domain.payments.operations``) applies notices to
 payments under a row lock, records every message and decides the answer (:class:`Ack`).
 """
 

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.gateways.base import (
     Ack,
     Gateway,

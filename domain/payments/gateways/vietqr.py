@@ -3,7 +3,7 @@ dossier code in the purpose of the transfer. Our own encoder (no package needed)
 fields, ending with a CRC-16/CCITT-FALSE over everything before it, "6304" included.
 
 The bank sends us nothing: a payment is confirmed by an officer who sees the transfer, or by
-importing the bank statement (CSV), matched by dossier code and amount (``domain.payments.service``).
+importing the bank statement (CSV), matched by dossier code and amount (``domain.payments.operations``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.payments.gateways.base import (
     Ack,
     Gateway,

@@ -16,7 +16,7 @@ from litestar.response import Stream
 
 from domain.documents.processing import EXTENSIONS, process_upload
 from domain.documents.streaming import MultipartForm, boundary_from_content_type, parse_multipart_stream
-from domain.dossiers.service import StoredFile
+from domain.dossiers.filing import StoredFile
 from domain.errors import InvalidInput
 
 

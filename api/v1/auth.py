@@ -11,10 +11,10 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from auth import service
-from auth.service import Client
+from api.web.session import api_principal, client_ip
+from auth import accounts as service
+from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, Unauthorized, rotate
-from auth.web import api_principal, client_ip
 
 log = logging.getLogger("motcua.auth")
 

@@ -12,10 +12,10 @@ from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
+from api.web.session import api_principal
 from auth.tokens import Principal
-from auth.web import api_principal
 from domain.errors import InvalidInput
-from notifications import preferences, templates
+from domain.outbox import preferences, templates
 from notifications import worker as outbox_worker
 from notifications.admin import require_admin
 from notifications.channels import inbox, webpush

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import Membership, User
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.accounts.models import Membership, User
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.db import SessionReader, SessionSql, read_datetime
 from domain.dossiers import forms
@@ -334,7 +334,7 @@ def expected_duration(session: Session, procedure_code: str) -> dict[str, Any] |
 
 
 def compute_due(session: Session, procedure_code: str, start: datetime) -> datetime | None:
-    from domain.calendar_service import due_for_procedure
+    from domain.calendar.due import due_for_procedure
 
     return due_for_procedure(session, procedure_code, start)
 
@@ -386,7 +386,7 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
          amr=amr, now=now)
     if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
-        from domain.backoffice import end_pause
+        from domain.dossiers.backoffice import end_pause
 
         end_pause(session, dossier, now)
         session.flush()
@@ -535,7 +535,7 @@ def expire_drafts(session: Session, *, ttl: timedelta, warn_before: timedelta,
     warn = list(session.scalars(select(Dossier).where(
         Dossier.status == State.DRAFT.value, Dossier.updated_at < now - ttl + warn_before,
         Dossier.updated_at >= now - ttl, Dossier.expiry_warned_at.is_(None))))
-    from notifications.outbox import enqueue
+    from domain.outbox.enqueue import enqueue
 
     for d in warn:
         d.expiry_warned_at = now

@@ -25,10 +25,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from domain.calendar import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.db import SessionReader, SessionSql
-from notifications import templates
-from notifications.models import CREATED, Notification
+from domain.outbox import templates
+from domain.outbox.models import CREATED, Notification
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")

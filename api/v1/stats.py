@@ -12,8 +12,8 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
+from api.web.session import api_principal
 from auth.tokens import Principal
-from auth.web import api_principal
 from domain.errors import InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -82,7 +82,7 @@ class RatingController(Controller):
     async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> RatingState:
         """Whether this dossier can be rated now (its result was returned, not rated yet) and the rating."""
         def run(session: Session) -> RatingState:
-            from domain.dossiers.service import get_dossier
+            from domain.dossiers.filing import get_dossier
 
             d = get_dossier(session, me.user_id, dossier_id)
             r = ratings.rating_of(session, d.id)

@@ -2,7 +2,7 @@
 
 ``calendar_overrides`` holds the government's announcements the ``holidays`` package does not know yet
 (a swapped working Saturday, an extra day off): one row a day, winning over the package.
-:func:`load_calendar` builds the :class:`~domain.calendar.Calendar` every due date is computed with.
+:func:`load_calendar` builds the :class:`~domain.calendar.engine.Calendar` every due date is computed with.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from domain.calendar import Calendar, Override
+from domain.calendar.engine import Calendar, Override
 from domain.db import Base, SessionReader, UTCDateTime, read_date
 from domain.errors import InvalidInput
 

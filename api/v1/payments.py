@@ -14,11 +14,12 @@ from litestar import Controller, Request, Response, get, post, put, route
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from api.web.session import api_principal, client_ip
 from auth.tokens import Principal
-from auth.web import api_principal, client_ip
-from domain.calendar import TZ
+from domain.calendar.engine import TZ
 from domain.errors import InvalidInput, NotFound
-from domain.payments import fees, gateways, receipts, reconcile, service
+from domain.payments import fees, gateways, receipts, reconcile
+from domain.payments import operations as service
 from domain.payments.config import GATEWAYS
 from domain.payments.gateways.base import Ack, Notice
 from domain.payments.machine import LIVE
@@ -114,7 +115,7 @@ class DossierPaymentController(Controller):
     async def list_payments(self, request: Request[Any, Any, Any], me: Principal,
                             dossier_id: int) -> list[dict[str, Any]]:
         def run(session: Any) -> list[dict[str, Any]]:
-            from domain.dossiers.service import get_dossier
+            from domain.dossiers.filing import get_dossier
 
             d = get_dossier(session, me.user_id, dossier_id)
             return [service.payment_view(session, p) for p in service.dossier_payments(session, d.id)]

@@ -8,8 +8,8 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 
-from domain.catalog import service
-from domain.catalog.service import SearchQuery
+from domain.catalog import procedures as service
+from domain.catalog.procedures import SearchQuery
 
 
 class Duration(msgspec.Struct):

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from api.settings import get_settings
 from auth import ratelimit
-from auth.identifiers import normalise_username, validate_cccd, validate_tax_code
-from auth.models import (
+from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
+from auth.tokens import TokenPair, Unauthorized, revoke_all, start_session, utc
+from domain.accounts.identifiers import normalise_username, validate_cccd, validate_tax_code
+from domain.accounts.models import (
     AuthSession,
     Invitation,
     Membership,
@@ -24,8 +26,6 @@ from auth.models import (
     Passkey,
     User,
 )
-from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
-from auth.tokens import TokenPair, Unauthorized, revoke_all, start_session, utc
 from domain.audit import record
 from domain.catalog.models import Unit
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests

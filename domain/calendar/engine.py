@@ -10,7 +10,7 @@ Days off
     days when a holiday falls on a weekend) and the government's announced swaps it carries (a
     weekday off "thay cho" a Saturday worked: the package marks the Saturday as a working day).
     On top, **overrides** ``(day, working, note)`` — the admin-editable table
-    (:mod:`domain.calendar_models`) for announcements the package does not know yet — win over
+    (:mod:`domain.calendar.store`) for announcements the package does not know yet — win over
     everything.
 
 Work hours and the cut-off (:class:`WorkSchedule`)

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auth.models import User
+from domain.accounts.models import User
 from domain.errors import InvalidInput, NotFound
-from notifications import templates
-from notifications.models import NotificationProfile, Preference
-from notifications.outbox import DEFAULTS, preferences, wants
+from domain.outbox import templates
+from domain.outbox.enqueue import DEFAULTS, preferences, wants
+from domain.outbox.models import NotificationProfile, Preference
 
 CONFIGURABLE = ("webpush", "email", "sms")
 

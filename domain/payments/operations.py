@@ -24,13 +24,13 @@ from typing import Any
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
-from auth.models import OfficerRole, User
 from auth.tokens import utc
+from domain.accounts.models import OfficerRole, User
 from domain.audit import record
-from domain.calendar import TZ
+from domain.calendar.engine import TZ
 from domain.catalog.models import Unit
+from domain.dossiers.filing import get_dossier, remember, store_answer, visible_dossiers
 from domain.dossiers.models import Dossier
-from domain.dossiers.service import get_dossier, remember, store_answer, visible_dossiers
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.payments import fees, gateways, receipts
 from domain.payments.config import EXPIRY, payment_settings
@@ -189,7 +189,7 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
     if after == Status.SUCCESS:
         _issue_receipt(session, payment)
     if after.value != before:
-        from notifications.outbox import payment_event
+        from domain.outbox.enqueue import payment_event
 
         payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
         from domain.stats import rollups

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from domain.calendar import UNITS, Pause, schedule_for_field
-from domain.calendar_models import load_calendar
+from domain.calendar.engine import UNITS, Pause, schedule_for_field
+from domain.calendar.store import load_calendar
 from domain.catalog.facts import procedure_facts
 
 

@@ -12,10 +12,10 @@ from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
+from api.web.session import api_principal, client_ip
 from auth import ratelimit
 from auth.tokens import Principal
-from auth.web import api_principal, client_ip
-from domain.dossiers import service
+from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
 from domain.errors import InvalidInput, NotFound, TooManyRequests
 from domain.workflow import STATE_NAMES_VI, State
@@ -216,7 +216,7 @@ class DossierController(Controller):
     @post("/{dossier_id:int}/documents", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
     async def upload(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DocumentOut:
         """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
-        from api.uploads import receive_upload
+        from api.web.uploads import receive_upload
 
         slot, stored = await receive_upload(request)
         doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
@@ -296,7 +296,7 @@ class DocumentController(Controller):
     @get("/{document_id:int}/content")
     async def content(self, request: Request[Any, Any, Any], me: Principal, document_id: int) -> Response[Any]:
         """The file itself (streamed)."""
-        from api.uploads import stream_document
+        from api.web.uploads import stream_document
 
         doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
         return stream_document(request, doc)

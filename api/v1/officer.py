@@ -16,11 +16,11 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
-from api.dossiers import DossierOut, dossier_out
 from api.settings import get_settings
+from api.v1.dossiers import DossierOut, dossier_out
+from api.web.session import api_principal
 from auth.tokens import Principal
-from auth.web import api_principal
-from domain import backoffice
+from domain.dossiers import backoffice
 from domain.errors import InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
 
@@ -145,14 +145,14 @@ class OfficerController(Controller):
         public_id = backoffice.new_public_id()
         verify_url = f"{get_settings().public_url}/xac-minh/{public_id}"
         if request.headers.get("content-type", "").startswith("multipart/"):
-            from api.uploads import receive_result_upload
+            from api.web.uploads import receive_result_upload
 
             stored, title = await receive_result_upload(request)
         else:
             from datetime import UTC
 
             from domain.documents.processing import PDF_TYPE
-            from domain.dossiers.service import StoredFile
+            from domain.dossiers.filing import StoredFile
             from domain.results import render_result_pdf
 
             ctx = await db.read(backoffice.result_context, me.user_id, dossier_id)
@@ -202,7 +202,7 @@ class AdminController(Controller):
     async def verify_identity(self, request: Request[Any, Any, Any], me: Principal, user_id: int,
                               data: IdentityIn) -> dict[str, Any]:
         """An officer who checked the person's papers raises the account to identity level 2."""
-        from auth import service as accounts
+        from auth import accounts
 
         def run(session: Session) -> dict[str, Any]:
             backoffice.officer(session, me.user_id)  # an officer with a passkey
@@ -214,7 +214,7 @@ class AdminController(Controller):
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
     async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
         """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
-        from domain.dossiers import service as filing
+        from domain.dossiers import filing
         from pwa.admin import _require_admin
 
         def run(session: Session) -> dict[str, Any]:
@@ -235,7 +235,7 @@ class DecisionController(Controller):
                               dossier_id: int) -> DecisionCheckOut:
         """Re-verify the stored passkey assertions of a dossier's decisions against the approvers' keys."""
         def run(session: Session) -> backoffice.DecisionCheck:
-            from domain.dossiers.service import get_dossier
+            from domain.dossiers.filing import get_dossier
             from domain.errors import NotFound
 
             try:

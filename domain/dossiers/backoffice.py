@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from auth.models import OfficerRole, Passkey, User
-from domain.calendar import TZ
-from domain.calendar_models import load_calendar
-from domain.calendar_service import due_for_procedure
+from domain.accounts.models import OfficerRole, Passkey, User
+from domain.calendar.due import due_for_procedure
+from domain.calendar.engine import TZ
+from domain.calendar.store import load_calendar
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.dossiers.lifecycle import WorkflowConflict, fire
 from domain.dossiers.models import (

@@ -17,11 +17,11 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from api.auth import TokensOut, tokens
+from api.v1.auth import TokensOut, tokens
+from api.web.session import api_principal, client_ip
 from auth import passkeys
-from auth.models import Passkey
 from auth.tokens import Principal
-from auth.web import api_principal, client_ip
+from domain.accounts.models import Passkey
 
 MAX_BODY = 64 * 1024
 

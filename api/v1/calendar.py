@@ -9,8 +9,8 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 
-from domain.calendar import DEFAULT_SCHEDULE, UNITS, WorkSchedule, parse_moment
-from domain.calendar_models import load_calendar
+from domain.calendar.engine import DEFAULT_SCHEDULE, UNITS, WorkSchedule, parse_moment
+from domain.calendar.store import load_calendar
 from domain.errors import InvalidInput
 
 MAX_AMOUNT = 3650  # days (ten years)
