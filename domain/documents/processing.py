@@ -33,10 +33,13 @@ Choices (the issue leaves them to the server):
   containers that phones write (HEIC with depth/burst images, MPO JPEGs) the primary image is used.
 * **Truncated or corrupt images** are refused: ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays False and
   the image is fully loaded.
-* **PDFs are stored byte for byte** after checks: ``%PDF-`` at offset 0, ``%%EOF`` in the last
-  1,024 bytes, parseable by pypdf with a readable page count (1..:data:`MAX_PAGES`), not encrypted,
-  and no JavaScript, launch/import actions, rich media or embedded files (searched in the raw bytes
-  *and* in every parsed object, so compressed object streams and ``#xx``-escaped names are seen).
+* **PDFs are stored byte for byte** after checks when nothing had to go: ``%PDF-`` at offset 0,
+  ``%%EOF`` in the last 1,024 bytes, parseable by pypdf with a readable page count
+  (1..:data:`MAX_PAGES`), not encrypted, and no JavaScript, launch/import actions, rich media or
+  embedded files (searched in the raw bytes *and* in every parsed object, so compressed object
+  streams and ``#xx``-escaped names are seen). Outgoing actions (``/URI``, ``/GoToR``, ``/GoToE``,
+  ``/SubmitForm``, …), ``/AA`` triggers and XFA forms are stripped by rewriting the file with pikepdf
+  (every object, object streams and name trees included), and the rewritten file is checked again.
 """
 
 from __future__ import annotations
@@ -259,8 +262,8 @@ def process_upload(
             raise UploadRejected("invalid_pdf")
         raise UploadRejected("unsupported_type")
     if kind == PDF_TYPE:
-        pages = _check_pdf(path_in, size, max_pages=max_pages)
-        return ProcessedFile(path_in, PDF_TYPE, size, _sha256(path_in), None, None, pages)
+        pages = _check_pdf(path_in, size, max_pages=max_pages)  # may rewrite the file (stripped actions)
+        return ProcessedFile(path_in, PDF_TYPE, path_in.stat().st_size, _sha256(path_in), None, None, pages)
     return _process_image(path_in, kind, max_pixels=max_pixels, max_side=max_side, jpeg_quality=jpeg_quality)
 
 
@@ -451,6 +454,15 @@ _ACTIVE_RAW = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|Impor
 _ACTIVE_KEYS = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/EF", "/RichMedia",
                 "/RichMediaContent"}
 _ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/RichMediaExecute", "/GoToE", "/Rendition"}
+# Outgoing actions (a link out, a remote or embedded document, a form sent somewhere) and the trigger
+# dictionaries (/AA) and XFA forms are stripped by rewriting the file; the check afterwards refuses
+# any that are left, together with the active content above.
+_OUTGOING_ACTIONS = {"/URI", "/GoToR", "/GoToE", "/SubmitForm", "/ImportData", "/Launch", "/Thread",
+                     "/Sound", "/Movie", "/Rendition", "/RichMediaExecute", "/Hide", "/ResetForm"}
+_STRIPPED_KEYS = {"/AA", "/XFA"}
+_ACTION_KEYS = ("/A", "/OpenAction", "/Next", "/PA")
+_LEFT_AFTER_STRIP = _ACTIVE_KEYS | _STRIPPED_KEYS
+_ACTIONS_AFTER_STRIP = _ACTIVE_ACTIONS | _OUTGOING_ACTIONS
 _SCAN_BLOCK = 1024 * 1024
 
 
@@ -481,7 +493,13 @@ def _check_pdf(path: Path, size: int, *, max_pages: int) -> int:
                 raise UploadRejected("pdf_encrypted")
             if _parsed_active(reader):
                 raise UploadRejected("pdf_active_content")
-            pages = len(reader.pages)
+        if _strip_outgoing(path):  # rewritten: check the result as it will be stored
+            with path.open("rb") as fh:
+                reader = PdfReader(fh, strict=False)
+                if _parsed_active(reader, keys=_LEFT_AFTER_STRIP, actions=_ACTIONS_AFTER_STRIP):
+                    raise UploadRejected("pdf_active_content")
+        with path.open("rb") as fh:
+            pages = len(PdfReader(fh, strict=False).pages)
     except UploadRejected:
         raise
     except MemoryError:
@@ -495,7 +513,72 @@ def _check_pdf(path: Path, size: int, *, max_pages: int) -> int:
     return pages
 
 
-def _parsed_active(reader: Any) -> bool:
+def _strip_outgoing(path: Path) -> bool:
+    """Remove outgoing actions, /AA triggers and XFA from every object (object streams and name trees
+    included: qpdf lists every object), rewriting ``path`` in place. Returns whether anything went;
+    an untouched file keeps its bytes (and so any signature on it)."""
+    import pikepdf
+
+    changed = False
+    with pikepdf.open(path) as pdf:
+        if len(pdf.objects) > MAX_PDF_OBJECTS:
+            raise UploadRejected("invalid_pdf")
+        stack: list[Any] = [pdf.trailer, *pdf.objects]
+        seen: set[int] = set()
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, pikepdf.Array):
+                stack.extend(v for v in obj if _direct_container(v))
+                continue
+            if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+                continue
+            if obj.is_indirect:
+                if obj.objgen in seen:
+                    continue
+                seen.add(obj.objgen)
+            for key in list(obj.keys()):
+                value = obj.get(key)
+                if key in _STRIPPED_KEYS or (key in _ACTION_KEYS and _outgoing(value)):
+                    del obj[key]
+                    changed = True
+                elif isinstance(value, pikepdf.Array) and key == "/Next":
+                    kept = [v for v in value if not _outgoing(v)]
+                    if len(kept) != len(value):
+                        obj[key] = pikepdf.Array(kept)
+                        changed = True
+                elif _direct_container(value):
+                    stack.append(value)
+        if changed:
+            tmp = path.with_name(path.name + ".clean")
+            try:
+                pdf.save(tmp)
+            except Exception:
+                tmp.unlink(missing_ok=True)
+                raise
+    if changed:
+        os.replace(tmp, path)
+    return changed
+
+
+def _direct_container(value: Any) -> bool:
+    import pikepdf
+
+    return isinstance(value, (pikepdf.Array, pikepdf.Dictionary)) and not value.is_indirect
+
+
+def _outgoing(value: Any) -> bool:
+    """An action dictionary (or a chain of them) whose type reaches outside the document."""
+    import pikepdf
+
+    if isinstance(value, pikepdf.Array):
+        return any(_outgoing(v) for v in value)
+    if not isinstance(value, pikepdf.Dictionary):
+        return False
+    kind = value.get("/S")
+    return kind is not None and str(kind) in _OUTGOING_ACTIONS
+
+
+def _parsed_active(reader: Any, *, keys: set[str] = _ACTIVE_KEYS, actions: set[str] = _ACTIVE_ACTIONS) -> bool:
     """Walk every indirect object (and the trailer) for active content; indirect refs are not
     followed (each is visited as an object of its own), so cycles cannot loop."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
@@ -513,7 +596,7 @@ def _parsed_active(reader: Any) -> bool:
             obj = stack.pop()
             if isinstance(obj, DictionaryObject):  # stream objects are dictionaries too
                 for key, value in dict.items(obj):
-                    if key in _ACTIVE_KEYS or (key == "/S" and isinstance(value, str) and value in _ACTIVE_ACTIONS):
+                    if key in keys or (key == "/S" and isinstance(value, str) and value in actions):
                         return True
                     if not isinstance(value, IndirectObject):
                         stack.append(value)
