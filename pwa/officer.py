@@ -12,9 +12,7 @@ workflow table, optimistic locking (a stale ``version`` shows a 409 with the fre
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +29,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from api.web.session import page_principal, page_user
 from auth.accounts import needs_passkey_enrolment
+from domain import exports
 from domain.accounts.models import OfficerRole, User
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
@@ -576,12 +575,8 @@ async def logbook(request: Request[Any, Any, Any]) -> Response[Any]:
     unit = (qp.get("unit") or "")[:32]
     start, end = _day(qp.get("from"), "from"), _day(qp.get("to"), "to")
     rows = await request.app.state.db.read(backoffice.logbook, me.user_id, unit, start, end)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(backoffice.LOGBOOK_COLUMNS)
-    writer.writerows(rows)
     safe = "".join(ch for ch in unit if ch.isalnum() or ch in ".-")
-    return Response(("\ufeff" + buf.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+    return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{safe}-{start}-{end}.csv"',
                              "Cache-Control": "private, no-store"})
 

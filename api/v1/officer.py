@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -20,6 +18,7 @@ from api.settings import get_settings
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
 from auth.tokens import Principal
+from domain import exports
 from domain.dossiers import backoffice
 from domain.errors import InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
@@ -175,11 +174,7 @@ class OfficerController(Controller):
                       to: date) -> Response[bytes]:
         """The logbook (form 06) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
         rows = await request.app.state.db.read(backoffice.logbook, me.user_id, unit, from_, to)
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(backoffice.LOGBOOK_COLUMNS)
-        writer.writerows(rows)
-        return Response(("\ufeff" + buf.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+        return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})
 
 

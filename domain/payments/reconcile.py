@@ -7,8 +7,6 @@ can be checked against its settlement report and the treasury account.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.tokens import utc
+from domain import exports
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.dossiers.models import Dossier
 from domain.payments.machine import RefundStatus
@@ -83,16 +82,4 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _safe(row.get(k, "")) for k in columns})
-    return "\ufeff" + buffer.getvalue()  # a BOM: spreadsheet programs then read the Vietnamese text right
-
-
-def _safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return exports.csv_text(columns, ([row.get(k, "") for k in columns] for row in rows))

@@ -11,7 +11,6 @@ read every unit. A report is bounded: five years at most and :data:`MAX_ROWS` ro
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from domain import exports
 from domain.accounts.models import User
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
@@ -207,19 +207,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _safe_cell(text: str) -> str:
-    """Spreadsheet formula injection: a text starting with = + - @ is read as text, not a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def to_csv(rep: Report) -> bytes:
-    """UTF-8 with a BOM (spreadsheets then read Vietnamese correctly), one header row."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(rep.columns)
-    for row in rep.rows:
-        writer.writerow([_safe_cell(_text(v)) if isinstance(v, str) else _text(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode()
+    """UTF-8 with a BOM (spreadsheets then read Vietnamese correctly), one header row, safe cells."""
+    return exports.csv_bytes(rep.columns, rep.rows, render=_text)
 
 
 def to_xlsx(rep: Report) -> bytes:
@@ -252,7 +242,7 @@ def to_xlsx(rep: Report) -> bytes:
                 cell.number_format = "dd/mm/yyyy hh:mm"
                 cells.append(cell)
             elif isinstance(v, str):
-                cells.append(_safe_cell(v))
+                cells.append(exports.safe_cell(v))
             else:
                 cells.append(v)
         ws.append(cells)

