@@ -6,7 +6,13 @@ A push endpoint is a URL a browser handed us; the worker POSTs to it. So before 
 * every address the host resolves to must be public (``ipaddress.is_global``): private, loopback,
   link-local, shared (CGNAT), multicast, reserved and unspecified ranges are refused, as are IPv6
   forms that embed such an IPv4 address (mapped, 6to4, NAT64 well-known prefix);
-* loopback is let through only with ``MOTCUA_PUSH_ALLOW_LOOPBACK=1`` (the tests' local push service).
+* whole IPv6 ranges that reach IPv4 or private networks through a translator or that are not
+  routable are refused outright, whatever they embed (:data:`REFUSED_V6`): IPv4-mapped and
+  -compatible, NAT64 (``64:ff9b::/96`` and the local-use ``64:ff9b:1::/48``), 6to4, Teredo,
+  link-local, unique-local, multicast, documentation and discard-only;
+* the port must be 443 (others only when configured: ``ports``);
+* loopback is let through only with ``MOTCUA_PUSH_ALLOW_LOOPBACK=1`` (the tests' local push service),
+  and then on any port.
 
 The check is made when a subscription is saved (a clear 400) and again at send time inside the
 HTTP client's resolver (:class:`GuardedResolver`), which hands the client exactly the addresses it
@@ -27,6 +33,19 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 MAX_ENDPOINT = 2048
 RESOLVE_TIMEOUT = 5.0
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+PUSH_PORTS = (443,)
+REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in (
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::/96",  # IPv4-compatible (deprecated), and :: itself
+    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64: well-known and local-use prefixes
+    "2002::/16",  # 6to4
+    "2001::/32",  # Teredo
+    "fe80::/10", "fec0::/10",  # link-local, site-local (deprecated)
+    "fc00::/7",  # unique-local
+    "ff00::/8",  # multicast
+    "2001:db8::/32", "3fff::/20",  # documentation
+    "100::/64",  # discard-only
+))
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -53,6 +72,8 @@ def check_ip(address: str, *, allow_loopback: bool = False) -> None:
         raise EndpointRefused(f"not an IP address: {address!r}") from None
     candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
+        if not (ip.is_loopback and allow_loopback) and any(ip in net for net in REFUSED_V6):
+            raise EndpointRefused(f"the push endpoint is on a private or reserved IPv6 range ({ip})")
         inner = _embedded_v4(ip)
         if inner is not None:
             candidates.append(inner)
@@ -100,16 +121,29 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def check_port(port: int, addresses: list[str], *, ports: tuple[int, ...], allow_loopback: bool) -> None:
+    """Only the allowed ports (443 unless configured); any port on loopback when loopback is allowed."""
+    if port in ports:
+        return
+    if allow_loopback and addresses and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback
+                                            for a in addresses):
+        return
+    raise EndpointRefused(f"the push endpoint's port {port} is not allowed")
+
+
 async def check_endpoint(url: str, *, allow_http: bool, allow_loopback: bool,
-                         resolve: Resolver = system_resolve) -> list[str]:
-    """Full check (syntax, then every resolved address); returns the addresses. Never connects."""
+                         resolve: Resolver = system_resolve, ports: tuple[int, ...] = PUSH_PORTS) -> list[str]:
+    """Full check (syntax, port, then every resolved address); returns the addresses. Never connects."""
     host, port = split_endpoint(url, allow_http=allow_http)
     if is_ip_literal(host):
         check_ip(host, allow_loopback=allow_loopback)
+        check_port(port, [host], ports=ports, allow_loopback=allow_loopback)
         return [host]
     local = host.rstrip(".").lower().endswith((".localhost", ".local", ".internal")) or host.lower() == "localhost"
     if local and not allow_loopback:
         raise EndpointRefused("the push endpoint is on a local host name")
+    if port not in ports and not allow_loopback:  # before resolving: a wrong port needs no DNS
+        raise EndpointRefused(f"the push endpoint's port {port} is not allowed")
     try:
         addresses = await resolve(host, port)
     except (OSError, TimeoutError) as exc:
@@ -118,6 +152,7 @@ async def check_endpoint(url: str, *, allow_http: bool, allow_loopback: bool,
         raise EndpointRefused(f"the push endpoint's host {host!r} has no address")
     for address in addresses:
         check_ip(address, allow_loopback=allow_loopback)
+    check_port(port, addresses, ports=ports, allow_loopback=allow_loopback)
     return addresses
 
 
@@ -125,16 +160,20 @@ class GuardedResolver(AbstractResolver):
     """aiohttp resolver that refuses non-public addresses: the check and the connection use the same
     answer. (IP-literal URLs do not reach a resolver: :func:`check_endpoint` covers those before.)"""
 
-    def __init__(self, *, allow_loopback: bool, resolve: Resolver = system_resolve) -> None:
+    def __init__(self, *, allow_loopback: bool, resolve: Resolver = system_resolve,
+                 ports: tuple[int, ...] = PUSH_PORTS) -> None:
         self.allow_loopback = allow_loopback
         self._resolve = resolve
+        self.ports = ports
 
     async def resolve(self, host: str, port: int = 0, family: Any = socket.AF_INET) -> list[ResolveResult]:
         addresses = await check_endpoint(f"https://{host}:{port or 443}/", allow_http=False,
-                                         allow_loopback=self.allow_loopback, resolve=self._resolve) \
+                                         allow_loopback=self.allow_loopback, resolve=self._resolve,
+                                         ports=self.ports) \
             if not is_ip_literal(host) else [host]
         for address in addresses:
             check_ip(address, allow_loopback=self.allow_loopback)
+        check_port(port or 443, addresses, ports=self.ports, allow_loopback=self.allow_loopback)
         results: list[ResolveResult] = []
         for address in addresses:
             fam = socket.AF_INET6 if ":" in address else socket.AF_INET

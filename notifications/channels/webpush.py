@@ -260,9 +260,10 @@ class PushSender:
 
     async def send(self, msg: PushMessage) -> Result:
         try:
-            host, _port = ssrf.split_endpoint(msg.endpoint, allow_http=self.settings.allow_http_endpoints)
+            host, port = ssrf.split_endpoint(msg.endpoint, allow_http=self.settings.allow_http_endpoints)
             if ssrf.is_ip_literal(host):  # host names are checked by the resolver, on connection
                 ssrf.check_ip(host, allow_loopback=self.settings.allow_loopback)
+                ssrf.check_port(port, [host], ports=ssrf.PUSH_PORTS, allow_loopback=self.settings.allow_loopback)
         except ssrf.EndpointRefused as exc:
             return Result(TECHNICAL, f"endpoint refused: {exc}")
         from urllib.parse import urlsplit
