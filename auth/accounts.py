@@ -153,9 +153,18 @@ def verify_identity(session: Session, user_id: int, *, officer: int, cccd: str) 
 
 
 # --- password sign-in -------------------------------------------------------------------------
+def login_subject(username: str) -> str:
+    """What the per-account limit counts: the canonical identifier (``+84977000111``, ``0977 000 111``
+    and ``0977-000-111`` are one account), or the text as typed when it is no identifier at all."""
+    try:
+        return normalise_username(username)[0][:255]
+    except InvalidInput:
+        return (username or "").strip().lower()[:255]
+
+
 def login(session: Session, username: str, password: str, *, client: Client = Client()) -> TokenPair | Unauthorized:
     """Sign in with a password. Failures are *returned* so the counters and audit rows are committed."""
-    subject = (username or "").strip().lower()[:255]
+    subject = login_subject(username)
     for limit, key in ((ratelimit.LOGIN_ACCOUNT, subject), (ratelimit.LOGIN_CLIENT, client.ip or "-")):
         wait = ratelimit.retry_after(session, limit, key)
         if wait:

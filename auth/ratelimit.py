@@ -16,13 +16,23 @@ from domain.accounts.models import RateCounter
 
 @dataclass(frozen=True)
 class Limit:
+    """``max_count`` events in ``window`` block the subject for ``block``. With ``backoff_cap`` the block
+    grows: it doubles with each lock of the last :data:`STRIKE_MEMORY` up to the cap, so a guesser slows
+    down fast while the holder, locked out only briefly the first time, is not kept out for long."""
+
     name: str
     max_count: int
     window: timedelta
     block: timedelta
+    backoff_cap: timedelta | None = None
 
 
-LOGIN_ACCOUNT = Limit("login-account", 5, timedelta(minutes=15), timedelta(minutes=15))
+STRIKE_MEMORY = timedelta(hours=24)
+# Keyed on the canonical identifier (auth.accounts.login_subject), so no other spelling of a phone
+# number escapes it; passkey sign-in does not count against it (an officer locked out by a guesser
+# still signs in with the passkey).
+LOGIN_ACCOUNT = Limit("login-account", 5, timedelta(minutes=15), timedelta(minutes=1),
+                      backoff_cap=timedelta(minutes=60))
 LOGIN_CLIENT = Limit("login-client", 20, timedelta(minutes=15), timedelta(minutes=15))
 CODE_ACCOUNT = Limit("code-account", 3, timedelta(minutes=10), timedelta(minutes=10))
 CODE_CLIENT = Limit("code-client", 10, timedelta(hours=1), timedelta(hours=1))
@@ -68,15 +78,37 @@ def hit(session: Session, limit: Limit, subject: str, now: datetime | None = Non
         row.window_start, row.count, row.blocked_until = now, 0, None
     row.count += 1
     if row.count >= _max(limit):
-        row.blocked_until = now + limit.block
+        block = _block(session, limit, subject, now)
+        row.blocked_until = now + block
         session.flush()
-        return int(limit.block.total_seconds())
+        return int(block.total_seconds())
     session.flush()
     return None
 
 
+def _strike_key(limit: Limit, subject: str) -> str:
+    return f"{limit.name}-strikes:{subject}"[:255]
+
+
+def _block(session: Session, limit: Limit, subject: str, now: datetime) -> timedelta:
+    """How long this lock lasts: fixed, or doubling with each recent lock up to the cap."""
+    if limit.backoff_cap is None:
+        return limit.block
+    key = _strike_key(limit, subject)
+    row = session.get(RateCounter, key)
+    if row is None:
+        row = RateCounter(key=key, window_start=now, count=0)
+        session.add(row)
+    elif utc(row.window_start) + STRIKE_MEMORY <= now:
+        row.window_start, row.count = now, 0
+    row.count += 1
+    return min(limit.block * 2 ** min(row.count - 1, 20), limit.backoff_cap)
+
+
 def reset(session: Session, limit: Limit, subject: str) -> None:
-    row = session.get(RateCounter, _key(limit, subject))
-    if row is not None:
-        session.delete(row)
-        session.flush()
+    """Forget the subject's count (and its back-off): the holder proved who they are."""
+    for key in (_key(limit, subject), _strike_key(limit, subject)):
+        row = session.get(RateCounter, key)
+        if row is not None:
+            session.delete(row)
+    session.flush()
