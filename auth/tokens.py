@@ -6,6 +6,7 @@ A session (``AuthSession``) is one refresh-token family. Every access token name
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -29,6 +30,10 @@ AUDIENCE = "motcua-api"
 ACCESS_TTL = timedelta(minutes=10)
 REFRESH_IDLE = timedelta(days=14)
 SESSION_MAX = timedelta(days=30)
+# Two tabs (or a retried request) may send the same refresh token at once: within this grace after its
+# rotation it gets the very pair the first request got, as long as that pair's refresh token is unused.
+# A replay after the grace, or of a token whose successor was used, still ends the whole family.
+REFRESH_GRACE = timedelta(seconds=10)
 
 
 class Unauthorized(DomainError):
@@ -88,7 +93,8 @@ def roles_of(session: Session, user: User) -> list[str]:
     return roles
 
 
-def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None) -> str:
+def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None,
+                  *, jti: str | None = None) -> str:
     now = now or datetime.now(UTC)
     settings = get_settings()
     kid = _current_kid()
@@ -103,7 +109,7 @@ def encode_access(session: Session, user: User, auth_session: AuthSession, now: 
         "amr": [auth_session.amr],
         "roles": roles_of(session, user),
         "sid": auth_session.id,
-        "jti": secrets.token_urlsafe(12),
+        "jti": jti or secrets.token_urlsafe(12),
     }
     return jwt.encode(claims, _keys()[kid], algorithm="HS256", headers={"kid": kid, "typ": "at+jwt"})
 
@@ -182,12 +188,41 @@ def start_session(session: Session, user: User, amr: str, *, ip: str = "", user_
     return _issue(session, user, auth_session, now)
 
 
-def _issue(session: Session, user: User, auth_session: AuthSession, now: datetime) -> TokenPair:
-    refresh = secrets.token_urlsafe(32)
+def _successor(refresh_token: str) -> str:
+    """The refresh token that replaces ``refresh_token``: derived with the server's key (not stored in
+    clear), so a request inside the grace can be given the same one again."""
+    key = _keys()[_current_kid()]
+    mac = hmac.new(key, b"motcua refresh successor v1\0" + refresh_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _pair(session: Session, user: User, auth_session: AuthSession, refresh: str, now: datetime,
+          *, jti: str | None = None) -> TokenPair:
+    return TokenPair(access_token=encode_access(session, user, auth_session, now, jti=jti), refresh_token=refresh,
+                     expires_in=int(ACCESS_TTL.total_seconds()), session_id=auth_session.id)
+
+
+def _issue(session: Session, user: User, auth_session: AuthSession, now: datetime,
+           *, parent: str | None = None) -> TokenPair:
+    refresh = secrets.token_urlsafe(32) if parent is None else _successor(parent)
     session.add(RefreshToken(session_id=auth_session.id, token_hash=_hash(refresh), created_at=now))
     session.flush()
-    return TokenPair(access_token=encode_access(session, user, auth_session, now), refresh_token=refresh,
-                     expires_in=int(ACCESS_TTL.total_seconds()), session_id=auth_session.id)
+    return _pair(session, user, auth_session, refresh, now, jti=None if parent is None else _hash(refresh)[:16])
+
+
+def _in_grace(session: Session, row: RefreshToken, auth_session: AuthSession, refresh_token: str,
+              now: datetime) -> TokenPair | None:
+    """The pair a just-rotated token was traded for, when asked again within the grace, else None."""
+    session.refresh(row)
+    if row.used_at is None or now - utc(row.used_at) > REFRESH_GRACE or auth_session.revoked_at is not None:
+        return None
+    successor = _successor(refresh_token)
+    child = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(successor)))
+    if child is None or child.session_id != auth_session.id or child.used_at is not None:
+        return None
+    user = session.get(User, auth_session.user_id)
+    assert user is not None
+    return _pair(session, user, auth_session, successor, utc(child.created_at), jti=_hash(successor)[:16])
 
 
 def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:
@@ -205,6 +240,9 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     user = session.get(User, auth_session.user_id)
     assert user is not None
     if row.used_at is not None:
+        again = _in_grace(session, row, auth_session, refresh_token, now)
+        if again is not None:
+            return again
         revoke_session(session, auth_session, "refresh_replay")
         record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
         return Unauthorized("refresh token already used: the session has been ended for safety")
@@ -212,7 +250,10 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     claimed = session.execute(  # type: ignore[attr-defined]  # a CursorResult for UPDATE
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
     ).rowcount
-    if claimed != 1:
+    if claimed != 1:  # a concurrent rotation won: the same grace applies
+        again = _in_grace(session, row, auth_session, refresh_token, now)
+        if again is not None:
+            return again
         revoke_session(session, auth_session, "refresh_replay")
         record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
         return Unauthorized("refresh token already used: the session has been ended for safety")
@@ -222,7 +263,7 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
         revoke_session(session, auth_session, "expired")
         return Unauthorized("session expired; sign in again")
     auth_session.last_used_at = now
-    return _issue(session, user, auth_session, now)
+    return _issue(session, user, auth_session, now, parent=refresh_token)
 
 
 def revoke_session(session: Session, auth_session: AuthSession, reason: str) -> None:

@@ -6,12 +6,17 @@ import base64
 import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import update
 
+from auth.tokens import REFRESH_GRACE, _hash
+from domain.accounts.models import RefreshToken
+from domain.db import Database
 from tests.helpers import PASSWORD, bearer, login, new_phone, register, signed_in
 
 PROBLEM = "application/problem+json"
@@ -73,18 +78,26 @@ def test_wrong_password_does_not_reveal_account(client) -> None:  # type: ignore
     assert wrong.json()["detail"] == unknown.json()["detail"]
 
 
-def test_refresh_rotation_and_replay_revokes_family(client) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_rotation_and_replay_revokes_family(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
     _, first = signed_in(client)
     second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert second.status_code == 200
     second = second.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert client.get("/api/v1/me", headers=bearer(second)).status_code == 200
+    age_refresh_tokens(database_url, first["refresh_token"])  # past the grace of two tabs at once
     replay = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401
     # the whole family is gone: the newest refresh token and its access token too
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}).status_code == 401
     assert client.get("/api/v1/me", headers=bearer(second)).status_code == 401
+
+
+def age_refresh_tokens(database_url: str, refresh_token: str) -> None:
+    """Move a used refresh token's rotation back past the grace."""
+    Database(database_url).run(lambda s: s.execute(
+        update(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token))
+        .values(used_at=datetime.now(UTC) - REFRESH_GRACE - timedelta(seconds=1))))
 
 
 def test_logout_ends_tokens(client) -> None:  # type: ignore[no-untyped-def]
