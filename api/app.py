@@ -47,6 +47,14 @@ async def healthz(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _signed_in(scope: Any) -> bool:
+    """Whether the request carried credentials (a bearer token or the session cookies)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization" or (name == b"cookie" and (b"motcua_at=" in value or b"motcua_rt=" in value)):
+            return True
+    return False
+
+
 def security_headers(settings: Settings) -> Any:
     """Headers for every response. The document policies (CSP, framing, permissions) go on HTML pages
     and the service worker only: on a stylesheet or an image they do nothing but weigh ~500 bytes a
@@ -69,8 +77,8 @@ def security_headers(settings: Settings) -> Any:
             headers.extend(h for h in wanted if h[0] not in names)
             if document and not path.startswith("/api/") and b"content-security-policy" not in names:
                 headers.append((b"content-security-policy", csp))
-            if b"cache-control" not in names:
-                headers.append((b"cache-control", b"no-cache"))
+            if b"cache-control" not in names:  # an answer to a signed-in caller is private: never stored
+                headers.append((b"cache-control", b"no-store" if _signed_in(scope) else b"no-cache"))
 
     return before_send
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from api.web.session import client_ip, page_principal, page_user, set_session_cookies
+from api.web.session import CLEAR_SITE_DATA, client_ip, page_principal, page_user, set_session_cookies
 from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import TokenPair, Unauthorized
@@ -113,7 +113,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_principal(request)
     if me:
         await request.app.state.db.write(service.logout, me.session_id, user_id=me.user_id, ip=client_ip(request))
-    response = Redirect("/", status_code=303)
+    response = Redirect("/", status_code=303, headers={"Clear-Site-Data": CLEAR_SITE_DATA})
     set_session_cookies(response, None)
     return response
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from api.web.session import api_principal, client_ip
+from api.web.session import CLEAR_SITE_DATA, api_principal, client_ip
 from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, Unauthorized, rotate
@@ -139,7 +140,9 @@ class AuthController(Controller):
             raise result
         return tokens(result)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, dependencies={"me": Provide(api_principal)})
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, dependencies={"me": Provide(api_principal)},
+          response_headers=[ResponseHeader(name="Clear-Site-Data", value=CLEAR_SITE_DATA,
+                                           description="a browser drops this site's caches and storage")])
     async def logout(self, request: Request[Any, Any, Any], me: Principal) -> None:
         """End this session: its access and refresh tokens stop working at once."""
         await request.app.state.db.write(service.logout, me.session_id, user_id=me.user_id, ip=client_ip(request))

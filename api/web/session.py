@@ -19,6 +19,9 @@ from litestar.types import Message, Receive, Scope, Send
 from api.settings import get_settings
 from auth.tokens import REFRESH_IDLE, Principal, TokenPair, Unauthorized, authenticate, rotate, utc
 
+# Sent with sign-out: the browser drops what it cached and stored for this site (pages in the HTTP cache
+# and the service worker's caches, drafts in storage), so the next person at this phone sees none of it.
+CLEAR_SITE_DATA = '"cache", "storage"'
 ACCESS_COOKIE = "motcua_at"
 REFRESH_COOKIE = "motcua_rt"
 STEP_UP_WINDOW = timedelta(minutes=5)

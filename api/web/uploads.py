@@ -107,7 +107,7 @@ def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{filename}",
             "Content-Length": str(doc.size),
-            "Cache-Control": "private, max-age=3600",
+            "Cache-Control": "private, no-store",  # ID scans and results: never kept by any cache
             "X-Content-Type-Options": "nosniff",
             "ETag": f'"{doc.sha256}"',
         },

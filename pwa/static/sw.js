@@ -1,12 +1,15 @@
 /* motcua service worker, served at /sw.js, scope "/". Same-origin GET only.
- * Never stored: /tai-khoan, /ho-so, /can-bo, /auth, /api/* (bar /api/v1/procedures and
- * /api/v1/fields), non-200 answers, Cache-Control: no-store. Strategies:
- *   HX-Request partials: network, else cached partial (own cache), else an offline note.
+ * Stored: public answers only, by an allow-list (PUBLIC, API_SWR): the home page, /offline, the
+ * catalogue (/thu-tuc, /linh-vuc), public statistics (/thong-ke), /static/*, the manifest and icon,
+ * /api/v1/procedures and /api/v1/fields. Never stored: anything else (/tai-khoan, /ho-so, /can-bo,
+ * /auth, /thong-bao, /thanh-toan, /vi-giay-to, /tai-lieu, /to-chuc, …), non-200 answers,
+ * Cache-Control: no-store or private. Strategies:
+ *   HX-Request partials: network, else cached partial (own cache, public paths only), else an offline note.
  *   /static/*: cache first.
  *   /api/v1/procedures|fields, navigations to /, /thu-tuc[/..], /linh-vuc[/..]:
  *     stale-while-revalidate, key = full URL.
- *   other navigations: network, else cached copy, else cached /offline.
- *   other storable GETs: network, else cached copy.
+ *   other navigations: network, else cached copy (public pages only), else cached /offline.
+ *   other public GETs: network, else cached copy.
  * The app fills in VERSION (= the ?v= of static URLs); a new one drops old caches. */
 const VERSION = "__VERSION__";
 const CACHE = "motcua-" + VERSION;
@@ -14,7 +17,7 @@ const HX_CACHE = "motcua-hx-" + VERSION;
 // What an offline visit needs: the home page, the offline page, their style and script (htmx, the
 // manifest and the icons are cached when first used: the browser fetches the latter itself).
 const SHELL = ["/", "/offline"].concat(["/static/app.css", "/static/app.js"].map((u) => u + "?v=" + VERSION));
-const PRIVATE = /^\/(tai-khoan|ho-so|can-bo|auth)(\/|$)/;
+const PUBLIC = /^\/((thu-tuc|linh-vuc)(\/.*)?|offline|thong-ke|static\/.+|manifest\.webmanifest|favicon\.ico)?$/;
 const API_SWR = /^\/api\/v1\/(procedures|fields)(\/|$)/;
 const CATALOGUE = /^\/((thu-tuc|linh-vuc)(\/.*)?)?$/;
 const OFFLINE_NOTE = '<p class="offline-note">Bạn đang ngoại tuyến — Offline</p>';
@@ -38,11 +41,11 @@ self.addEventListener("message", (e) => {
   if (e.data && e.data.type === "SKIP_WAITING") self.skipWaiting();
 });
 
-const storable = (p) => !PRIVATE.test(p) && (!p.startsWith("/api/") || API_SWR.test(p));
+const storable = (p) => PUBLIC.test(p) || API_SWR.test(p);
 
 function store(name, req, res) {
   if (res.status !== 200 || res.type !== "basic" || !storable(new URL(req.url).pathname) ||
-      /no-store/i.test(res.headers.get("Cache-Control") || "")) return Promise.resolve();
+      /no-store|private/i.test(res.headers.get("Cache-Control") || "")) return Promise.resolve();
   const copy = res.clone();
   return caches.open(name).then((c) => c.put(req, copy)).catch(() => {});
 }
