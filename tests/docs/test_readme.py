@@ -102,12 +102,12 @@ def env_reads(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             params = {a.arg for a in node.args.args + node.args.kwonlyargs}
             for inner in ast.walk(node):
-                key = _read_key(inner)
-                if isinstance(key, ast.Name) and key.id in params:
+                read = _read_key(inner)
+                if isinstance(read, ast.Name) and read.id in params:
                     helpers.add(node.name)
-        key = _key(_read_key(node))
-        if key:
-            names.add(key)
+        name = _key(_read_key(node))
+        if name:
+            names.add(name)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _called_name(node) in helpers:
             names.update(k for k in (_key(a) for a in node.args) if k)
@@ -126,7 +126,7 @@ def code_env_vars() -> dict[str, set[str]]:
 
 def readme_settings() -> set[str]:
     """Every name in backticks in the settings table (``VNPAY_*`` stands for a family)."""
-    names = set()
+    names: set[str] = set()
     for row in table_rows(section("Settings (environment variables)")):
         for cell in row:
             names.update(n for n in re.findall(r"`([^`]+)`", cell) if re.fullmatch(r"[A-Z][A-Z0-9_]*(_\*)?", n))
