@@ -15,26 +15,26 @@ from api.settings import get_settings
 from auth import ratelimit
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from auth.tokens import TokenPair, Unauthorized, revoke_all, start_session, utc
+from domain.accounts import users
 from domain.accounts.identifiers import normalise_username, validate_cccd, validate_tax_code
 from domain.accounts.models import (
     AuthSession,
     Invitation,
     Membership,
-    OfficerRole,
     OneTimeCode,
     Organisation,
     Passkey,
     User,
 )
+from domain.accounts.users import KINDS, OFFICER_ROLES, find_user, grant_officer_role
 from domain.audit import record
 from domain.catalog.models import Unit
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 
-KINDS = ("citizen", "officer", "admin")
-OFFICER_ROLES = ("receiver", "processor", "approver", "unit_admin")
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+__all__ = ["KINDS", "OFFICER_ROLES", "find_user", "grant_officer_role"]  # the core's, also offered here
 BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."  # the same whether or not the account exists
 
 
@@ -50,21 +50,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _clean_name(full_name: str) -> str:
-    name = " ".join((full_name or "").split())
-    if not 2 <= len(name) <= 120:
-        raise InvalidInput("Họ và tên cần từ 2 đến 120 ký tự.", field="full_name")
-    return name
-
-
-def find_user(session: Session, username: str) -> User | None:
-    try:
-        normalised, _kind = normalise_username(username)
-    except InvalidInput:
-        return None
-    return session.scalar(select(User).where(User.username == normalised))
-
-
 # --- registration and users -------------------------------------------------------------------
 def register(session: Session, full_name: str, username: str, password: str, *, client: Client = Client(),
              cccd: str | None = None) -> User:
@@ -78,40 +63,12 @@ def register(session: Session, full_name: str, username: str, password: str, *, 
 
 def create_user(session: Session, kind: str, username: str, password: str | None, *, full_name: str,
                 cccd: str | None = None, actor: int | None = None, ip: str = "") -> User:
-    if kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    normalised, channel = normalise_username(username)
-    name = _clean_name(full_name)
+    """A new account; a password, when given, must meet the policy (stored as its hash)."""
+    normalised, _channel, _name = users.check_new_user(kind, username, full_name)
     if password is not None:
         check_policy(password, username=normalised)
-    if session.scalar(select(User.id).where(User.username == normalised)) is not None:
-        raise Conflict("Tên đăng nhập này đã được dùng. Nếu đó là bạn, hãy đăng nhập.", field="username")
-    cccd_value = validate_cccd(cccd) if cccd else None
-    if cccd_value and session.scalar(select(User.id).where(User.cccd == cccd_value)) is not None:
-        raise Conflict("Số CCCD này đã gắn với một tài khoản khác.", field="cccd")
-    user = User(
-        username=normalised, full_name=name, kind=kind, identity_level=1, created_at=_now(),
-        phone=normalised if channel == "phone" else None, email=normalised if channel == "email" else None,
-        cccd=cccd_value, password_hash=hash_password(password) if password is not None else None,
-    )
-    session.add(user)
-    session.flush()
-    record(session, "account.created", actor_id=actor or user.id, subject=f"user:{user.id}", ip=ip, kind=kind)
-    return user
-
-
-def grant_officer_role(session: Session, user: User, unit_code: str, role: str, *, actor: int | None = None) -> None:
-    if role not in OFFICER_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(OFFICER_ROLES)}", field="role")
-    if session.get(Unit, unit_code) is None:
-        raise NotFound(f"no unit {unit_code}; create it first (motcua create-unit)")
-    exists = session.scalar(select(OfficerRole.id).where(
-        OfficerRole.user_id == user.id, OfficerRole.unit_code == unit_code, OfficerRole.role == role))
-    if exists is None:
-        session.add(OfficerRole(user_id=user.id, unit_code=unit_code, role=role))
-        session.flush()
-        record(session, "account.role_granted", actor_id=actor, subject=f"user:{user.id}", role=role,
-               unit=unit_code)
+    return users.create_user(session, kind, username, full_name=full_name, cccd=cccd, actor=actor, ip=ip,
+                             password_hash=hash_password(password) if password is not None else None)
 
 
 def create_unit(session: Session, code: str, name: str, level: str) -> Unit:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from domain.accounts.models import AuthSession, RefreshToken, User
 from domain.audit import record
+from domain.clock import utc
 from domain.db import Reader
-from domain.errors import DomainError
+from domain.errors import Unauthorized
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
 AUDIENCE = "motcua-api"
@@ -34,15 +35,6 @@ SESSION_MAX = timedelta(days=30)
 # rotation it gets the very pair the first request got, as long as that pair's refresh token is unused.
 # A replay after the grace, or of a token whose successor was used, still ends the whole family.
 REFRESH_GRACE = timedelta(seconds=10)
-
-
-class Unauthorized(DomainError):
-    status = 401
-    title = "Unauthorized"
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
 def _keys() -> dict[str, bytes]:

@@ -28,6 +28,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Unauthorized(DomainError):
+    """No (longer a) valid sign-in: the skins answer 401."""
+
+    status = 401
+    title = "Unauthorized"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

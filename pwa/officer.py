@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from api.web.session import page_principal, page_user
 from auth.accounts import needs_passkey_enrolment
+from auth.passkeys import relying_party
 from domain import exports
 from domain.accounts.models import OfficerRole, User
 from domain.calendar.engine import TZ
@@ -358,7 +359,7 @@ def payload_of(action: str, form: dict[str, str]) -> dict[str, Any]:
 
 def _act(session: Session, user_id: int, dossier_id: int, action: str, payload: dict[str, Any],
          amr: str) -> None:
-    result = backoffice.act(session, user_id, dossier_id, action, payload, amr=amr)
+    result = backoffice.act(session, user_id, dossier_id, action, payload, amr=amr, rp=relying_party())
     if isinstance(result, Exception):
         raise result
 
@@ -407,7 +408,7 @@ async def sign_options(request: Request[Any, Any, Any], dossier_id: int, decisio
     if decision not in backoffice.SIGNED:
         raise NotFound("Không có thao tác này.")
     return await request.app.state.db.write(  # type: ignore[no-any-return]
-        backoffice.approval_options, me.user_id, dossier_id, decision)
+        backoffice.approval_options, me.user_id, dossier_id, decision, rp=relying_party())
 
 
 @post("/can-bo/ho-so/{dossier_id:int}/ky/{decision:str}", status_code=HTTP_200_OK, include_in_schema=False,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
+from auth.passkeys import relying_party
 from auth.tokens import Principal
 from domain import exports
 from domain.dossiers import backoffice
@@ -113,7 +114,8 @@ class OfficerController(Controller):
         """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
         if action not in backoffice.SIGNED:
             raise InvalidInput("options exist for approve and reject only", field="action")
-        return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action)
+        return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action,
+                                                rp=relying_party())
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
     async def act(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, action: str) -> DossierOut:
@@ -129,7 +131,8 @@ class OfficerController(Controller):
             raise InvalidInput("body must be JSON", field="body") from None
 
         def run(session: Session) -> DossierOut | Exception:
-            result = backoffice.act(session, me.user_id, dossier_id, action, payload, amr=",".join(me.amr))
+            result = backoffice.act(session, me.user_id, dossier_id, action, payload, amr=",".join(me.amr),
+                                    rp=relying_party())
             return result if isinstance(result, Exception) else dossier_out(session, result)
 
         out = await request.app.state.db.write(run)

@@ -8,6 +8,7 @@ locking, then does the action's own bookkeeping in the same transaction.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -19,6 +20,13 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.accounts.models import OfficerRole, Passkey, User
+from domain.accounts.passkeys import (
+    PasskeyError,
+    RelyingParty,
+    bound_assertion_options,
+    reverify_evidence,
+    verify_bound_assertion,
+)
 from domain.calendar.due import due_for_procedure
 from domain.calendar.engine import TZ
 from domain.calendar.store import load_calendar
@@ -205,10 +213,9 @@ def _prepared_result(session: Session, d: Dossier) -> DossierResult | None:
                           .order_by(DossierResult.id.desc()).limit(1))
 
 
-def approval_options(session: Session, user_id: int, dossier_id: int, decision: str) -> dict[str, Any]:
+def approval_options(session: Session, user_id: int, dossier_id: int, decision: str, *,
+                     rp: RelyingParty) -> dict[str, Any]:
     """WebAuthn request options whose challenge binds dossier, version, decision and result hash."""
-    from auth.passkeys import bound_assertion_options
-
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id)
     if Actor.APPROVER not in off.actors_for(d):
@@ -216,13 +223,14 @@ def approval_options(session: Session, user_id: int, dossier_id: int, decision: 
     if d.status != State.AWAITING_APPROVAL.value:
         raise WorkflowConflict(f"cannot {decision} a dossier in state {d.status}")
     result = _prepared_result(session, d)
-    return bound_assertion_options(session, user_id, purpose="decision",
+    return bound_assertion_options(session, rp, user_id, purpose="decision",
                                    binding=binding(d, decision, result.sha256 if result else ""))
 
 
 def act(session: Session, user_id: int, dossier_id: int, action: str, payload: dict[str, Any], *,
-        amr: str = "", now: datetime | None = None) -> Dossier | Exception:
-    """Do one officer action. Refusals of a passkey assertion are returned (the challenge stays spent)."""
+        amr: str = "", rp: RelyingParty | None = None, now: datetime | None = None) -> Dossier | Exception:
+    """Do one officer action. Refusals of a passkey assertion are returned (the challenge stays spent);
+    the signed ones (approve, reject) need the relying party ``rp`` the passkeys are for."""
     if action not in OFFICER_ACTIONS:
         raise NotFound(f"no action {action!r}")
     if not isinstance(payload, dict):
@@ -239,7 +247,9 @@ def act(session: Session, user_id: int, dossier_id: int, action: str, payload: d
           "now": now,
           "amr": amr}
     if action in SIGNED:
-        return _decide(session, off, d, action, payload, kw)
+        if rp is None:
+            raise ValueError("a signed decision needs the relying party")
+        return _decide(session, off, d, action, payload, kw, rp)
     if action == "receive":
         fire(session, d, "receive", **kw)
         d.received_at = now
@@ -344,9 +354,7 @@ def _step_due(payload: dict[str, Any]) -> datetime | None:
 
 
 def _decide(session: Session, off: Officer, d: Dossier, action: str, payload: dict[str, Any],
-            kw: dict[str, Any]) -> Dossier | Exception:
-    from auth.passkeys import PasskeyError, verify_bound_assertion
-
+            kw: dict[str, Any], rp: RelyingParty) -> Dossier | Exception:
     if Actor.APPROVER not in kw["actors"]:
         raise WorkflowConflict("your role may not approve or reject this dossier")
     if kw["expected_version"] != d.version:
@@ -361,13 +369,11 @@ def _decide(session: Session, off: Officer, d: Dossier, action: str, payload: di
         raise InvalidInput("`assertion`: the passkey's AuthenticationResponseJSON is required", field="assertion")
     result = _prepared_result(session, d)
     bound = binding(d, action, result.sha256 if result else "")
-    evidence = verify_bound_assertion(session, off.user_id, assertion, purpose="decision", binding=bound)
+    evidence = verify_bound_assertion(session, rp, off.user_id, assertion, purpose="decision", binding=bound)
     if isinstance(evidence, PasskeyError):
         return evidence
     passkey = session.get(Passkey, evidence.get("passkey_id"))
     if passkey is not None:
-        import base64
-
         evidence["public_key"] = base64.b64encode(passkey.public_key).decode()
     offering = session.get(Offering, d.procedure_code)
     levels = max(1, offering.approval_levels if offering else 1)
@@ -487,10 +493,6 @@ class DecisionCheck:
 
 def verify_decisions(session: Session, dossier_id: int) -> DecisionCheck:
     """Re-verify every stored decision's passkey assertion against the approver's public key."""
-    import base64
-
-    from auth.passkeys import reverify_evidence
-
     out = []
     for dec in session.scalars(select(Decision).where(Decision.dossier_id == dossier_id).order_by(Decision.id)):
         evidence = json.loads(dec.evidence)

@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
-from auth.tokens import utc
 from domain.accounts.models import OfficerRole, User
+from domain.accounts.passkeys import require_step_up
 from domain.audit import record
 from domain.calendar.engine import TZ
 from domain.catalog.models import Unit
+from domain.clock import utc
 from domain.dossiers.filing import get_dossier, remember, store_answer, visible_dossiers
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -617,8 +618,6 @@ def refundable(session: Session, payment: Payment) -> tuple[int, bool, str]:
 def request_refund(session: Session, officer_id: int, session_id: str, payment_id: int, *, reason: str = "",
                    now: datetime | None = None) -> RefundRequest:
     """An officer refunds a paid fee when the rules say so. Needs a passkey step-up (5 minutes)."""
-    from auth.passkeys import require_step_up
-
     require_step_up(session, session_id)
     payment = officer_payment(session, officer_id, payment_id, for_update=True)
     amount, due, why = refundable(session, payment)

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from auth.tokens import utc
 from domain import exports
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.clock import utc
 from domain.dossiers.models import Dossier
 from domain.payments.machine import RefundStatus
 from domain.payments.models import Payment, PaymentEvent, Receipt, Refund

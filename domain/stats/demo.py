@@ -49,6 +49,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from domain.accounts import users
 from domain.accounts.models import OfficerRole, User
 from domain.audit import GENESIS, AuditEvent, _digest
 from domain.calendar.due import processing_time
@@ -189,7 +190,6 @@ def _citizen_count(n: int) -> int:
 
 def prepare(session: Session, opts: Options) -> Setting:
     """Forms, demo citizens and officers (through the domain's use cases), counters."""
-    from auth import accounts
     from domain.dossiers.filing import fee_for
 
     rng = random.Random(opts.seed)
@@ -211,10 +211,10 @@ def prepare(session: Session, opts: Options) -> Setting:
     citizens = []
     for i in range(_citizen_count(opts.dossiers)):
         phone = f"0988{i:06d}"
-        user = accounts.find_user(session, phone)
+        user = users.find_user(session, phone)
         name = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
         if user is None:
-            user = accounts.create_user(session, "citizen", phone, None, full_name=name)
+            user = users.create_user(session, "citizen", phone, full_name=name)
         cccd = f"{rng.randint(1, 96):03d}{rng.randint(0, 3)}{rng.randint(0, 99_999_999):08d}"
         citizens.append(Citizen(user.id, user.full_name, phone, cccd,
                                 f"{rng.randint(1, 300)} đường {rng.choice(GIVEN)}, {rng.choice(WARDS)}"))
@@ -228,10 +228,10 @@ def prepare(session: Session, opts: Options) -> Setting:
                                       .order_by(OfficerRole.user_id).limit(1))
             if existing is None:
                 phone = f"0966{index:03d}{role_index:03d}"
-                user = accounts.find_user(session, phone) or accounts.create_user(
-                    session, "officer", phone, None, full_name=f"{label} demo {unit_names.get(unit, unit)}"[:255])
+                user = users.find_user(session, phone) or users.create_user(
+                    session, "officer", phone, full_name=f"{label} demo {unit_names.get(unit, unit)}"[:255])
                 for role in roles:
-                    accounts.grant_officer_role(session, user, unit, role)
+                    users.grant_officer_role(session, user, unit, role)
                 existing = user.id
             ids.append(existing)
         staff[unit] = Staff(receiver=ids[0], approver=ids[1])
