@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -490,8 +491,8 @@ async def embedded(db: Database, enabled: bool) -> AsyncIterator[Running | None]
 
 
 # --- admin views --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FailedRow:
+class FailedOut(msgspec.Struct, frozen=True):
+    # returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
     delivery_id: int
     notification_id: int
     user_id: int
@@ -504,13 +505,13 @@ class FailedRow:
     dossier_id: int | None
 
 
-def failed(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[FailedRow], int]:
+def failed(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[FailedOut], int]:
     query = select(Delivery, Notification).join(Notification, Notification.id == Delivery.notification_id) \
         .where(Delivery.status.in_(FAILED))
     total = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(FAILED))) or 0
     rows = session.execute(query.order_by(Delivery.updated_at.desc(), Delivery.id.desc())
                            .limit(limit).offset(offset)).all()
-    return [FailedRow(delivery_id=d.id, notification_id=n.id, user_id=n.user_id, event=n.event, channel=d.channel,
+    return [FailedOut(delivery_id=d.id, notification_id=n.id, user_id=n.user_id, event=n.event, channel=d.channel,
                       status=d.status, attempts=d.attempts, last_error=d.last_error, updated_at=d.updated_at,
                       dossier_id=n.dossier_id) for d, n in rows], total
 

@@ -120,19 +120,6 @@ class HistoryOut(msgspec.Struct):
     reason: str
 
 
-class LookupOut(msgspec.Struct):
-    code: str
-    status: str
-    status_name: str
-    procedure_code: str
-    procedure_name: str
-    receiving_unit: str
-    submitted_at: datetime | None
-    received_at: datetime | None
-    due_date: datetime | None
-    finished_at: datetime | None
-
-
 def document_out(doc: Any) -> DocumentOut:
     return DocumentOut(id=doc.id, content_type=doc.content_type, size=doc.size, sha256=doc.sha256,
                        name=doc.display_name, width=doc.width, height=doc.height, pages=doc.pages, kind=doc.kind,
@@ -307,18 +294,15 @@ class LookupController(Controller):
     tags = ["filing"]
 
     @get("/{code:str}")
-    async def lookup(self, request: Request[Any, Any, Any], code: str) -> LookupOut:
+    async def lookup(self, request: Request[Any, Any, Any], code: str) -> service.LookupOut:
         """Public status of a dossier by its code: dates and receiving unit, no personal data. Rate limited."""
-        r = await public_lookup(request, code)
-        return LookupOut(code=r.code, status=r.status, status_name=r.status_name, procedure_code=r.procedure_code,
-                         procedure_name=r.procedure_name, receiving_unit=r.unit_name, submitted_at=r.submitted_at,
-                         received_at=r.received_at, due_date=r.due_at, finished_at=r.finished_at)
+        return await public_lookup(request, code)
 
 
-async def public_lookup(request: Request[Any, Any, Any], code: str) -> service.LookupResult:
+async def public_lookup(request: Request[Any, Any, Any], code: str) -> service.LookupOut:
     ip = client_ip(request) or "-"
 
-    def run(session: Session) -> service.LookupResult | NotFound:
+    def run(session: Session) -> service.LookupOut | NotFound:
         wait = ratelimit.retry_after(session, ratelimit.LOOKUP_CLIENT, ip)
         if wait:
             raise TooManyRequests("Tra cứu quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)

@@ -22,20 +22,8 @@ from notifications.channels import inbox, webpush
 from notifications.settings import get_notify_settings
 
 
-class NotificationOut(msgspec.Struct):
-    id: int
-    message_id: str
-    event: str
-    title: str
-    body: str
-    url: str
-    dossier_id: int | None
-    created_at: datetime
-    read: bool
-
-
 class InboxOut(msgspec.Struct):
-    items: list[NotificationOut]
+    items: list[inbox.NotificationOut]
     unread: int
     next_before: int | None
 
@@ -93,21 +81,8 @@ class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
     choices: list[ChoiceIn] = msgspec.field(default_factory=list)
 
 
-class FailedOut(msgspec.Struct):
-    delivery_id: int
-    notification_id: int
-    user_id: int
-    event: str
-    channel: str
-    status: str
-    attempts: int
-    last_error: str
-    updated_at: datetime
-    dossier_id: int | None
-
-
 class FailedListOut(msgspec.Struct):
-    items: list[FailedOut]
+    items: list[outbox_worker.FailedOut]
     total: int
 
 
@@ -119,17 +94,6 @@ class TemplateOut(msgspec.Struct):
     channels: list[str]
     placeholders: list[str]
     label: str
-
-
-class PreviewOut(msgspec.Struct):
-    event: str
-    lang: str
-    title: str
-    body: str
-    subject: str
-    email: str
-    sms: str
-    url: str
 
 
 def _lang(request: Request[Any, Any, Any]) -> str:
@@ -151,11 +115,6 @@ def _int(request: Request[Any, Any, Any], name: str, default: int | None, low: i
     return int(raw)
 
 
-def _item(i: inbox.Item) -> NotificationOut:
-    return NotificationOut(id=i.id, message_id=i.message_id, event=i.event, title=i.title, body=i.body, url=i.url,
-                           dossier_id=i.dossier_id, created_at=i.created_at, read=i.read)
-
-
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
@@ -168,7 +127,7 @@ class NotificationController(Controller):
         before = _int(request, "before", None, 1, 2**62)
         items, unread = await request.app.state.db.read(inbox.mine, me.user_id, _lang(request), limit=limit,
                                                         before=before)
-        return InboxOut(items=[_item(i) for i in items], unread=unread,
+        return InboxOut(items=items, unread=unread,
                         next_before=items[-1].id if len(items) == limit else None)
 
     @post("/{notification_id:int}/read", status_code=HTTP_200_OK)
@@ -263,12 +222,12 @@ class NotificationAdminController(Controller):
         limit = _int(request, "limit", 50, 1, 500) or 50
         offset = _int(request, "offset", 0, 0, 1_000_000) or 0
 
-        def run(session: Session) -> tuple[list[outbox_worker.FailedRow], int]:
+        def run(session: Session) -> tuple[list[outbox_worker.FailedOut], int]:
             require_admin(session, me.user_id)
             return outbox_worker.failed(session, limit=limit, offset=offset)
 
         rows, total = await request.app.state.db.read(run)
-        return FailedListOut(items=[FailedOut(**r.__dict__) for r in rows], total=total)
+        return FailedListOut(items=rows, total=total)
 
     @post("/deliveries/{delivery_id:int}/retry", status_code=HTTP_200_OK)
     async def retry(self, request: Request[Any, Any, Any], me: Principal, delivery_id: int) -> dict[str, Any]:
@@ -287,7 +246,7 @@ class NotificationAdminController(Controller):
                             placeholders=list(t.placeholders), label=t.label(lang)) for t in templates.events()]
 
     @get("/templates/{event:str}/preview")
-    async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str) -> PreviewOut:
+    async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str) -> templates.PreviewOut:
         """A template filled with its sample values; any `?name=value` of its placeholders overrides them."""
         await request.app.state.db.read(require_admin, me.user_id)
         try:
@@ -297,9 +256,7 @@ class NotificationAdminController(Controller):
 
             raise NotFound(str(exc)) from None
         values = {k: str(v)[:500] for k, v in request.query_params.items() if k in tpl.placeholders}
-        r = templates.preview(event, _lang(request), values, public_url=get_notify_settings().public_url)
-        return PreviewOut(event=r.event, lang=r.lang, title=r.title, body=r.body, subject=r.subject, email=r.email,
-                          sms=r.sms, url=r.url)
+        return templates.preview(event, _lang(request), values, public_url=get_notify_settings().public_url)
 
 
 ROUTES: list[Any] = [NotificationController, PushController, NotificationAdminController]

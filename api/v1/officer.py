@@ -70,16 +70,6 @@ class DecisionCheckOut(msgspec.Struct):
     decisions: list[DecisionOut]
 
 
-class VerifyOut(msgspec.Struct):
-    public_id: str
-    issuer: str
-    procedure: str
-    issued_at: datetime | None
-    sha256: str
-    valid: bool
-    matches: bool | None = None
-
-
 class OfficerController(Controller):
     path = "/api/v1/officer"
     tags = ["back office"]
@@ -249,12 +239,9 @@ class DecisionController(Controller):
 
     @get("/verify/{public_id:str}")
     async def verify_result(self, request: Request[Any, Any, Any], public_id: str,
-                            sha256: str | None = None) -> VerifyOut:
+                            sha256: str | None = None) -> backoffice.VerifyOut:
         """Public: is this a result we issued? Issuer, procedure, date, document hash (no personal data)."""
-        v = await request.app.state.db.read(backoffice.verify_result, public_id)
-        matches = None if sha256 is None else sha256.strip().lower() == v.sha256
-        return VerifyOut(public_id=v.public_id, issuer=v.issuer, procedure=v.procedure, issued_at=v.issued_at,
-                         sha256=v.sha256, valid=v.valid, matches=matches)
+        return await request.app.state.db.read(backoffice.verify_result, public_id, sha256)
 
 
 ROUTES = [OfficerController, DecisionController, AdminController]

@@ -102,16 +102,6 @@ class RatingController(Controller):
         return _rating_out(r)
 
 
-class CommentOut(msgspec.Struct):
-    at: datetime
-    dossier_id: int
-    dossier_code: str
-    procedure_name: str
-    scores: dict[str, int]
-    average: float
-    comment: str
-
-
 class ReportController(Controller):
     path = "/api/v1/officer"
     tags = ["back office"]
@@ -137,12 +127,11 @@ class ReportController(Controller):
         self, request: Request[Any, Any, Any], me: Principal, unit: str,
         from_: Annotated[date, Parameter(query="from")], to: date,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
-    ) -> list[CommentOut]:
+    ) -> list[ratings.CommentOut]:
         """Ratings of a unit's dossiers in a period with the citizens' comments, newest first."""
-        rows = await request.app.state.db.read(ratings.unit_comments, me.user_id, unit, from_, to, limit=limit)
-        return [CommentOut(at=c.at, dossier_id=c.dossier_id, dossier_code=c.dossier_code,
-                           procedure_name=c.procedure_name, scores=c.scores, average=c.average, comment=c.comment)
-                for c in rows]
+        rows: list[ratings.CommentOut] = await request.app.state.db.read(ratings.unit_comments, me.user_id, unit,
+                                                                         from_, to, limit=limit)
+        return rows
 
 
 ROUTES = [StatsController, RatingController, ReportController]

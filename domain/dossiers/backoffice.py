@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -458,18 +459,20 @@ def _to_wallet(session: Session, d: Dossier, result: DossierResult) -> None:
                                display_name=f"{result.title} — {d.code}"[:160], kind="result", created_at=_now()))
 
 
-@dataclass
-class Verification:
+class VerifyOut(msgspec.Struct):
+    # returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
     public_id: str
     issuer: str
     procedure: str
     issued_at: datetime | None
     sha256: str
     valid: bool
+    matches: bool | None = None
 
 
-def verify_result(session: Session, public_id: str) -> Verification:
-    """What the QR of a result shows anyone: issuer, procedure, date and hash; no personal data."""
+def verify_result(session: Session, public_id: str, sha256: str | None = None) -> VerifyOut:
+    """What the QR of a result shows anyone: issuer, procedure, date and hash; no personal data. With
+    ``sha256`` (of a copy someone holds), whether it is the issued document's."""
     row = session.execute(
         select(DossierResult, Procedure.name, Unit.name).join(Dossier, Dossier.id == DossierResult.dossier_id)
         .join(Procedure, Procedure.code == Dossier.procedure_code).join(Unit, Unit.code == Dossier.unit_code)
@@ -477,8 +480,9 @@ def verify_result(session: Session, public_id: str) -> Verification:
     if row is None:
         raise NotFound("Không tìm thấy kết quả với mã này.")
     result, proc, unit = row
-    return Verification(public_id=result.public_id, issuer=unit, procedure=proc, issued_at=result.issued_at,
-                        sha256=result.sha256, valid=result.issued_at is not None)
+    matches = None if sha256 is None else sha256.strip().lower() == result.sha256
+    return VerifyOut(public_id=result.public_id, issuer=unit, procedure=proc, issued_at=result.issued_at,
+                     sha256=result.sha256, valid=result.issued_at is not None, matches=matches)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -440,21 +441,21 @@ def history(session: Session, dossier_id: int, *, internal: bool = False) -> lis
 
 
 # --- public lookup ----------------------------------------------------------------------------
-@dataclass
-class LookupResult:
+class LookupOut(msgspec.Struct):
+    # the public answer, returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
     code: str
     status: str
     status_name: str
     procedure_code: str
     procedure_name: str
-    unit_name: str
+    receiving_unit: str
     submitted_at: datetime | None
     received_at: datetime | None
-    due_at: datetime | None
+    due_date: datetime | None
     finished_at: datetime | None
 
 
-def lookup(session: Session, code: str) -> LookupResult:
+def lookup(session: Session, code: str) -> LookupOut:
     """What anyone may learn from a dossier code: no personal data."""
     code = (code or "").strip()
     if not code or len(code) > 40:
@@ -465,10 +466,10 @@ def lookup(session: Session, code: str) -> LookupResult:
     if row is None:
         raise NotFound("Không tìm thấy hồ sơ với mã này.")
     d, proc_name, unit_name = row
-    return LookupResult(code=code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
-                        procedure_code=d.procedure_code, procedure_name=proc_name, unit_name=unit_name,
-                        submitted_at=d.submitted_at, received_at=d.received_at, due_at=d.due_at,
-                        finished_at=d.finished_at)
+    return LookupOut(code=code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
+                     procedure_code=d.procedure_code, procedure_name=proc_name, receiving_unit=unit_name,
+                     submitted_at=d.submitted_at, received_at=d.received_at, due_date=d.due_at,
+                     finished_at=d.finished_at)
 
 
 # --- idempotency keys -------------------------------------------------------------------------

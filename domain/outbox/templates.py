@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 DATA = Path(__file__).resolve().parent / "templates.toml"
 LANGUAGES = ("vi", "en")
 TEXT_FIELDS = ("label", "title", "body", "subject", "email", "sms")
@@ -27,8 +29,9 @@ class TemplateError(ValueError):
     """A template is malformed, or a value it needs is missing."""
 
 
-@dataclass(frozen=True)
-class Rendered:
+class PreviewOut(msgspec.Struct, frozen=True):
+    # a template rendered in one language; the API's preview returns it as is: its name is the OpenAPI
+    # component's, its fields the JSON's
     event: str
     lang: str
     title: str
@@ -62,7 +65,7 @@ class Template:
             return "/thong-bao"
         return _fill(self.url, filled, self.event)
 
-    def render(self, lang: str, values: dict[str, Any]) -> Rendered:
+    def render(self, lang: str, values: dict[str, Any]) -> PreviewOut:
         texts = self.texts.get(lang) or self.texts["vi"]
         clean = {k: "" if v is None else str(v) for k, v in values.items()}
         missing = [name for name in self.placeholders if name not in clean]
@@ -71,7 +74,7 @@ class Template:
         clean.setdefault("link", "")
         clean.setdefault("dossier_id", "")
         out = {name: _fill(texts[name], clean, self.event) for name in TEXT_FIELDS if name != "label"}
-        return Rendered(event=self.event, lang=lang if lang in self.texts else "vi", url=self.url_for(clean), **out)
+        return PreviewOut(event=self.event, lang=lang if lang in self.texts else "vi", url=self.url_for(clean), **out)
 
 
 def placeholders_of(text: str) -> set[str]:
@@ -150,7 +153,7 @@ def events(audience: str | None = None) -> list[Template]:
     return [t for t in load().values() if audience is None or t.audience == audience]
 
 
-def preview(event: str, lang: str, values: dict[str, str] | None = None, *, public_url: str = "") -> Rendered:
+def preview(event: str, lang: str, values: dict[str, str] | None = None, *, public_url: str = "") -> PreviewOut:
     """What the admins see: the template filled with its sample values (or theirs)."""
     tpl = get(event)
     merged = {**tpl.sample, **{k: v for k, v in (values or {}).items() if k in tpl.placeholders}}

@@ -7,10 +7,10 @@ receiving unit read the comments (:func:`unit_comments`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -79,8 +79,8 @@ def rate(session: Session, user_id: int, dossier_id: int, scores: dict[str, Any]
     return rating
 
 
-@dataclass
-class Comment:
+class CommentOut(msgspec.Struct):
+    # returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
     at: datetime
     dossier_id: int
     dossier_code: str
@@ -91,7 +91,7 @@ class Comment:
 
 
 def unit_comments(session: Session, user_id: int, unit: str, start: date, end: date, *,
-                  limit: int = 200) -> list[Comment]:
+                  limit: int = 200) -> list[CommentOut]:
     """Ratings of one of the officer's units in a period, newest first, with their comments."""
     from domain.stats.reports import check_period, check_unit
 
@@ -106,7 +106,8 @@ def unit_comments(session: Session, user_id: int, unit: str, start: date, end: d
     out = []
     for r, code, proc in rows:
         scores = {c: int(getattr(r, c)) for c in CRITERIA}
-        out.append(Comment(at=r.created_at, dossier_id=r.dossier_id, dossier_code=code or "", procedure_name=proc,
-                           scores=scores, average=round(sum(scores.values()) / len(scores), 2), comment=r.comment))
+        out.append(CommentOut(at=r.created_at, dossier_id=r.dossier_id, dossier_code=code or "", procedure_name=proc,
+                              scores=scores, average=round(sum(scores.values()) / len(scores), 2),
+                              comment=r.comment))
     return out
 

@@ -4,9 +4,9 @@ unread count; reading one marks it read. Texts are rendered when read, in the re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,8 @@ from domain.outbox.models import Notification
 MAX_PAGE = 100
 
 
-@dataclass(frozen=True)
-class Item:
+class NotificationOut(msgspec.Struct, frozen=True):
+    # returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
     id: int
     message_id: str
     event: str
@@ -35,19 +35,19 @@ def unread_count(session: Session, user_id: int) -> int:
         Notification.user_id == user_id, Notification.inbox.is_(True), Notification.read_at.is_(None))) or 0
 
 
-def item(n: Notification, lang: str) -> Item:
+def item(n: Notification, lang: str) -> NotificationOut:
     values = json.loads(n.context or "{}")
     try:
         r = templates.get(n.event).render(lang, values)
         title, body, url = r.title, r.body, r.url
     except templates.TemplateError:
         title, body, url = n.event, "", "/thong-bao"
-    return Item(id=n.id, message_id=n.message_id, event=n.event, title=title, body=body, url=url,
-                dossier_id=n.dossier_id, created_at=n.created_at, read=n.read_at is not None)
+    return NotificationOut(id=n.id, message_id=n.message_id, event=n.event, title=title, body=body, url=url,
+                           dossier_id=n.dossier_id, created_at=n.created_at, read=n.read_at is not None)
 
 
 def mine(session: Session, user_id: int, lang: str, *, limit: int = 20, before: int | None = None
-         ) -> tuple[list[Item], int]:
+         ) -> tuple[list[NotificationOut], int]:
     """My inbox, newest first (``before``: an id, for the next page), and my unread count."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
