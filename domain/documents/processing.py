@@ -524,7 +524,7 @@ def _strip_outgoing(path: Path) -> bool:
         if len(pdf.objects) > MAX_PDF_OBJECTS:
             raise UploadRejected("invalid_pdf")
         stack: list[Any] = [pdf.trailer, *pdf.objects]
-        seen: set[int] = set()
+        seen: set[tuple[int, int]] = set()
         while stack:
             obj = stack.pop()
             if isinstance(obj, pikepdf.Array):
