@@ -534,8 +534,3 @@ def retry_delivery(session: Session, delivery_id: int) -> Delivery:
     d.status, d.attempts, d.next_attempt_at, d.locked_until, d.updated_at = CREATED, 0, now, None, now
     session.info[outbox.ENQUEUED] = True
     return d
-
-
-def attempts_of(session: Session, delivery_id: int) -> list[Attempt]:
-    return list(session.scalars(select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.id)))
-

@@ -228,7 +228,6 @@ class DossierController(Controller):
         key = request.headers.get("idempotency-key", "")
 
         def run(session: Session) -> SubmitOut:
-            service.remember(session, me.user_id, f"submit:{dossier_id}", key, {"dossier": dossier_id})
             d = service.submit(session, me.user_id, dossier_id, key=key, amr=",".join(me.amr))
             assert d.code is not None
             return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)

@@ -406,7 +406,3 @@ def get_procedure(session: Session, code: str) -> ProcedureView:
     if row is None:
         raise NotFound(f"Không có thủ tục mã {code!r}.")
     return ProcedureView(data=json.loads(row[0]), revision=row[1], offering=row[2], unit=row[3])
-
-
-def count_procedures(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Procedure)) or 0

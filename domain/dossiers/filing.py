@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -323,33 +323,16 @@ def fee_for(session: Session, dossier: Dossier) -> int | None:
     return quote_for_dossier(session, dossier).amount_vnd
 
 
-def expected_duration(session: Session, procedure_code: str) -> dict[str, Any] | None:
-    proc = _procedure(session, procedure_code)
-    channels = json.loads(proc.data).get("channels", [])
-    for wanted in ("online", "in_person", "postal"):
-        for channel in channels:
-            duration = channel.get("duration") or {}
-            if channel.get("channel") == wanted and duration.get("value"):
-                return duration
-    return None
-
-
 def compute_due(session: Session, procedure_code: str, start: datetime) -> datetime | None:
     from domain.calendar.due import due_for_procedure
 
     return due_for_procedure(session, procedure_code, start)
 
 
-@dataclass
-class SubmitResult:
-    dossier: Dossier
-    already: bool = False
-    problems: dict[str, str] = field(default_factory=dict)
-
-
 def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None = None, amr: str = "") -> Dossier:
     """Check and file a draft (or resubmit after a supplement request). Idempotent: a second submit of
     the same dossier — a double tap, a retried request — answers with the dossier as filed."""
+    check_key(key or "")
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
     if dossier.status not in EDITABLE:
         if dossier.submitted_at is not None and dossier.status != State.WITHDRAWN.value:
@@ -477,13 +460,18 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def remember(session: Session, user_id: int, scope: str, key: str, body: Any) -> IdempotencyKey | None:
-    """The stored answer for (user, scope, key) if the same body was sent before; 409 if another body was.
-    (Plain statements: every submit runs this.) A returned row is not in the session."""
-    if not key:
-        return None
+def check_key(key: str) -> None:
+    """An ``Idempotency-Key`` is at most 128 characters (400 otherwise)."""
     if len(key) > 128:
         raise InvalidInput("Idempotency-Key dài tối đa 128 ký tự.", field="Idempotency-Key")
+
+
+def remember(session: Session, user_id: int, scope: str, key: str, body: Any) -> IdempotencyKey | None:
+    """The stored answer for (user, scope, key) if the same body was sent before; 409 if another body was.
+    (Plain statements: every payment start runs this.) A returned row is not in the session."""
+    if not key:
+        return None
+    check_key(key)
     now = _now()
     cutoff = now - IDEMPOTENCY_TTL
     sql = SessionSql(session)

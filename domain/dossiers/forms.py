@@ -277,8 +277,3 @@ def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) ->
     if errors:
         raise FormErrors(errors)
     return clean
-
-
-def public_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema as the API gives it to any client."""
-    return {"steps": schema.get("steps", []), "fields": schema["fields"], "documents": schema.get("documents", [])}

@@ -221,14 +221,6 @@ def _expire_if_due(session: Session, payment: Payment, now: datetime) -> bool:
     return False
 
 
-def expire_overdue(session: Session, now: datetime | None = None) -> int:
-    """Expire every live payment past its 90 minutes (a worker or `motcua` command runs it)."""
-    now = now or _now()
-    rows = list(session.scalars(select(Payment).where(Payment.status.in_([s.value for s in LIVE]),
-                                                      Payment.expires_at <= now).with_for_update()))
-    return sum(_expire_if_due(session, p, now) for p in rows)
-
-
 # --- fees -----------------------------------------------------------------------------------------
 def quote(session: Session, user_id: int, dossier_id: int) -> fees.FeeQuote:
     return fees.quote_for_dossier(session, get_dossier(session, user_id, dossier_id))
@@ -697,10 +689,6 @@ def public_receipt(session: Session, public_id: str) -> tuple[Receipt, list[Refu
     if receipt is None:
         raise NotFound("Không tìm thấy biên lai.")
     return receipt, refunds_of(session, receipt.payment_id)
-
-
-def live_payment(session: Session, dossier_id: int) -> Payment | None:
-    return session.scalar(select(Payment).where(Payment.open_dossier_id == dossier_id))
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -98,6 +98,8 @@ def test_idempotency_key(client, procedure: str) -> None:  # type: ignore[no-unt
     first = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
     second = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
     assert first.status_code == second.status_code == 200 and first.json()["code"] == second.json()["code"]
+    too_long = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers={**bearer(tokens), "Idempotency-Key": "k" * 129})
+    assert too_long.status_code == 400  # checked before anything else, even for a dossier already filed
 
 
 def test_idempotency_key_another_body_then_expiry(catalogue_db: str) -> None:
