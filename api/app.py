@@ -95,8 +95,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         info = await database.read(current_province)
         app.state.province_name = info.name if info else ""
         # Everything loaded so far lives as long as the process: move it out of the garbage
-        # collector's reach, or each full collection walks ~185,000 objects (~90 ms, every request
-        # in flight waits: that was the p99 under load)
+        # collector's reach, or each full collection walks all of them while every request in flight
+        # waits: that was the p99 under load (figures in bench/README.md)
         gc.collect()
         gc.freeze()
         from notifications.settings import get_notify_settings

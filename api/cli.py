@@ -225,8 +225,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     print(f"motcua serving on http://localhost:{settings.port} (env: {settings.env})")
     # loop="asyncio", not uvloop: under load uvloop serves some keep-alive connections long before
-    # others (p99 1.7 s against a p50 of 77 ms at 50 connections here); asyncio's loop is fair
-    # (p99 130 ms) at the same throughput (bench/README.md)
+    # others (a p99 far above the p50); asyncio's loop is fair at the same throughput (figures in
+    # bench/README.md, "Figures behind the code's comments")
     uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.port,
                 log_level="warning" if args.quiet else "info", proxy_headers=True, server_header=False,
                 loop="asyncio", workers=args.workers if args.workers > 1 else None)

@@ -56,8 +56,8 @@ def _int(name: str, default: int, low: int, high: int) -> int:
 def normalise_database_url(url: str) -> str:
     """Accept the usual spellings and return the one driver per database we use.
 
-    SQLite is served by the standard ``sqlite3`` driver (reads inline, writes on a thread: it is ~3x
-    faster than aiosqlite here); PostgreSQL by asyncpg.
+    SQLite is served by the standard ``sqlite3`` driver (reads inline, writes on a thread: faster than
+    aiosqlite here, bench/README.md); PostgreSQL by asyncpg.
     """
     if url.startswith(("sqlite+aiosqlite://", "sqlite+pysqlite://")):
         return "sqlite://" + url.split("://", 1)[1]

@@ -13,7 +13,7 @@ The async web skins run them through :class:`Database`:
 
 A few hot reads that are plain SQL (catalogue search) take a :class:`Reader` instead of a session
 (:meth:`Database.read_rows`): on SQLite it runs statements on the driver's connection inside one
-read transaction, without the ORM session's bookkeeping (~45 µs a call, a twentieth of a search).
+read transaction, without the ORM session's bookkeeping (its cost per call: bench/README.md).
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ _CONNECTION = "motcua.db.connection"
 
 
 def _connection(session: Session) -> Connection:
-    """The session's connection, looked up once per transaction (``session.connection()`` costs ~15 µs
-    a call, and a submit makes twenty plain statements)."""
+    """The session's connection, looked up once per transaction (``session.connection()`` is not free,
+    and a submit makes twenty plain statements; bench/README.md)."""
     conn: Connection | None = session.info.get(_CONNECTION)
     if conn is None:
         conn = session.info[_CONNECTION] = session.connection()
@@ -130,8 +130,8 @@ class SessionReader:
 class SessionSql(SessionReader):
     """Plain statements in a session's transaction, for the busiest write path (filing a dossier).
 
-    On SQLite they run on the driver's connection: ~7 µs a statement here, against ~110 µs through
-    SQLAlchemy Core and 200–300 µs as an ORM flush. Values are stored as SQLAlchemy stores them
+    On SQLite they run on the driver's connection, much cheaper than through SQLAlchemy Core, let alone
+    as an ORM flush (figures in bench/README.md; docs/adr/0002). Values are stored as SQLAlchemy stores them
     (datetimes as naive UTC text, dates as ISO text), so the ORM reads back what was written. They run
     on the session's connection, so the session's pending ORM changes are *not* flushed first: flush
     before a statement that needs them.
@@ -244,7 +244,8 @@ class Database:
             self._write_file = open(path + ".write.lock", "a") if path and path != ":memory:" else None  # noqa: SIM115
         else:
             # 20 connections kept open, none beyond: a burst waits for one instead of opening and closing
-            # overflow connections (each a new PostgreSQL backend: ~1/3 of a 40-connection submit load's CPU)
+            # overflow connections (each a new PostgreSQL backend: a large share of a submit load's CPU,
+            # bench/README.md)
             self.async_engine = create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=True)
 
     @property

@@ -42,8 +42,8 @@ def static_version() -> str:
 
 # `{{ _("text") }}` with a plain literal and no variables: its translation is known when the template is
 # compiled, so the per-language environment compiles the translated text in (the i18n extension would
-# otherwise call gettext at every render: ~40 calls per page, a fifth of the rendering time). Tags with
-# whitespace control (`{{-`, `-}}`) are left to the extension.
+# otherwise call gettext at every render: ~40 calls per page, a large share of the rendering time,
+# bench/README.md). Tags with whitespace control (`{{-`, `-}}`) are left to the extension.
 LITERAL_GETTEXT = re.compile(r"""\{\{\s*_\(\s*(?:"([^"\\{}%]*(?:%%[^"\\{}%]*)*)"|'([^'\\{}%]*(?:%%[^'\\{}%]*)*)')\s*\)\s*\}\}""")
 
 

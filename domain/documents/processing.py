@@ -17,7 +17,8 @@ Choices (the issue leaves them to the server):
 * **Orientation**: the EXIF (or XMP) orientation is applied to the pixels, then dropped.
 * **Size**: images keep up to :data:`MAX_SIDE` (4,000) px on the long side; bigger ones are scaled
   down. Big JPEGs are decoded at 1/2, 1/4 or 1/8 scale directly by libjpeg (keeping at least
-  3,000 px), which is cheap: a 40 MP JPEG takes ~240 ms and ~55 MB instead of ~1 s and ~290 MB.
+  3,000 px), which is cheap: a 40 MP JPEG takes a fraction of the time and ~55 MB instead of ~290 MB
+  (timings in bench/README.md).
   The browser normally sends ≤ 2,000 px already; the server bound protects storage when JS is off.
 * **Pixel flood**: the pixel count is read from the header and checked *before* any decoding
   (and Pillow's own decompression-bomb guard refuses anything over ~179 MP inside ``Image.open``),
