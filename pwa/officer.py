@@ -34,7 +34,7 @@ from domain import exports
 from domain.accounts.models import OfficerRole, User
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
-from domain.dossiers import backoffice
+from domain.dossiers import backoffice, commands
 from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
@@ -326,40 +326,9 @@ def _version(raw: Any) -> int:
     return int(text)
 
 
-def _user_id(raw: str | None) -> int | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or len(text) > 9:
-        raise InvalidInput("Hãy chọn cán bộ.", field="to_user")
-    return int(text)
-
-
-def payload_of(action: str, form: dict[str, str]) -> dict[str, Any]:
-    """A form's fields → the body the core takes for ``action`` (the same as the JSON API's)."""
-    payload: dict[str, Any] = {"version": _version(form.get("version")), "reason": form.get("reason", "")}
-    if action == "request_supplement":
-        payload["missing"] = [line.strip() for line in form.get("missing", "").splitlines() if line.strip()]
-    elif action == "assign":
-        to_user = _user_id(form.get("to_user"))
-        if to_user is None:
-            raise InvalidInput("Hãy chọn cán bộ xử lý.", field="to_user")
-        payload["to_user"] = to_user
-    elif action in ("route", "consult"):
-        payload["to_unit"] = form.get("to_unit", "")
-        payload["step_due_date"] = form.get("step_due_date") or None
-        if action == "route":
-            payload["to_user"] = _user_id(form.get("to_user"))
-    elif action == "propose":
-        payload["decision"] = form.get("decision", "")
-    elif action == "apologize":
-        payload["new_due_date"] = form.get("new_due_date", "")
-    return payload
-
-
-def _act(session: Session, user_id: int, dossier_id: int, action: str, payload: dict[str, Any],
+def _act(session: Session, user_id: int, dossier_id: int, action: str, command: commands.Command,
          amr: str) -> None:
-    result = backoffice.act(session, user_id, dossier_id, action, payload, amr=amr, rp=relying_party())
+    result = backoffice.act(session, user_id, dossier_id, action, command, amr=amr, rp=relying_party())
     if isinstance(result, Exception):
         raise result
 
@@ -387,8 +356,8 @@ async def act(request: Request[Any, Any, Any], dossier_id: int, action: str) -> 
         raise NotFound("Không có thao tác này.")
     form = await _form(request)
     try:
-        payload = payload_of(action, form)
-        await request.app.state.db.write(_act, me.user_id, dossier_id, action, payload, ",".join(me.amr))
+        command = commands.from_form(action, form)
+        await request.app.state.db.write(_act, me.user_id, dossier_id, action, command, ",".join(me.amr))
     except DomainError as exc:
         return await _refused(request, me.user_id, dossier_id, action, exc, form)
     return _done(request, dossier_id, action)
@@ -424,16 +393,8 @@ async def sign(request: Request[Any, Any, Any], dossier_id: int, decision: str) 
         unsigned = InvalidInput("Phê duyệt được ký bằng passkey: cần trình duyệt bật JavaScript và có passkey.",
                                 field="assertion")
         return await _refused(request, me.user_id, dossier_id, decision, unsigned, form)
-    body = await request.body()
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise InvalidInput("body must be JSON", field="body") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("body must be a JSON object", field="body")
-    payload = {"version": data.get("version"), "assertion": data.get("assertion"),
-               "reason": str(data.get("reason") or "")}
-    await request.app.state.db.write(_act, me.user_id, dossier_id, decision, payload, ",".join(me.amr))
+    command = commands.decode(decision, await request.body())
+    await request.app.state.db.write(_act, me.user_id, dossier_id, decision, command, ",".join(me.amr))
     target = f"/can-bo/ho-so/{dossier_id}?{Params.of(request).query(ok=decision)}"
     return Response({"redirect": target}, headers={"Cache-Control": "no-store"})
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from api.web.session import api_principal
 from auth.passkeys import relying_party
 from auth.tokens import Principal
 from domain import exports
-from domain.dossiers import backoffice
+from domain.dossiers import backoffice, commands
 from domain.errors import InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
 
@@ -70,6 +71,17 @@ class DecisionCheckOut(msgspec.Struct):
     decisions: list[DecisionOut]
 
 
+@dataclass
+class ActionOperation(Operation):
+    """The action endpoint reads its body itself (the command of the action in the path): its OpenAPI
+    request body is the commands' schema, one of them per action."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, description="The command of the action in the path.",
+                                        content={"application/json": OpenAPIMediaType(
+                                            schema=commands.schema())})  # type: ignore[arg-type]  # a JSON Schema
+
+
 class OfficerController(Controller):
     path = "/api/v1/officer"
     tags = ["back office"]
@@ -107,7 +119,8 @@ class OfficerController(Controller):
         return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action,
                                                 rp=relying_party())
 
-    @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
+    @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK,
+          operation_class=ActionOperation)
     async def act(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, action: str) -> DossierOut:
         """receive, request_supplement, refuse_intake, assign, route, consult, answer_consultation, note,
         propose, send_back, approve, reject, issue_result, return_result, apologize — with the expected
@@ -115,13 +128,10 @@ class OfficerController(Controller):
         raw = await request.body()
         if len(raw) > 128 * 1024:
             raise InvalidInput("body too large", field="body")
-        try:
-            payload = json.loads(raw or b"{}")
-        except ValueError:
-            raise InvalidInput("body must be JSON", field="body") from None
+        command = commands.decode(action, raw)
 
         def run(session: Session) -> DossierOut | Exception:
-            result = backoffice.act(session, me.user_id, dossier_id, action, payload, amr=",".join(me.amr),
+            result = backoffice.act(session, me.user_id, dossier_id, action, command, amr=",".join(me.amr),
                                     rp=relying_party())
             return result if isinstance(result, Exception) else dossier_out(session, result)
 

@@ -2,8 +2,9 @@
 
 Officers see only their units' dossiers, the ones routed to their units or asked of them, and the
 ones assigned to them; anything else reads as "not found" (authorization as a query). Every action
-goes through :func:`act`, which fires the workflow table (``domain.workflow``) with optimistic
-locking, then does the action's own bookkeeping in the same transaction.
+is a typed command (``domain.dossiers.commands``) done by :func:`act`: it finds the officer and the
+dossier, then the action's own function (the ``ACTIONS`` table) fires the workflow table
+(``domain.workflow``) with optimistic locking and does its bookkeeping in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -32,6 +34,7 @@ from domain.calendar.due import due_for_procedure
 from domain.calendar.engine import TZ
 from domain.calendar.store import load_calendar
 from domain.catalog.models import Offering, Procedure, Unit
+from domain.dossiers import commands
 from domain.dossiers.lifecycle import WorkflowConflict, fire
 from domain.dossiers.models import (
     Apology,
@@ -40,16 +43,15 @@ from domain.dossiers.models import (
     DossierPause,
     DossierResult,
     Handoff,
+    WalletDocument,
 )
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.stats import rollups
 from domain.workflow import OPEN, Actor, State
 
-OFFICER_ACTIONS = ("receive", "request_supplement", "refuse_intake", "assign", "route", "consult",
-                   "answer_consultation", "note", "propose", "send_back", "approve", "reject", "issue_result",
-                   "return_result", "apologize")
+OFFICER_ACTIONS = tuple(commands.COMMANDS)
 QUEUE_VIEWS = ("new", "supplements", "mine", "due_soon", "overdue", "all")
-SIGNED = ("approve", "reject")
+SIGNED = commands.SIGNED
 
 
 class PasskeyRequired(Forbidden):
@@ -168,23 +170,13 @@ def _unit(session: Session, code: str) -> Unit:
     return unit
 
 
-def _user_with_role(session: Session, user_id: Any, unit: str, role: str) -> User:
-    if not isinstance(user_id, int):
-        raise InvalidInput("Hãy chọn cán bộ.", field="to_user")
+def _user_with_role(session: Session, user_id: int, unit: str, role: str) -> User:
     ok = session.scalar(select(OfficerRole.id).where(OfficerRole.user_id == user_id, OfficerRole.unit_code == unit,
                                                       OfficerRole.role == role))
     user = session.get(User, user_id)
     if ok is None or user is None or user.disabled_at is not None:
         raise InvalidInput(f"Người nhận không phải cán bộ {role} của đơn vị {unit}.", field="to_user")
     return user
-
-
-def _due_from_day(value: Any, field: str) -> datetime:
-    try:
-        day = date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput("Ngày không hợp lệ (yyyy-mm-dd).", field=field) from None
-    return datetime.combine(day, time(17, 0), TZ)
 
 
 def _pauses(session: Session, d: Dossier) -> list[tuple[datetime, datetime | None]]:
@@ -228,149 +220,185 @@ def approval_options(session: Session, user_id: int, dossier_id: int, decision: 
                                    binding=binding(d, decision, result.sha256 if result else ""))
 
 
-def act(session: Session, user_id: int, dossier_id: int, action: str, payload: dict[str, Any], *,
-        amr: str = "", rp: RelyingParty | None = None, now: datetime | None = None) -> Dossier | Exception:
-    """Do one officer action. Refusals of a passkey assertion are returned (the challenge stays spent);
+# --- acting: one function per action, behind a dispatch table -------------------------------------------
+@dataclass
+class Acting:
+    """One action under way: the officer, the dossier (locked), what ``fire`` is given, the moment."""
+
+    session: Session
+    off: Officer
+    d: Dossier
+    now: datetime
+    kw: dict[str, Any]  # actor_id, actors, reason, expected_version, now, amr: what ``fire`` is given
+    rp: RelyingParty | None
+
+    @property
+    def reason(self) -> str:
+        return str(self.kw["reason"])
+
+    @property
+    def unit(self) -> str:
+        """The unit handling the dossier now."""
+        return self.d.handling_unit or self.d.unit_code
+
+    def fire(self, event: str, **extra: Any) -> None:
+        fire(self.session, self.d, event, **{**self.kw, **extra})
+
+
+def act(session: Session, user_id: int, dossier_id: int, action: str,
+        command: commands.Command | Mapping[str, Any], *, amr: str = "", rp: RelyingParty | None = None,
+        now: datetime | None = None) -> Dossier | Exception:
+    """Do one officer action: ``command`` is the action's struct (``domain.dossiers.commands``), or the JSON
+    object it is decoded from. Refusals of a passkey assertion are returned (the challenge stays spent);
     the signed ones (approve, reject) need the relying party ``rp`` the passkeys are for."""
-    if action not in OFFICER_ACTIONS:
-        raise NotFound(f"no action {action!r}")
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be an object", field="body")
+    kind = commands.command_type(action)
+    if not isinstance(command, commands.Command):
+        command = commands.decode(action, command)
+    if not isinstance(command, kind):
+        raise InvalidInput(f"the body is a {type(command).__name__}, not a {kind.__name__}", field="body")
     now = now or _now()
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id, lock=True)
-    version = payload.get("version")
-    if not isinstance(version, int):
-        raise InvalidInput("send the dossier's current `version`", field="version")
-    actors = off.actors_for(d)
-    reason = str(payload.get("reason") or "").strip()[:4000]
-    kw: dict[str, Any] = {"actor_id": user_id, "actors": actors, "reason": reason, "expected_version": version,
-          "now": now,
-          "amr": amr}
-    if action in SIGNED:
-        if rp is None:
-            raise ValueError("a signed decision needs the relying party")
-        return _decide(session, off, d, action, payload, kw, rp)
-    if action == "receive":
-        fire(session, d, "receive", **kw)
-        d.received_at = now
-        recompute_due(session, d)
-    elif action == "request_supplement":
-        missing = payload.get("missing")
-        if not isinstance(missing, list) or not missing or not all(isinstance(m, str) and m.strip() for m in missing):
-            raise InvalidInput("list exactly what is missing (`missing`: a list of items)", field="missing")
-        if d.supplement_count >= 1:
-            raise WorkflowConflict("a supplement may be requested only once for a dossier")
-        listed = "; ".join(m.strip() for m in missing)
-        fire(session, d, "request_supplement", **{**kw, "reason": listed + (f". {reason}" if reason else "")},
-             detail={"missing": [m.strip()[:300] for m in missing][:30]})
-        d.supplement_count += 1
-        d.paused_at = now
-        session.add(DossierPause(dossier_id=d.id, started_at=now, reason="; ".join(missing)[:2000]))
-    elif action == "refuse_intake":
-        fire(session, d, "refuse_intake", **kw)
-        d.finished_at = now
-    elif action == "assign":
-        to = _user_with_role(session, payload.get("to_user"), d.handling_unit or d.unit_code, "processor")
-        fire(session, d, "assign", **kw, detail={"to_user": to.id})
-        session.add(Handoff(dossier_id=d.id, kind="assign", from_unit=d.handling_unit or d.unit_code,
-                            to_unit=d.handling_unit or d.unit_code, from_user=user_id, to_user=to.id, at=now,
-                            note=reason, step_due_at=_step_due(payload)))
-        d.assignee_id = to.id
-    elif action == "route":
-        unit = _unit(session, str(payload.get("to_unit") or ""))
-        to_user = payload.get("to_user")
-        if to_user is not None:
-            _user_with_role(session, to_user, unit.code, "processor")
-        fire(session, d, "route", **kw, detail={"to_unit": unit.code, "to_user": to_user})
-        session.add(Handoff(dossier_id=d.id, kind="route", from_unit=d.handling_unit or d.unit_code,
-                            to_unit=unit.code, from_user=user_id, to_user=to_user, at=now, note=reason,
-                            step_due_at=_step_due(payload)))
-        d.handling_unit, d.assignee_id = unit.code, to_user
-    elif action == "consult":
-        unit = _unit(session, str(payload.get("to_unit") or ""))
-        if not reason:
-            raise InvalidInput("write the question for the other unit (`reason`)", field="reason")
-        fire(session, d, "consult", **kw, internal=True, detail={"to_unit": unit.code})
-        session.add(Handoff(dossier_id=d.id, kind="consult", from_unit=d.handling_unit or d.unit_code,
-                            to_unit=unit.code, from_user=user_id, at=now, note=reason,
-                            step_due_at=_step_due(payload)))
-    elif action == "answer_consultation":
-        ask = session.scalar(select(Handoff).where(Handoff.dossier_id == d.id, Handoff.kind == "consult",
-                                                   Handoff.answered_at.is_(None), Handoff.to_unit.in_(off.units))
-                             .order_by(Handoff.id).limit(1))
-        if ask is None:
-            raise WorkflowConflict("no open question to your unit on this dossier")
-        if not reason:
-            raise InvalidInput("write the answer (`reason`)", field="reason")
-        kw["actors"] = actors | ({Actor.PROCESSOR} if off.roles.get(ask.to_unit) else set())
-        fire(session, d, "answer_consultation", **kw, internal=True, detail={"handoff": ask.id})
-        ask.answered_at, ask.answer = now, reason
-    elif action == "note":
-        if not reason:
-            raise InvalidInput("an empty note", field="reason")
-        fire(session, d, "note", **kw, internal=True)
-    elif action == "propose":
-        decision = payload.get("decision")
-        if decision not in ("approve", "reject"):
-            raise InvalidInput("`decision` is approve or reject", field="decision")
-        if decision == "approve" and _prepared_result(session, d) is None:
-            raise WorkflowConflict("attach or generate the result document before proposing approval")
-        fire(session, d, "propose", **kw, detail={"decision": decision})
-        d.approval_level = 0
-    elif action == "send_back":
-        fire(session, d, "send_back", **kw)
-    elif action == "issue_result":
-        result = _prepared_result(session, d)
-        if result is None:
-            raise WorkflowConflict("no result document to issue")
-        fire(session, d, "issue_result", **kw)
-        result.issued_at = now
-        d.finished_at = now
-        d.lateness = classify(session, d, now)
-    elif action == "return_result":
-        fire(session, d, "return_result", **kw)
-        result = _prepared_result(session, d)
-        if result is not None:
-            result.returned_at = now
-            _to_wallet(session, d, result)
-    elif action == "apologize":
-        new_due = _due_from_day(payload.get("new_due_date"), "new_due_date")
-        if d.due_at is not None and new_due <= d.due_at:
-            raise InvalidInput("the new appointment must be later than the current one", field="new_due_date")
-        if not load_calendar(session).is_working_day(new_due.date()):
-            raise InvalidInput("the new appointment must be a working day", field="new_due_date")
-        fire(session, d, "apologize", **kw, detail={"new_due_date": new_due.isoformat()})
-        session.add(Apology(dossier_id=d.id, reason=reason, old_due_at=d.due_at, new_due_at=new_due, by=user_id,
-                            at=now))
-        d.due_at = new_due
-        rollups.on_due_change(session, d)
+    kw: dict[str, Any] = {"actor_id": user_id, "actors": off.actors_for(d), "reason": command.reason,
+                          "expected_version": command.version, "now": now, "amr": amr}
+    refused = ACTIONS[kind](Acting(session, off, d, now, kw, rp), command)
+    if refused is not None:
+        return refused
     session.flush()
     return d
 
 
-def _step_due(payload: dict[str, Any]) -> datetime | None:
-    value = payload.get("step_due_date")
-    return _due_from_day(value, "step_due_date") if value else None
+def _receive(a: Acting, c: commands.Receive) -> None:
+    a.fire("receive")
+    a.d.received_at = a.now
+    recompute_due(a.session, a.d)
 
 
-def _decide(session: Session, off: Officer, d: Dossier, action: str, payload: dict[str, Any],
-            kw: dict[str, Any], rp: RelyingParty) -> Dossier | Exception:
-    if Actor.APPROVER not in kw["actors"]:
+def _request_supplement(a: Acting, c: commands.RequestSupplement) -> None:
+    if a.d.supplement_count >= 1:
+        raise WorkflowConflict("a supplement may be requested only once for a dossier")
+    listed = "; ".join(m.strip() for m in c.missing)
+    a.fire("request_supplement", reason=listed + (f". {a.reason}" if a.reason else ""),
+           detail={"missing": [m.strip()[:300] for m in c.missing][:30]})
+    a.d.supplement_count += 1
+    a.d.paused_at = a.now
+    a.session.add(DossierPause(dossier_id=a.d.id, started_at=a.now, reason="; ".join(c.missing)[:2000]))
+
+
+def _refuse_intake(a: Acting, c: commands.RefuseIntake) -> None:
+    a.fire("refuse_intake")
+    a.d.finished_at = a.now
+
+
+def _assign(a: Acting, c: commands.Assign) -> None:
+    to = _user_with_role(a.session, c.to_user, a.unit, "processor")
+    a.fire("assign", detail={"to_user": to.id})
+    a.session.add(Handoff(dossier_id=a.d.id, kind="assign", from_unit=a.unit, to_unit=a.unit,
+                          from_user=a.off.user_id, to_user=to.id, at=a.now, note=a.reason,
+                          step_due_at=_step_due(c.step_due_date)))
+    a.d.assignee_id = to.id
+
+
+def _route(a: Acting, c: commands.Route) -> None:
+    unit = _unit(a.session, c.to_unit)
+    if c.to_user is not None:
+        _user_with_role(a.session, c.to_user, unit.code, "processor")
+    a.fire("route", detail={"to_unit": unit.code, "to_user": c.to_user})
+    a.session.add(Handoff(dossier_id=a.d.id, kind="route", from_unit=a.unit, to_unit=unit.code,
+                          from_user=a.off.user_id, to_user=c.to_user, at=a.now, note=a.reason,
+                          step_due_at=_step_due(c.step_due_date)))
+    a.d.handling_unit, a.d.assignee_id = unit.code, c.to_user
+
+
+def _consult(a: Acting, c: commands.Consult) -> None:
+    unit = _unit(a.session, c.to_unit)
+    if not a.reason:
+        raise InvalidInput("Hãy viết câu hỏi cho đơn vị được xin ý kiến (reason).", field="reason")
+    a.fire("consult", internal=True, detail={"to_unit": unit.code})
+    a.session.add(Handoff(dossier_id=a.d.id, kind="consult", from_unit=a.unit, to_unit=unit.code,
+                          from_user=a.off.user_id, at=a.now, note=a.reason, step_due_at=_step_due(c.step_due_date)))
+
+
+def _answer_consultation(a: Acting, c: commands.AnswerConsultation) -> None:
+    ask = a.session.scalar(select(Handoff).where(Handoff.dossier_id == a.d.id, Handoff.kind == "consult",
+                                                 Handoff.answered_at.is_(None), Handoff.to_unit.in_(a.off.units))
+                           .order_by(Handoff.id).limit(1))
+    if ask is None:
+        raise WorkflowConflict("no open question to your unit on this dossier")
+    if not a.reason:
+        raise InvalidInput("Hãy viết câu trả lời (reason).", field="reason")
+    actors = a.kw["actors"] | ({Actor.PROCESSOR} if a.off.roles.get(ask.to_unit) else set())
+    a.fire("answer_consultation", actors=actors, internal=True, detail={"handoff": ask.id})
+    ask.answered_at, ask.answer = a.now, a.reason
+
+
+def _note(a: Acting, c: commands.Note) -> None:
+    if not a.reason:
+        raise InvalidInput("Ghi chú đang trống (reason).", field="reason")
+    a.fire("note", internal=True)
+
+
+def _propose(a: Acting, c: commands.Propose) -> None:
+    if c.decision == "approve" and _prepared_result(a.session, a.d) is None:
+        raise WorkflowConflict("attach or generate the result document before proposing approval")
+    a.fire("propose", detail={"decision": c.decision})
+    a.d.approval_level = 0
+
+
+def _send_back(a: Acting, c: commands.SendBack) -> None:
+    a.fire("send_back")
+
+
+def _issue_result(a: Acting, c: commands.IssueResult) -> None:
+    result = _prepared_result(a.session, a.d)
+    if result is None:
+        raise WorkflowConflict("no result document to issue")
+    a.fire("issue_result")
+    result.issued_at = a.now
+    a.d.finished_at = a.now
+    a.d.lateness = classify(a.session, a.d, a.now)
+
+
+def _return_result(a: Acting, c: commands.ReturnResult) -> None:
+    a.fire("return_result")
+    result = _prepared_result(a.session, a.d)
+    if result is not None:
+        result.returned_at = a.now
+        _to_wallet(a.session, a.d, result)
+
+
+def _apologize(a: Acting, c: commands.Apologize) -> None:
+    new_due = datetime.combine(c.new_due_date, time(17, 0), TZ)
+    if a.d.due_at is not None and new_due <= a.d.due_at:
+        raise InvalidInput("Ngày hẹn mới phải sau ngày hẹn hiện tại (new_due_date).", field="new_due_date")
+    if not load_calendar(a.session).is_working_day(new_due.date()):
+        raise InvalidInput("Ngày hẹn mới phải là ngày làm việc (new_due_date).", field="new_due_date")
+    a.fire("apologize", detail={"new_due_date": new_due.isoformat()})
+    a.session.add(Apology(dossier_id=a.d.id, reason=a.reason, old_due_at=a.d.due_at, new_due_at=new_due,
+                          by=a.off.user_id, at=a.now))
+    a.d.due_at = new_due
+    rollups.on_due_change(a.session, a.d)
+
+
+def _decide(a: Acting, c: commands.Approve | commands.Reject) -> PasskeyError | None:
+    """Approve or reject, signed with a passkey: the assertion binds dossier, version, decision and result."""
+    session, d, action = a.session, a.d, "approve" if isinstance(c, commands.Approve) else "reject"
+    if Actor.APPROVER not in a.kw["actors"]:
         raise WorkflowConflict("your role may not approve or reject this dossier")
-    if kw["expected_version"] != d.version:
+    if c.version != d.version:
         raise WorkflowConflict(f"Hồ sơ vừa được người khác cập nhật (phiên bản {d.version}). Hãy tải lại.",
                                field="version")
     if d.status != State.AWAITING_APPROVAL.value:
         raise WorkflowConflict(f"cannot {action} a dossier in state {d.status}")
-    if action == "reject" and not kw["reason"]:
-        raise InvalidInput("a rejection needs a reason", field="reason")
-    assertion = payload.get("assertion")
-    if not isinstance(assertion, dict):
-        raise InvalidInput("`assertion`: the passkey's AuthenticationResponseJSON is required", field="assertion")
+    if action == "reject" and not a.reason:
+        raise InvalidInput("Không phê duyệt cần nêu lý do (reason).", field="reason")
+    if c.assertion is None:
+        raise InvalidInput(commands.FIELD_MESSAGES["assertion"], field="assertion")
+    if a.rp is None:
+        raise ValueError("a signed decision needs the relying party")
     result = _prepared_result(session, d)
     bound = binding(d, action, result.sha256 if result else "")
-    evidence = verify_bound_assertion(session, rp, off.user_id, assertion, purpose="decision", binding=bound)
+    evidence = verify_bound_assertion(session, a.rp, a.off.user_id, c.assertion, purpose="decision", binding=bound)
     if isinstance(evidence, PasskeyError):
         return evidence
     passkey = session.get(Passkey, evidence.get("passkey_id"))
@@ -379,21 +407,33 @@ def _decide(session: Session, off: Officer, d: Dossier, action: str, payload: di
     offering = session.get(Offering, d.procedure_code)
     levels = max(1, offering.approval_levels if offering else 1)
     level = d.approval_level + 1
-    session.add(Decision(dossier_id=d.id, level=level, decision=action, approver_id=off.user_id,
-                         dossier_version=d.version, result_sha256=bound["result_sha256"], reason=kw["reason"],
-                         evidence=json.dumps(evidence), created_at=kw["now"]))
-    kw = {**kw, "amr": "webauthn"}
+    session.add(Decision(dossier_id=d.id, level=level, decision=action, approver_id=a.off.user_id,
+                         dossier_version=d.version, result_sha256=bound["result_sha256"], reason=a.reason,
+                         evidence=json.dumps(evidence), created_at=a.now))
+    a.kw["amr"] = "webauthn"
     if action == "approve" and level < levels:
-        fire(session, d, "approve_level", **kw, detail={"level": level, "of": levels})
+        a.fire("approve_level", detail={"level": level, "of": levels})
         d.approval_level = level
     else:
-        fire(session, d, action, **kw, detail={"level": level})
+        a.fire(action, detail={"level": level})
         d.approval_level = level
         if action == "reject":
-            d.finished_at = kw["now"]
-            d.lateness = classify(session, d, kw["now"])
-    session.flush()
-    return d
+            d.finished_at = a.now
+            d.lateness = classify(session, d, a.now)
+    return None
+
+
+def _step_due(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(17, 0), TZ) if day is not None else None
+
+
+ACTIONS: dict[type[commands.Command], Callable[[Acting, Any], PasskeyError | None]] = {
+    commands.Receive: _receive, commands.RequestSupplement: _request_supplement,
+    commands.RefuseIntake: _refuse_intake, commands.Assign: _assign, commands.Route: _route,
+    commands.Consult: _consult, commands.AnswerConsultation: _answer_consultation, commands.Note: _note,
+    commands.Propose: _propose, commands.SendBack: _send_back, commands.Approve: _decide, commands.Reject: _decide,
+    commands.IssueResult: _issue_result, commands.ReturnResult: _return_result, commands.Apologize: _apologize,
+}
 
 
 def classify(session: Session, d: Dossier, finished: datetime) -> str | None:
@@ -452,8 +492,6 @@ def result_context(session: Session, user_id: int, dossier_id: int) -> dict[str,
 
 
 def _to_wallet(session: Session, d: Dossier, result: DossierResult) -> None:
-    from domain.dossiers.models import WalletDocument
-
     session.add(WalletDocument(owner_id=d.owner_id, organisation_id=d.organisation_id, storage_key=result.storage_key,
                                sha256=result.sha256, content_type=result.content_type, size=result.size,
                                display_name=f"{result.title} — {d.code}"[:160], kind="result", created_at=_now()))
