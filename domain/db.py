@@ -23,9 +23,10 @@ import fcntl
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from sqlalchemy import (
     Connection,
@@ -41,6 +42,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
+
+if TYPE_CHECKING:  # the state's parts, typed; those modules build on this one
+    from domain.catalog.facts import ProcedureFacts
+    from domain.outbox.models import Notification
+    from domain.stats.rollups import Pending
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -95,22 +101,51 @@ def _text(sql: str) -> TextClause:
     return clause
 
 
-_CONNECTION = "motcua.db.connection"
+TX = "motcua.tx"  # the one session.info key: a TxState
+
+
+@dataclass
+class TxState:
+    """What one transaction of a session carries for its effects, under one ``session.info`` key.
+
+    The use case's writes add to it (a roll-up mark, an outbox row to complete at commit); the session
+    listeners (:func:`domain.dossiers.effects.install_listeners`) read it at commit and drop it when the
+    outermost transaction ends, committed or rolled back."""
+
+    connection: Connection | None = None  # looked up once per transaction (:func:`_connection`)
+    procedures: dict[str, ProcedureFacts | None] = field(default_factory=dict)  # domain.catalog.facts
+    stats: Pending | None = None  # domain.stats.rollups: dossiers to recount, counters to add
+    stats_savepoints: dict[int, Pending | None] = field(default_factory=dict)  # stats as each savepoint began
+    outbox_snapshot: list[tuple[Notification, dict[str, str]]] = field(default_factory=list)  # completed at commit
+    outbox_dossiers: list[Any] = field(default_factory=list)  # held until then (the identity map is weak)
+    outbox_recipients: dict[int, Any] = field(default_factory=dict)  # read once per transaction
+    wake_worker: bool = False  # a delivery was written: wake the in-process worker after commit
+
+
+def tx_state(session: Session) -> TxState:
+    """The session's state of its current transaction (made on first use)."""
+    state: TxState | None = session.info.get(TX)
+    if state is None:
+        state = session.info[TX] = TxState()
+    return state
 
 
 def _connection(session: Session) -> Connection:
     """The session's connection, looked up once per transaction (``session.connection()`` is not free,
     and a submit makes twenty plain statements; bench/README.md)."""
-    conn: Connection | None = session.info.get(_CONNECTION)
-    if conn is None:
-        conn = session.info[_CONNECTION] = session.connection()
-    return conn
+    state = tx_state(session)
+    if state.connection is None:
+        state.connection = session.connection()
+    return state.connection
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_connection(session: Session, transaction: Any) -> None:
+def end_transaction(session: Session, transaction: Any) -> None:
+    """``after_transaction_end``: the outermost transaction is over (committed or rolled back), and
+    with it everything its use case accumulated; a savepoint forgets only its own copy."""
     if transaction.parent is None:
-        session.info.pop(_CONNECTION, None)
+        session.info.pop(TX, None)
+    elif (state := session.info.get(TX)) is not None:
+        state.stats_savepoints.pop(id(transaction), None)
 
 
 class SessionReader:
@@ -231,6 +266,11 @@ class Database:
     """The process's database: engines plus the two ways to run a use case."""
 
     def __init__(self, url: str) -> None:
+        # the effects of a transaction (roll-ups, outbox) build on this module, so their listeners are
+        # imported here, when a database is opened, not when this module is
+        from domain.dossiers.effects import install_listeners  # noqa: PLC0415
+
+        install_listeners()  # idempotent: once per process, on the Session class
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.sync_engine: Engine | None = None

@@ -1,8 +1,11 @@
 """The dossier lifecycle: ONE explicit transition table (DESIGN §3, Circular 01/2018/TT-VPCP).
 
-Every state change in the system goes through :func:`transition`, which checks the table (source
-state, who may do it), raises :class:`InvalidTransition` (409) otherwise, bumps the dossier's version
-(optimistic locking), and writes the history row and an audit row in the caller's transaction.
+This module is the table and its look-ups only; it changes nothing. Every state change in the system
+goes through :func:`domain.dossiers.lifecycle.fire`, which checks the table here (:func:`find`: source
+state, who may do it; :class:`InvalidTransition` otherwise, a 409), bumps the dossier's version
+(optimistic locking) and runs the event's effects, listed per event beside this table in
+:data:`domain.dossiers.effects.EFFECTS` (history row, outbox rows, audit row, roll-up counters), in the
+caller's transaction.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from domain.db import Database
+from domain.db import Database, tx_state
 from domain.outbox import enqueue as outbox
 from domain.outbox import templates
 from domain.outbox.models import (
@@ -532,5 +532,5 @@ def retry_delivery(session: Session, delivery_id: int) -> Delivery:
         raise Conflict("the device has unsubscribed; nothing to send to")
     now = _now()
     d.status, d.attempts, d.next_attempt_at, d.locked_until, d.updated_at = CREATED, 0, now, None, now
-    session.info[outbox.ENQUEUED] = True
+    tx_state(session).wake_worker = True  # wake the worker after commit
     return d

@@ -14,15 +14,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from domain.db import SessionReader
+from domain.db import SessionReader, tx_state
 
 _PARSED: dict[str, dict[str, Any]] = {}
 _PARSED_MAX = 256  # procedures in use at once; the dict is emptied when full
 _LOCK = threading.Lock()
-SEEN = "motcua.catalog.facts"
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def parsed_record(text: str) -> dict[str, Any]:
 def procedure_facts(session: Session, code: str) -> ProcedureFacts | None:
     """The procedure as the database has it (None when there is no such code); read once per
     transaction (fee, due date, roll-ups and notification of one submit ask for the same one)."""
-    seen: dict[str, ProcedureFacts | None] = session.info.setdefault(SEEN, {})
+    seen = tx_state(session).procedures  # an import in the same session is seen by its next transaction
     if code not in seen:
         rows = SessionReader(session).rows(
             "SELECT name, field, field_slug, data FROM procedures WHERE code = :code", {"code": code})
@@ -57,8 +55,3 @@ def procedure_facts(session: Session, code: str) -> ProcedureFacts | None:
                                     parsed_record(rows[0][3])) if rows else None
     return seen[code]
 
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # an import in the same session is seen by its next transaction
-        session.info.pop(SEEN, None)

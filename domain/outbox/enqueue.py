@@ -22,21 +22,16 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
-from domain.db import SessionReader, SessionSql
+from domain.db import SessionReader, SessionSql, tx_state
 from domain.outbox import templates
 from domain.outbox.models import CREATED, Notification
 from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
-PENDING_SNAPSHOT = "motcua.notifications.snapshot"
-HELD_DOSSIERS = "motcua.notifications.dossiers"
-ENQUEUED = "motcua.notifications.enqueued"
-RECIPIENTS = "motcua.notifications.recipients"
 
 # workflow event → (template, who gets it)
 DOSSIER_EVENTS = {
@@ -112,11 +107,12 @@ def _with_dossier(context: dict[str, str], values: dict[str, str] | None) -> dic
     return {**context, **{k: v for k, v in (values or {}).items() if k not in context}}
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _snapshot(session: Session) -> None:
-    """Fill the dossier's values into notifications written in this transaction, as they are at commit
-    (an event's values may change after it fired: the code and due date of a submit, say)."""
-    pending: list[tuple[Notification, dict[str, str]]] = session.info.pop(PENDING_SNAPSHOT, [])
+# --- listeners (installed by domain.dossiers.effects.install_listeners) ------------------------------
+def complete_at_commit(session: Session) -> None:
+    """``before_commit``: fill the dossier's values into notifications written in this transaction, as
+    they are at commit (an event's values may change after it fired: the code and due date of a submit)."""
+    state = tx_state(session)
+    pending, state.outbox_snapshot = state.outbox_snapshot, []
     for n, given in pending:
         assert n.dossier_id is not None
         context = json.dumps(_with_dossier(given, _dossier_values(session, n.dossier_id)), ensure_ascii=False)
@@ -126,18 +122,20 @@ def _snapshot(session: Session) -> None:
                                     {"context": context, "id": n.id})
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    session.info.pop(RECIPIENTS, None)
-    session.info.pop(HELD_DOSSIERS, None)
-    if session.info.pop(ENQUEUED, False):
+def wake_after_commit(session: Session) -> None:
+    """``after_commit``: wake the in-process worker when this transaction wrote a delivery."""
+    state = tx_state(session)
+    state.outbox_recipients, state.outbox_dossiers = {}, []
+    wanted, state.wake_worker = state.wake_worker, False
+    if wanted:
         wake()
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    for key in (PENDING_SNAPSHOT, ENQUEUED, RECIPIENTS, HELD_DOSSIERS):
-        session.info.pop(key, None)
+def forget_on_rollback(session: Session) -> None:
+    """``after_rollback``: the rows are gone; nothing to complete, nobody to wake."""
+    state = tx_state(session)
+    state.outbox_snapshot, state.outbox_dossiers, state.outbox_recipients = [], [], {}
+    state.wake_worker = False
 
 
 # --- preferences -------------------------------------------------------------------------------
@@ -161,7 +159,7 @@ class Recipient(NamedTuple):
 
 def _recipient(session: Session, user_id: int) -> tuple[Recipient | None, dict[tuple[str, str], bool], list[int]]:
     """The person's addresses, preferences and subscribed devices; read once per transaction."""
-    cache: dict[int, Any] = session.info.setdefault(RECIPIENTS, {})
+    cache = tx_state(session).outbox_recipients
     if user_id not in cache:
         session.flush()  # an address changed earlier in this transaction counts
         reader = SessionReader(session)
@@ -195,7 +193,7 @@ def enqueue(session: Session, user_id: int, event: str, context: dict[str, Any] 
                                      inbox=not tpl.sensitive, created_at=now, read_at=None),
                lambda n: _deliveries(user, prefs, sub_ids, tpl, n, now) if user.disabled_at is None else [])
     if dossier_id is not None:
-        session.info.setdefault(PENDING_SNAPSHOT, []).append((n, values))
+        tx_state(session).outbox_snapshot.append((n, values))
     return n
 
 
@@ -219,7 +217,7 @@ def _write(session: Session, n: Notification, deliveries: Callable[[Notification
     rows = deliveries(n)
     sql.many(DELIVERY_INSERT, rows)
     if rows:  # wake the worker after commit only when there is something for it to send
-        session.info[ENQUEUED] = True
+        tx_state(session).wake_worker = True
     return n
 
 
@@ -276,7 +274,7 @@ def dossier_event(session: Session, dossier: Any, event: str, *, reason: str = "
         enqueue(session, dossier.owner_id, template, context, dossier_id=dossier.id)
         # the session's identity map holds objects weakly: keep the dossier until the snapshot, which
         # then reads it from memory instead of loading it again
-        session.info.setdefault(HELD_DOSSIERS, []).append(dossier)
+        tx_state(session).outbox_dossiers.append(dossier)
     officer_template = OFFICER_EVENTS.get(event)
     to_user = detail.get("to_user")
     if officer_template is not None and isinstance(to_user, int):

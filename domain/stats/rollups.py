@@ -41,7 +41,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    event,
     exists,
     func,
     inspect,
@@ -65,7 +64,7 @@ from domain.calendar.engine import (
 from domain.calendar.store import load_calendar
 from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Procedure
-from domain.db import SessionSql, read_date
+from domain.db import SessionSql, read_date, tx_state
 from domain.dossiers.models import Apology, Dossier, DossierHistory, DossierPause
 from domain.payments.models import Payment
 from domain.stats.models import (
@@ -79,8 +78,6 @@ from domain.stats.models import (
     StatsMonthlyDuration,
 )
 
-KEY = "motcua.stats.pending"
-SAVEPOINTS = "motcua.stats.savepoints"
 SETTLED_STATES = frozenset({"rejected", "result_issued", "returned"})
 # dossier columns whose change may change a contribution (the before_flush safety net watches them)
 WATCHED = ("status", "submitted_at", "received_at", "finished_at", "fee_vnd", "supplement_count", "lateness",
@@ -324,10 +321,10 @@ class Pending:
 
 
 def _pending(session: Session) -> Pending:
-    pending = session.info.get(KEY)
-    if pending is None:
-        pending = session.info[KEY] = Pending()
-    return pending
+    state = tx_state(session)
+    if state.stats is None:
+        state.stats = Pending()
+    return state.stats
 
 
 def mark(session: Session, dossier_id: int | None) -> None:
@@ -397,7 +394,8 @@ def set_channel(session: Session, dossier_id: int, channel: str) -> None:
 def flush_pending(session: Session) -> None:
     """Apply what this transaction changed: facts diffed, roll-ups upserted. Idempotent."""
     session.flush()  # the before_flush net marks what changed since the last flush
-    pending: Pending | None = session.info.pop(KEY, None)
+    state = tx_state(session)
+    pending, state.stats = state.stats, None
     if pending is None:
         return
     channels = pending.channels
@@ -507,39 +505,25 @@ def apply(session: Session, delta: Delta) -> None:
                 mrows)
 
 
-# --- listeners --------------------------------------------------------------------------------------
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    flush_pending(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(KEY, None)  # committed (already applied) or rolled back (nothing to apply)
-    session.info.get(SAVEPOINTS, {}).pop(id(transaction), None)
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _after_transaction_create(session: Session, transaction: Any) -> None:
-    """A savepoint: remember what was pending, to forget what a rolled-back savepoint counted."""
+# --- listeners (installed by domain.dossiers.effects.install_listeners) ------------------------------
+def remember_savepoint(session: Session, transaction: Any) -> None:
+    """``after_transaction_create``: at a savepoint, keep what was pending, to forget what a rolled-back
+    savepoint counted."""
     if transaction.nested:
-        session.info.setdefault(SAVEPOINTS, {})[id(transaction)] = copy.deepcopy(session.info.get(KEY))
+        state = tx_state(session)
+        state.stats_savepoints[id(transaction)] = copy.deepcopy(state.stats)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
-    saved = session.info.get(SAVEPOINTS, {})
-    if previous_transaction.nested and id(previous_transaction) in saved:
-        before = saved.pop(id(previous_transaction))
-        if before is None:
-            session.info.pop(KEY, None)
-        else:
-            session.info[KEY] = before
+def restore_savepoint(session: Session, previous_transaction: Any) -> None:
+    """``after_soft_rollback``: a savepoint rolled back; what it counted is forgotten."""
+    state = tx_state(session)
+    if previous_transaction.nested and id(previous_transaction) in state.stats_savepoints:
+        state.stats = state.stats_savepoints.pop(id(previous_transaction))
 
 
-@event.listens_for(Session, "before_flush")
-def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+def mark_changed(session: Session, _context: Any, _instances: Any) -> None:
+    """``before_flush``: the safety net; any dossier whose counted columns changed through the ORM, and
+    any payment whose status changed, is recounted, whether or not its path called a hook."""
     for obj in list(session.dirty) + list(session.new):
         if isinstance(obj, Dossier):
             changed = obj in session.new or any(inspect(obj).attrs[name].history.has_changes() for name in WATCHED)
@@ -810,6 +794,6 @@ def rebuild(session: Session) -> int:
     for start in range(0, len(fact_rows), 1000):
         session.execute(insert(StatsFact.__table__), fact_rows[start:start + 1000])
     apply(session, delta)
-    session.info.pop(KEY, None)
+    tx_state(session).stats = None
     return len(facts)
 

@@ -19,7 +19,7 @@ ALLOWED = {
     "domain.db": "defines it",
     "domain.audit": "the hash-chained audit row, written in nearly every transaction",
     "domain.dossiers.filing": "submitting a dossier: the idempotency key, the dossier code",
-    "domain.dossiers.lifecycle": "the history row of every state change",
+    "domain.dossiers.effects": "the history row of every state change",
     "domain.outbox.enqueue": "the outbox rows, written in the event's transaction",
     "domain.stats.rollups": "the statistics facts and daily roll-ups kept by the workflow hooks",
 }
