@@ -38,7 +38,7 @@ from domain.dossiers import backoffice, commands
 from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
-from domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
 
@@ -371,8 +371,6 @@ async def sign_options(request: Request[Any, Any, Any], dossier_id: int, decisio
     result's hash (called by officer.js with the page's CSRF token in ``X-CSRFToken``)."""
     me = page_principal(request)
     if me is None:
-        from auth.tokens import Unauthorized
-
         raise Unauthorized("Vui lòng đăng nhập trước (sign in first).")
     if decision not in backoffice.SIGNED:
         raise NotFound("Không có thao tác này.")

@@ -307,6 +307,27 @@ class Assertion:
 FAILURE_EVENTS = {"authenticate": "auth.login_failed", "step_up": "auth.step_up_failed"}
 
 
+def _whose_refusal(passkey: Passkey, owner: User, user_id: int | None, handle: Any,
+                   client: dict[str, Any]) -> str | None:
+    """Why an assertion by this passkey may not stand for ``user_id``, checked before its signature: the
+    credential of another account, a user handle that is not the owner's, a disabled account, a frame of
+    another site. None when none of these."""
+    if user_id is not None and passkey.user_id != user_id:
+        return "wrong_user"
+    if handle is not None:
+        try:
+            same = isinstance(handle, str) and base64url_to_bytes(handle) == user_handle(owner.id)
+        except ValueError:
+            same = False
+        if not same:
+            return "wrong_user"
+    if owner.disabled_at is not None:
+        return "disabled"
+    if _cross_origin(client):
+        return "cross_origin"
+    return None
+
+
 def verify_assertion(session: Session, rp: RelyingParty, credential_json: dict[str, Any] | str | bytes, *,
                      purpose: str, user_id: int | None = None, binding: dict[str, Any] | None = None,
                      ip: str = "") -> Assertion | PasskeyError:
@@ -335,22 +356,12 @@ def verify_assertion(session: Session, rp: RelyingParty, credential_json: dict[s
     row = _claim(session, client["challenge"], purpose=purpose, user_id=user_id, binding=binding)
     if isinstance(row, PasskeyError):
         return refuse(row.reason)
+    handle = data["response"].get("userHandle")
     if passkey is None or owner is None:
         return refuse("unknown_credential")
-    if user_id is not None and passkey.user_id != user_id:
-        return refuse("wrong_user")
-    handle = data["response"].get("userHandle")
-    if handle is not None:
-        try:
-            same = isinstance(handle, str) and base64url_to_bytes(handle) == user_handle(owner.id)
-        except ValueError:
-            same = False
-        if not same:
-            return refuse("wrong_user")
-    if owner.disabled_at is not None:
-        return refuse("disabled")
-    if _cross_origin(client):
-        return refuse("cross_origin")
+    reason = _whose_refusal(passkey, owner, user_id, handle, client)
+    if reason is not None:
+        return refuse(reason)
     rp_id, origin = rp.id, rp.origin
     try:
         verified = verify_authentication_response(

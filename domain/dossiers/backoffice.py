@@ -552,6 +552,9 @@ LOGBOOK_COLUMNS = ["Mã hồ sơ", "Thủ tục", "Người nộp", "Ngày nộp
                    "Ngày hẹn trả mới", "Ngày có kết quả", "Trạng thái", "Đúng hạn", "Cán bộ xử lý"]
 
 
+LATENESS_VI = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Trễ hạn"}
+
+
 def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -> list[list[str]]:
     off = officer(session, user_id)
     if unit not in off.units:
@@ -574,8 +577,7 @@ def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -
         rescheduled = d.due_at if d.original_due_at and d.due_at and d.due_at != d.original_due_at else None
         out.append([d.code or "", proc, str(json.loads(d.data).get("applicant_name", "")), fmt(d.submitted_at),
                     fmt(d.received_at), fmt(d.original_due_at or d.due_at), fmt(rescheduled), fmt(d.finished_at),
-                    d.status, {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Trễ hạn"}.get(d.lateness or "", ""),
-                    assignee or ""])
+                    d.status, LATENESS_VI.get(d.lateness or "", ""), assignee or ""])
     return out
 
 

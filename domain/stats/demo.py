@@ -38,6 +38,7 @@ import queue
 import random
 import secrets
 import threading
+import time as _time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +49,10 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.util import await_only
 
 from domain.accounts import users
+from domain.accounts.identifiers import normalise_username
 from domain.accounts.models import OfficerRole, User
 from domain.audit import GENESIS, AuditEvent, _digest
 from domain.calendar.due import processing_time
@@ -57,6 +60,7 @@ from domain.calendar.engine import TZ, Calendar, WorkSchedule, schedule_for_fiel
 from domain.calendar.store import load_calendar
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.db import Database
+from domain.dossiers.filing import ensure_form, fee_for
 from domain.dossiers.models import (
     Apology,
     Dossier,
@@ -190,8 +194,6 @@ def _citizen_count(n: int) -> int:
 
 def prepare(session: Session, opts: Options) -> Setting:
     """Forms, demo citizens and officers (through the domain's use cases), counters."""
-    from domain.dossiers.filing import fee_for
-
     rng = random.Random(opts.seed)
     procs: list[Proc] = []
     rows = session.execute(select(Offering, Procedure).join(Procedure, Procedure.code == Offering.procedure_code)
@@ -246,8 +248,6 @@ def prepare(session: Session, opts: Options) -> Setting:
 
 def ensure_forms(session: Session, codes: Sequence[str]) -> dict[str, int]:
     """The current form revision of each procedure (made as for a citizen's first draft when missing)."""
-    from domain.dossiers.filing import ensure_form
-
     return {code: ensure_form(session, code).id for code in codes}
 
 
@@ -678,8 +678,6 @@ def _copy(session: Session, table: Table, columns: Sequence[str], records: Seque
     if not records:
         return
     if _is_pg(session):
-        from sqlalchemy.util import await_only
-
         raw = session.connection().connection.driver_connection
         assert raw is not None
         await_only(raw.copy_records_to_table(table.name, records=[tuple(r) for r in records],
@@ -765,8 +763,6 @@ class _Writer:
         self.thread.start()
 
     def _run(self) -> None:
-        import time as _time
-
         while True:
             item = self.queue.get()
             if item is None:
@@ -800,8 +796,6 @@ class _Writer:
 
 def generate(db: Database, opts: Options, progress: Callable[[str], None] = print) -> Report:
     """Fill the database with ``opts.dossiers`` dossiers of history (see the module docstring)."""
-    import time as _time
-
     opts = opts.check()
     started = _time.monotonic()
     now = (opts.now or datetime.now(UTC)).astimezone(UTC)
@@ -858,8 +852,6 @@ def generate(db: Database, opts: Options, progress: Callable[[str], None] = prin
 
 def already_loaded(session: Session) -> bool:
     """Demo history is there (a demo citizen, +84988xxxxxx, has dossiers)."""
-    from domain.accounts.identifiers import normalise_username
-
     username, _ = normalise_username("0988000000")
     return session.scalar(select(Dossier.id).join(User, User.id == Dossier.owner_id)
                           .where(User.username.like(username[:-6] + "%")).limit(1)) is not None
