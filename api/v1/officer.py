@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
+from auth import accounts
 from auth.passkeys import relying_party
 from auth.tokens import Principal
 from domain import exports
@@ -200,8 +201,6 @@ class AdminController(Controller):
     async def verify_identity(self, request: Request[Any, Any, Any], me: Principal, user_id: int,
                               data: IdentityIn) -> dict[str, Any]:
         """An officer who checked the person's papers raises the account to identity level 2."""
-        from auth import accounts
-
         def run(session: Session) -> dict[str, Any]:
             backoffice.officer(session, me.user_id)  # an officer with a passkey
             user = accounts.verify_identity(session, user_id, officer=me.user_id, cccd=data.cccd)
