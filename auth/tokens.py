@@ -217,6 +217,17 @@ def _in_grace(session: Session, row: RefreshToken, auth_session: AuthSession, re
     return _pair(session, user, auth_session, successor, utc(child.created_at), jti=_hash(successor)[:16])
 
 
+def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSession, refresh_token: str,
+                     now: datetime, *, ip: str) -> TokenPair | Unauthorized:
+    """A used token again: within the grace, the pair it was traded for; else a replay, which ends the session."""
+    again = _in_grace(session, row, auth_session, refresh_token, now)
+    if again is not None:
+        return again
+    revoke_session(session, auth_session, "refresh_replay")
+    record(session, "auth.refresh_replay", actor_id=auth_session.user_id, subject=f"session:{auth_session.id}", ip=ip)
+    return Unauthorized("refresh token already used: the session has been ended for safety")
+
+
 def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family.
 
@@ -232,23 +243,13 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     user = session.get(User, auth_session.user_id)
     assert user is not None
     if row.used_at is not None:
-        again = _in_grace(session, row, auth_session, refresh_token, now)
-        if again is not None:
-            return again
-        revoke_session(session, auth_session, "refresh_replay")
-        record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
-        return Unauthorized("refresh token already used: the session has been ended for safety")
+        return _again_or_replay(session, row, auth_session, refresh_token, now, ip=ip)
     # mark used with a guarded update so two concurrent rotations cannot both succeed
     claimed = session.execute(  # type: ignore[attr-defined]  # a CursorResult for UPDATE
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
     ).rowcount
     if claimed != 1:  # a concurrent rotation won: the same grace applies
-        again = _in_grace(session, row, auth_session, refresh_token, now)
-        if again is not None:
-            return again
-        revoke_session(session, auth_session, "refresh_replay")
-        record(session, "auth.refresh_replay", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
-        return Unauthorized("refresh token already used: the session has been ended for safety")
+        return _again_or_replay(session, row, auth_session, refresh_token, now, ip=ip)
     if auth_session.revoked_at is not None or user.disabled_at is not None:
         return Unauthorized("session ended; sign in again")
     if utc(auth_session.expires_at) <= now or utc(auth_session.last_used_at) + REFRESH_IDLE <= now:

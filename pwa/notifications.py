@@ -177,15 +177,9 @@ async def admin_retry(request: Request[Any, Any, Any], delivery_id: int) -> Resp
 
 @get("/quan-tri/thong-bao/mau/{event:str}", include_in_schema=False)
 async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response[Any]:
-    from domain.errors import NotFound
-
     me = page_user(request)
     await request.app.state.db.read(require_admin, me.user_id)
-    try:
-        tpl = templates.get(event)
-    except templates.TemplateError as exc:
-        raise NotFound(str(exc)) from None
-    values = {k: str(v)[:500] for k, v in request.query_params.items() if k in tpl.placeholders}
+    tpl, values = templates.preview_request(event, request.query_params)
     base = get_notify_settings().public_url
     previews = [templates.preview(event, lang, values, public_url=base) for lang in templates.LANGUAGES]
     return render(request, "notifications/preview.html", {

@@ -249,13 +249,7 @@ class NotificationAdminController(Controller):
     async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str) -> templates.PreviewOut:
         """A template filled with its sample values; any `?name=value` of its placeholders overrides them."""
         await request.app.state.db.read(require_admin, me.user_id)
-        try:
-            tpl = templates.get(event)
-        except templates.TemplateError as exc:
-            from domain.errors import NotFound
-
-            raise NotFound(str(exc)) from None
-        values = {k: str(v)[:500] for k, v in request.query_params.items() if k in tpl.placeholders}
+        _, values = templates.preview_request(event, request.query_params)
         return templates.preview(event, _lang(request), values, public_url=get_notify_settings().public_url)
 
 

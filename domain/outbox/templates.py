@@ -10,11 +10,14 @@ from __future__ import annotations
 import functools
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from domain.errors import NotFound
 
 DATA = Path(__file__).resolve().parent / "templates.toml"
 LANGUAGES = ("vi", "en")
@@ -151,6 +154,16 @@ def get(event: str) -> Template:
 
 def events(audience: str | None = None) -> list[Template]:
     return [t for t in load().values() if audience is None or t.audience == audience]
+
+
+def preview_request(event: str, params: Mapping[str, Any]) -> tuple[Template, dict[str, str]]:
+    """An admin's preview request: the event's template (404 when there is none) and the values the query
+    gives for its placeholders, each cut to 500 characters."""
+    try:
+        tpl = get(event)
+    except TemplateError as exc:
+        raise NotFound(str(exc)) from None
+    return tpl, {k: str(v)[:500] for k, v in params.items() if k in tpl.placeholders}
 
 
 def preview(event: str, lang: str, values: dict[str, str] | None = None, *, public_url: str = "") -> PreviewOut:
