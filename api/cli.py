@@ -18,7 +18,9 @@ SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
 
 def _db():  # type: ignore[no-untyped-def]
     from domain.db import Database
+    from notifications.settings import get_notify_settings
 
+    get_notify_settings()  # read once: the outbox learns which channels this deployment delivers on
     return Database(get_settings().database_url)
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from api.settings import SettingsError, get_settings
+from domain.outbox.enqueue import Channels, deliver_on
 
 
 @dataclass(frozen=True)
@@ -157,4 +158,7 @@ def load_notify_settings() -> NotifySettings:
 
 @functools.cache
 def get_notify_settings() -> NotifySettings:
-    return load_notify_settings()
+    settings = load_notify_settings()
+    # the outbox writes deliveries only on the channels this deployment can send on
+    deliver_on(Channels(webpush=settings.push_enabled, email=settings.email_enabled))
+    return settings

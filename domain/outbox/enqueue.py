@@ -19,6 +19,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -28,7 +29,6 @@ from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.db import SessionReader, SessionSql, tx_state
 from domain.outbox import templates
 from domain.outbox.models import CREATED, Notification
-from notifications.settings import get_notify_settings
 
 log = logging.getLogger("motcua.notifications")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
@@ -41,6 +41,30 @@ DOSSIER_EVENTS = {
     "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
 }
 OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned"}
+
+
+@dataclass(frozen=True)
+class Channels:
+    """The outward channels this process writes deliveries for: Web Push when a VAPID key is set, e-mail
+    when an SMTP server is (SMS always: its provider decides how it goes)."""
+
+    webpush: bool = False
+    email: bool = False
+
+
+_delivering = Channels()
+
+
+def deliver_on(channels: Channels) -> None:
+    """Say which channels are enabled. Delivery's business, not the write transaction's: whoever reads
+    the notification settings (``notifications.settings``, at start-up) calls this; :func:`enqueue`
+    only looks at the value it was given."""
+    global _delivering
+    _delivering = channels
+
+
+def delivering() -> Channels:
+    return _delivering
 
 
 def _now() -> datetime:
@@ -229,11 +253,11 @@ def _delivery(n: Notification, channel: str, now: datetime, *, destination: str 
 
 def _deliveries(user: Recipient, prefs: dict[tuple[str, str], bool], sub_ids: list[int], tpl: templates.Template,
                 n: Notification, now: datetime) -> list[dict[str, Any]]:
-    settings = get_notify_settings()
+    channels = _delivering
     out: list[dict[str, Any]] = []
-    if "webpush" in tpl.channels and settings.push_enabled and wants(prefs, tpl.event, "webpush"):
+    if "webpush" in tpl.channels and channels.webpush and wants(prefs, tpl.event, "webpush"):
         out.extend(_delivery(n, "webpush", now, subscription_id=sub_id) for sub_id in sub_ids)
-    if "email" in tpl.channels and settings.email_enabled and user.email and user.email_verified_at is not None \
+    if "email" in tpl.channels and channels.email and user.email and user.email_verified_at is not None \
             and wants(prefs, tpl.event, "email"):
         out.append(_delivery(n, "email", now, destination=user.email))
     if "sms" in tpl.channels and user.phone and user.phone_verified_at is not None and wants(prefs, tpl.event, "sms"):
@@ -244,8 +268,7 @@ def _deliveries(user: Recipient, prefs: dict[tuple[str, str], bool], sub_ids: li
 def enqueue_code(session: Session, user_id: int, channel: str, destination: str, code: str) -> Notification | None:
     """A one-time code: to the address being verified (not yet verified, by nature), never the inbox.
     None when no channel can carry it here (no SMTP server for an e-mail code)."""
-    settings = get_notify_settings()
-    if channel == "email" and settings.email_enabled:
+    if channel == "email" and _delivering.email:
         kind, event = "email", "code.email"
     elif channel == "phone":
         kind, event = "sms", "code.phone"
