@@ -75,11 +75,11 @@ def create_unit(session: Session, code: str, name: str, level: str) -> Unit:
     from domain.catalog.offer import UNIT_CODE, UNIT_LEVELS
 
     if not UNIT_CODE.match(code or ""):
-        raise InvalidInput("unit code must be in the national format 000.00.00.H56", field="code")
+        raise InvalidInput("Mã đơn vị phải theo định dạng quốc gia 000.00.00.H56 (national format).", field="code")
     if level not in UNIT_LEVELS:
-        raise InvalidInput("level must be province or commune", field="level")
+        raise InvalidInput("Cấp đơn vị phải là tỉnh (province) hoặc xã (commune).", field="level")
     if not (name or "").strip():
-        raise InvalidInput("a unit needs a name", field="name")
+        raise InvalidInput("Đơn vị cần có tên.", field="name")
     unit = session.get(Unit, code) or Unit(code=code)
     unit.name, unit.level, unit.active = name.strip(), level, True
     session.add(unit)
@@ -90,7 +90,7 @@ def create_unit(session: Session, code: str, name: str, level: str) -> Unit:
 def set_disabled(session: Session, user_id: int, disabled: bool, *, actor: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     user.disabled_at = _now() if disabled else None
     if disabled:
         revoke_all(session, user.id, "account_disabled")
@@ -102,7 +102,7 @@ def verify_identity(session: Session, user_id: int, *, officer: int, cccd: str) 
     """An officer checked the person's papers: identity level 2."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     user.cccd = validate_cccd(cccd)
     user.identity_level, user.verified_by = 2, officer
     record(session, "account.identity_verified", actor_id=officer, subject=f"user:{user.id}")
@@ -163,7 +163,7 @@ def list_sessions(session: Session, user_id: int) -> list[AuthSession]:
 def end_session(session: Session, user_id: int, session_id: str, *, ip: str = "") -> None:
     auth_session = session.get(AuthSession, session_id)
     if auth_session is None or auth_session.user_id != user_id:
-        raise NotFound("no such session")
+        raise NotFound("Không tìm thấy phiên đăng nhập.")
     if auth_session.revoked_at is None:
         auth_session.revoked_at, auth_session.revoke_reason = _now(), "ended_by_user"
         record(session, "auth.session_ended", actor_id=user_id, subject=f"session:{session_id}", ip=ip)
@@ -172,7 +172,7 @@ def end_session(session: Session, user_id: int, session_id: str, *, ip: str = ""
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     return user
 
 
@@ -199,7 +199,7 @@ def request_code(session: Session, user_id: int, channel: str, *, client: Client
     user = get_user(session, user_id)
     destination = user.phone if channel == "phone" else user.email if channel == "email" else None
     if channel not in ("phone", "email"):
-        raise InvalidInput("channel must be phone or email", field="channel")
+        raise InvalidInput("Kênh nhận mã phải là số điện thoại (phone) hoặc email.", field="channel")
     if not destination:
         raise InvalidInput("Tài khoản chưa có số điện thoại/email này.", field="channel")
     limits = ((ratelimit.CODE_ACCOUNT, f"{user.id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
@@ -268,7 +268,7 @@ def _membership(session: Session, org_id: int, user_id: int) -> Membership:
     m = session.scalar(select(Membership).where(Membership.organisation_id == org_id,
                                                 Membership.user_id == user_id))
     if m is None:
-        raise NotFound("no such organisation")  # not a member: the organisation does not exist for you
+        raise NotFound("Không tìm thấy tổ chức.")  # not a member: the organisation does not exist for you
     return m
 
 
@@ -283,7 +283,7 @@ def invite(session: Session, org_id: int, inviter_id: int, username: str, role: 
     if _membership(session, org_id, inviter_id).role != "owner":
         raise Forbidden("Chỉ chủ tài khoản tổ chức mới mời được thành viên.")
     if role not in ORG_ROLES:
-        raise InvalidInput("role must be owner or staff", field="role")
+        raise InvalidInput("Vai trò phải là chủ tài khoản (owner) hoặc nhân viên (staff).", field="role")
     normalised, _ = normalise_username(username)
     inv = Invitation(organisation_id=org_id, username=normalised, role=role, invited_by=inviter_id,
                      created_at=_now(), expires_at=_now() + timedelta(days=7))
@@ -305,7 +305,7 @@ def accept_invitation(session: Session, invitation_id: int, user_id: int) -> Mem
     inv = session.get(Invitation, invitation_id)
     if inv is None or inv.username != user.username or inv.accepted_at or inv.revoked_at or \
             utc(inv.expires_at) <= _now():
-        raise NotFound("no such invitation")
+        raise NotFound("Không tìm thấy lời mời.")
     inv.accepted_at = _now()
     existing = session.scalar(select(Membership).where(Membership.organisation_id == inv.organisation_id,
                                                        Membership.user_id == user_id))
@@ -330,5 +330,5 @@ def set_member_role(session: Session, org_id: int, actor_id: int, member_id: int
     elif role in ORG_ROLES:
         target.role = role
     else:
-        raise InvalidInput("role must be owner or staff", field="role")
+        raise InvalidInput("Vai trò phải là chủ tài khoản (owner) hoặc nhân viên (staff).", field="role")
     record(session, "org.member_changed", actor_id=actor_id, subject=f"org:{org_id}", member=member_id, role=role)

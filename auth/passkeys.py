@@ -247,7 +247,7 @@ def verify_bound_assertion(session: Session, user_id: int, credential_json: dict
 def _own(session: Session, user_id: int, passkey_id: int) -> Passkey:
     passkey = session.get(Passkey, passkey_id)
     if passkey is None or passkey.user_id != user_id:
-        raise NotFound("no such passkey")  # another user's passkey does not exist for you
+        raise NotFound("Không tìm thấy khóa truy cập.")  # another user's passkey does not exist for you
     return passkey
 
 
@@ -268,7 +268,7 @@ def delete_passkey(session: Session, user_id: int, passkey_id: int, *, ip: str =
     """Remove one of the user's passkeys; never the last way to sign in, never an officer's last passkey."""
     user = session.scalar(select(User).where(User.id == user_id).with_for_update())  # serialise deletions
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     passkey = _own(session, user_id, passkey_id)
     if sign_in_methods(session, user) <= 1:
         raise Conflict("Không thể xóa cách đăng nhập cuối cùng của tài khoản. Hãy thêm khóa truy cập khác "

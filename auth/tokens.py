@@ -124,24 +124,24 @@ def decode_access(token: str) -> dict[str, Any]:
         known_kid, known_key, known_claims = known
         if keys.get(known_kid) == known_key and known_claims["iss"] == issuer:
             if known_claims["exp"] + LEEWAY_S < datetime.now(UTC).timestamp():
-                raise Unauthorized("access token expired")
+                raise Unauthorized("Mã truy cập đã hết hạn; vui lòng đăng nhập lại (access token expired).")
             return known_claims
     try:
         header = jwt.get_unverified_header(token)
         kid = str(header.get("kid", ""))
         key = keys.get(kid)
         if key is None or header.get("alg") not in ALGORITHMS:
-            raise Unauthorized("token signed with an unknown key or algorithm")
+            raise Unauthorized("Mã truy cập không hợp lệ (signed with an unknown key or algorithm).")
         claims = jwt.decode(
             token, key, algorithms=ALGORITHMS, audience=AUDIENCE, issuer=issuer,
             options={"require": ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]}, leeway=LEEWAY_S,
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("access token expired") from None
+        raise Unauthorized("Mã truy cập đã hết hạn; vui lòng đăng nhập lại (access token expired).") from None
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid access token: {exc}") from None
+        raise Unauthorized(f"Mã truy cập không hợp lệ ({exc}).") from None
     if claims.get("typ") != "access":
-        raise Unauthorized("not an access token")
+        raise Unauthorized("Mã truy cập không hợp lệ (not an access token).")
     if len(_VERIFIED) >= _VERIFIED_MAX:
         _VERIFIED.pop(next(iter(_VERIFIED)), None)
     _VERIFIED[token] = (kid, key, claims)
@@ -156,7 +156,7 @@ def authenticate(reader: Reader, token: str) -> Principal:
         "SELECT s.revoked_at, u.disabled_at FROM auth_sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.id = :sid AND u.id = :uid", {"sid": claims["sid"], "uid": int(claims["sub"])})
     if not rows or rows[0][0] is not None or rows[0][1] is not None:
-        raise Unauthorized("session ended; sign in again")
+        raise Unauthorized("Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.")
     return Principal(
         user_id=int(claims["sub"]), session_id=claims["sid"], roles=tuple(claims.get("roles", [])),
         amr=tuple(claims.get("amr", [])), auth_time=datetime.fromtimestamp(claims.get("auth_time", 0), UTC),
@@ -225,7 +225,7 @@ def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSess
         return again
     revoke_session(session, auth_session, "refresh_replay")
     record(session, "auth.refresh_replay", actor_id=auth_session.user_id, subject=f"session:{auth_session.id}", ip=ip)
-    return Unauthorized("refresh token already used: the session has been ended for safety")
+    return Unauthorized("Mã làm mới đã được dùng: phiên đăng nhập đã được kết thúc để bảo đảm an toàn (refresh token already used).")
 
 
 def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:
@@ -237,7 +237,7 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     now = datetime.now(UTC)
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token or "")))
     if row is None:
-        return Unauthorized("unknown refresh token")
+        return Unauthorized("Mã làm mới không hợp lệ; vui lòng đăng nhập lại (unknown refresh token).")
     auth_session = session.get(AuthSession, row.session_id)
     assert auth_session is not None
     user = session.get(User, auth_session.user_id)
@@ -251,10 +251,10 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     if claimed != 1:  # a concurrent rotation won: the same grace applies
         return _again_or_replay(session, row, auth_session, refresh_token, now, ip=ip)
     if auth_session.revoked_at is not None or user.disabled_at is not None:
-        return Unauthorized("session ended; sign in again")
+        return Unauthorized("Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.")
     if utc(auth_session.expires_at) <= now or utc(auth_session.last_used_at) + REFRESH_IDLE <= now:
         revoke_session(session, auth_session, "expired")
-        return Unauthorized("session expired; sign in again")
+        return Unauthorized("Phiên đăng nhập đã hết hạn; vui lòng đăng nhập lại.")
     auth_session.last_used_at = now
     return _issue(session, user, auth_session, now, parent=refresh_token)
 

@@ -69,11 +69,11 @@ def check_ip(address: str, *, allow_loopback: bool = False) -> None:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        raise EndpointRefused(f"not an IP address: {address!r}") from None
+        raise EndpointRefused(f"Không phải địa chỉ IP: {address!r}.") from None
     candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
         if not (ip.is_loopback and allow_loopback) and any(ip in net for net in REFUSED_V6):
-            raise EndpointRefused(f"the push endpoint is on a private or reserved IPv6 range ({ip})")
+            raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy thuộc dải IPv6 nội bộ hoặc dành riêng (private or reserved, {ip}).")
         inner = _embedded_v4(ip)
         if inner is not None:
             candidates.append(inner)
@@ -81,29 +81,29 @@ def check_ip(address: str, *, allow_loopback: bool = False) -> None:
         if candidate.is_loopback and allow_loopback:
             continue
         if not candidate.is_global or candidate.is_multicast:
-            raise EndpointRefused(f"the push endpoint is on a private or reserved address ({ip})")
+            raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy thuộc dải nội bộ hoặc dành riêng (private or reserved, {ip}).")
 
 
 def split_endpoint(url: str, *, allow_http: bool) -> tuple[str, int]:
     """Syntax of a push endpoint → (host, port), or EndpointRefused."""
     if not isinstance(url, str) or not url or len(url) > MAX_ENDPOINT:
-        raise EndpointRefused(f"the endpoint must be a URL of at most {MAX_ENDPOINT} characters")
+        raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy phải là URL dài tối đa {MAX_ENDPOINT} ký tự.")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise EndpointRefused("the endpoint contains spaces or control characters")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy chứa dấu cách hoặc ký tự điều khiển.")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise EndpointRefused(f"the endpoint is not a valid URL ({exc})") from None
+        raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy không phải URL hợp lệ ({exc}).") from None
     if parts.scheme not in (("https", "http") if allow_http else ("https",)):
-        raise EndpointRefused("the push endpoint must be an https:// URL")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy phải là URL https://.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise EndpointRefused("the push endpoint must not carry a user name or password")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy không được chứa tên người dùng hay mật khẩu.")
     host = parts.hostname
     if not host:
-        raise EndpointRefused("the push endpoint has no host")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy thiếu tên máy chủ (no host).")
     if parts.fragment:
-        raise EndpointRefused("the push endpoint must not have a #fragment")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy không được có phần #fragment.")
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -128,7 +128,7 @@ def check_port(port: int, addresses: list[str], *, ports: tuple[int, ...], allow
     if allow_loopback and addresses and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback
                                             for a in addresses):
         return
-    raise EndpointRefused(f"the push endpoint's port {port} is not allowed")
+    raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy dùng cổng {port} không được phép (port not allowed).")
 
 
 async def check_endpoint(url: str, *, allow_http: bool, allow_loopback: bool,
@@ -141,15 +141,15 @@ async def check_endpoint(url: str, *, allow_http: bool, allow_loopback: bool,
         return [host]
     local = host.rstrip(".").lower().endswith((".localhost", ".local", ".internal")) or host.lower() == "localhost"
     if local and not allow_loopback:
-        raise EndpointRefused("the push endpoint is on a local host name")
+        raise EndpointRefused("Địa chỉ nhận thông báo đẩy trỏ tới máy nội bộ (local host name).")
     if port not in ports and not allow_loopback:  # before resolving: a wrong port needs no DNS
-        raise EndpointRefused(f"the push endpoint's port {port} is not allowed")
+        raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy dùng cổng {port} không được phép (port not allowed).")
     try:
         addresses = await resolve(host, port)
     except (OSError, TimeoutError) as exc:
-        raise EndpointRefused(f"the push endpoint's host {host!r} cannot be resolved ({exc})") from None
+        raise EndpointRefused(f"Không phân giải được tên máy chủ {host!r} ({exc}).") from None
     if not addresses:
-        raise EndpointRefused(f"the push endpoint's host {host!r} has no address")
+        raise EndpointRefused(f"Không tìm được địa chỉ của máy chủ {host!r} (no address).")
     for address in addresses:
         check_ip(address, allow_loopback=allow_loopback)
     check_port(port, addresses, ports=ports, allow_loopback=allow_loopback)

@@ -522,14 +522,14 @@ def retry_delivery(session: Session, delivery_id: int) -> Delivery:
 
     d = session.get(Delivery, delivery_id)
     if d is None:
-        raise NotFound("no such delivery")
+        raise NotFound("Không tìm thấy lượt gửi.")
     if d.status not in FAILED:
-        raise Conflict("only a failed delivery can be sent again")
+        raise Conflict("Chỉ gửi lại được lượt gửi đã thất bại.")
     n = session.get(Notification, d.notification_id)
     if n is not None and templates.get(n.event).sensitive:
-        raise Conflict("a one-time code is not sent again; the person asks for a new one")
+        raise Conflict("Mã dùng một lần không được gửi lại; người dùng cần yêu cầu mã mới.")
     if d.channel == "webpush" and d.subscription_id is None:
-        raise Conflict("the device has unsubscribed; nothing to send to")
+        raise Conflict("Thiết bị đã hủy đăng ký nhận thông báo; không còn nơi để gửi.")
     now = _now()
     d.status, d.attempts, d.next_attempt_at, d.locked_until, d.updated_at = CREATED, 0, now, None, now
     tx_state(session).wake_worker = True  # wake the worker after commit

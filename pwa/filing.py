@@ -166,7 +166,7 @@ async def wards(request: Request[Any, Any, Any]) -> Response[Any]:
     """The ward choices of a province (htmx swaps them in when the province changes)."""
     name = request.query_params.get("name") or ""
     if not KEY.match(name):
-        raise InvalidInput("bad field name", field="name")
+        raise InvalidInput("Tên trường không hợp lệ.", field="name")
     return render(request, "filing/wards.html", {"wards": wards_of(request.query_params.get(f"{name}.province")),
                                                  "name": name, "selected": None})
 

@@ -129,7 +129,7 @@ async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
         return Response({"detail": "sign in first"}, status_code=401)
     body = await request.json()
     if not isinstance(body, dict) or not isinstance(body.get("keys"), dict):
-        raise InvalidInput("send the browser's subscription: {endpoint, keys: {p256dh, auth}}", field="keys")
+        raise InvalidInput("Hãy gửi đăng ký của trình duyệt: {endpoint, keys: {p256dh, auth}}.", field="keys")
     out = await subscribe(request, me.user_id, body.get("endpoint"), body["keys"].get("p256dh"),
                           body["keys"].get("auth"), str(body.get("lang") or request_language(request)))
     return Response({"id": out.id}, status_code=201)
@@ -143,7 +143,7 @@ async def device_unsubscribe(request: Request[Any, Any, Any]) -> Response[Any]:
     body = await request.json()
     endpoint = body.get("endpoint") if isinstance(body, dict) else None
     if not isinstance(endpoint, str) or not endpoint:
-        raise InvalidInput("send the subscription's endpoint", field="endpoint")
+        raise InvalidInput("Hãy gửi địa chỉ (endpoint) của đăng ký.", field="endpoint")
     await request.app.state.db.write(webpush.delete_subscription, me.user_id, endpoint=endpoint)
     return Response(b"", status_code=204)
 

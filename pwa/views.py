@@ -17,7 +17,7 @@ def _int_param(request: Request[Any, Any, Any], name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or len(raw) > 6:
-        raise ValidationException(f"{name} must be a whole number between 1 and {service.MAX_PAGE}",
+        raise ValidationException(f"{name} phải là số nguyên từ 1 đến {service.MAX_PAGE}.",
                                   extra=[{"key": name, "message": "not a valid page number"}])
     return int(raw)
 

@@ -40,14 +40,14 @@ class DaysOff(msgspec.Struct):
 
 def _start(raw: str | None) -> datetime:
     if not raw or not raw.strip():
-        raise InvalidInput("start is required: an ISO 8601 date-time such as 2026-02-13T10:00+07:00",
+        raise InvalidInput("Thiếu thời điểm bắt đầu (start): ngày giờ ISO 8601, ví dụ 2026-02-13T10:00+07:00.",
                            field="start")
     try:
         moment = parse_moment(raw)
     except ValueError:
-        raise InvalidInput(f"start is not an ISO 8601 date-time: {raw[:64]!r}", field="start") from None
+        raise InvalidInput(f"Thời điểm bắt đầu (start) không phải ngày giờ ISO 8601: {raw[:64]!r}.", field="start") from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise InvalidInput(f"start must be between {FIRST_YEAR} and {LAST_YEAR}", field="start")
+        raise InvalidInput(f"Thời điểm bắt đầu (start) phải trong các năm {FIRST_YEAR} đến {LAST_YEAR}.", field="start")
     return moment
 
 
@@ -55,10 +55,10 @@ def _amount(raw: str | None, unit: str) -> float:
     try:
         amount = float(raw or "")
     except ValueError:
-        raise InvalidInput("amount must be a number", field="amount") from None
+        raise InvalidInput("Thời hạn (amount) phải là một số.", field="amount") from None
     limit = {"hours": MAX_HOURS, "months": MAX_MONTHS}.get(unit, MAX_AMOUNT)
     if not 0 < amount <= limit:
-        raise InvalidInput(f"amount must be greater than 0 and at most {limit} for {unit}", field="amount")
+        raise InvalidInput(f"Thời hạn (amount) phải lớn hơn 0 và tối đa {limit} với đơn vị {unit}.", field="amount")
     return amount
 
 
@@ -68,7 +68,7 @@ def _cutoff(raw: str | None) -> WorkSchedule:
     try:
         return WorkSchedule(cutoff=time.fromisoformat(raw))
     except ValueError:
-        raise InvalidInput("cutoff must be a time of day within work hours, e.g. 15:00", field="cutoff") from None
+        raise InvalidInput("Giờ chốt (cutoff) phải là một giờ trong giờ làm việc, ví dụ 15:00.", field="cutoff") from None
 
 
 class CalendarController(Controller):
@@ -89,7 +89,7 @@ class CalendarController(Controller):
     ) -> DueDate:
         """When a dossier received at `start` is due (Vietnamese working days, holidays and swaps)."""
         if unit not in UNITS:
-            raise InvalidInput(f"unit must be one of {', '.join(UNITS)}", field="unit")
+            raise InvalidInput(f"Đơn vị thời hạn (unit) phải là một trong: {', '.join(UNITS)}.", field="unit")
         received = _start(start)
         value = _amount(amount, unit)
         schedule = _cutoff(cutoff)
@@ -107,7 +107,7 @@ class CalendarController(Controller):
     ) -> DaysOff:
         """A year's days off besides weekends (public holidays, swaps, the admin's overrides)."""
         if not year or not year.strip().isdigit() or not FIRST_YEAR <= int(year) <= LAST_YEAR:
-            raise InvalidInput(f"year must be a whole number from {FIRST_YEAR} to {LAST_YEAR}", field="year")
+            raise InvalidInput(f"Năm (year) phải là số nguyên từ {FIRST_YEAR} đến {LAST_YEAR}.", field="year")
         number = int(year)
         calendar = await request.app.state.db.read(load_calendar)
         days = calendar.special_days(number, "en" if lang == "en" else "vi")

@@ -100,7 +100,7 @@ def _lang(request: Request[Any, Any, Any]) -> str:
     lang = request.query_params.get("lang") or ""
     if lang:
         if lang not in templates.LANGUAGES:
-            raise InvalidInput("lang must be vi or en", field="lang")
+            raise InvalidInput("Ngôn ngữ (lang) phải là vi hoặc en.", field="lang")
         return lang
     accept = request.headers.get("accept-language", "").lower()
     return "en" if accept.startswith("en") else "vi"
@@ -111,7 +111,7 @@ def _int(request: Request[Any, Any, Any], name: str, default: int | None, low: i
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"{name} must be a whole number between {low} and {high}", field=name)
+        raise InvalidInput(f"{name} phải là số nguyên từ {low} đến {high}.", field=name)
     return int(raw)
 
 

@@ -116,7 +116,7 @@ class OfficerController(Controller):
                       action: str) -> dict[str, Any]:
         """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
         if action not in backoffice.SIGNED:
-            raise InvalidInput("options exist for approve and reject only", field="action")
+            raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy cập.", field="action")
         return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action,
                                                 rp=relying_party())
 
@@ -128,7 +128,7 @@ class OfficerController(Controller):
         `version` (409 and the fresh state when stale)."""
         raw = await request.body()
         if len(raw) > 128 * 1024:
-            raise InvalidInput("body too large", field="body")
+            raise InvalidInput("Nội dung gửi quá lớn.", field="body")
         command = commands.decode(action, raw)
 
         def run(session: Session) -> DossierOut | Exception:

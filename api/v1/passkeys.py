@@ -57,7 +57,7 @@ async def read_credential(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise HTTPException(status_code=413, detail=f"the body may be at most {MAX_BODY} bytes")
+        raise HTTPException(status_code=413, detail=f"Nội dung gửi tối đa {MAX_BODY} byte.")
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

@@ -180,10 +180,10 @@ async def callback(request: Request[Any, Any, Any], gateway: str) -> Response[An
     signature and amount are checked; it is applied at most once and always recorded; the answer is in the
     gateway's own dialect (VNPAY: `{"RspCode","Message"}`)."""
     if gateway not in GATEWAYS or gateway not in gateways.enabled_names():
-        raise NotFound("no such payment gateway")
+        raise NotFound("Không có cổng thanh toán này.")
     gw = gateways.make(gateway)
     if not gw.has_callbacks:
-        raise NotFound("this gateway sends no callbacks")
+        raise NotFound("Cổng thanh toán này không gửi thông báo kết quả (no callbacks).")
     body = await request.body() if request.method == "POST" else b""
     query = {k: v for k, v in request.query_params.items()}
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -284,7 +284,7 @@ async def reconciliation_csv(request: Request[Any, Any, Any], user_id: int, day:
 
     day = day or datetime.now(TZ).date()
     if gateway and gateway not in GATEWAYS:
-        raise InvalidInput("unknown gateway", field="gateway")
+        raise InvalidInput("Không có cổng thanh toán này.", field="gateway")
     rows = await request.app.state.db.read(reconcile.lines, user_id, day, gateway)
     text = reconcile.to_csv(reconcile.summary(rows), reconcile.SUMMARY_COLUMNS) if summary else reconcile.to_csv(rows)
     name = f"doi-soat-{day.isoformat()}{'-' + gateway if gateway else ''}{'-tong-hop' if summary else ''}.csv"

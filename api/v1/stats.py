@@ -116,7 +116,7 @@ class ReportController(Controller):
         """A unit's report for a period as CSV (UTF-8 with BOM) or XLSX: `dossiers`, `logbook` (form 06),
         `payments`, `late` (late results and apology letters). Officers of the unit; admins any unit."""
         if format not in reports.FORMATS:
-            raise InvalidInput("format must be csv or xlsx", field="format")
+            raise InvalidInput("Định dạng (format) phải là csv hoặc xlsx.", field="format")
         rep = await request.app.state.db.read(reports.report, me.user_id, kind, unit, from_, to)
         body, media_type, name = reports.render(rep, format)
         return Response(body, media_type=media_type, headers={

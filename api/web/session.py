@@ -58,7 +58,7 @@ async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("sign in first: send Authorization: Bearer <access token>")
+        raise Unauthorized("Vui lòng đăng nhập trước (send Authorization: Bearer <access token>).")
     return await request.app.state.db.read_rows(authenticate, token.strip())
 
 

@@ -261,7 +261,7 @@ def _descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]
 def _get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     return user
 
 
@@ -403,7 +403,7 @@ def live_session(session: Session, session_id: str, user_id: int | None = None) 
     auth_session = session.get(AuthSession, session_id)
     if auth_session is None or auth_session.revoked_at is not None or \
             (user_id is not None and auth_session.user_id != user_id) or utc(auth_session.expires_at) <= _now():
-        raise Unauthorized("session ended; sign in again")
+        raise Unauthorized("Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.")
     return auth_session
 
 

@@ -66,7 +66,7 @@ def set_override(session: Session, day: date, working: bool, note: str = "",
     """Declare ``day`` a working day or a day off (replacing any earlier decision for that day)."""
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise InvalidInput(f"the note is limited to {NOTE_MAX} characters", field="note")
+        raise InvalidInput(f"Ghi chú tối đa {NOTE_MAX} ký tự.", field="note")
     row = session.get(CalendarOverride, day)
     if row is None:
         row = CalendarOverride(day=day)

@@ -236,7 +236,7 @@ def set_offering(session: Session, code: str, *, unit: str | None, mode: str | N
     """An admin's change to one procedure; ``mode=None`` withdraws it from the offer."""
     proc = session.scalar(select(Procedure).where(Procedure.code == code))
     if proc is None:
-        raise NotFound(f"no procedure with code {code!r}")
+        raise NotFound(f"Không có thủ tục mã {code}.")
     current = session.get(Offering, code)
     if mode is None:
         if current is not None:
@@ -244,11 +244,11 @@ def set_offering(session: Session, code: str, *, unit: str | None, mode: str | N
         result = None
     else:
         if mode not in MODES:
-            raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode")
+            raise InvalidInput(f"Hình thức cung cấp phải là một trong: {', '.join(MODES)}.", field="mode")
         if unit is None or session.get(Unit, unit) is None:
-            raise InvalidInput("choose an existing receiving unit", field="unit")
+            raise InvalidInput("Hãy chọn một đơn vị tiếp nhận có trong danh sách.", field="unit")
         if local_fee_vnd is not None and not 0 <= local_fee_vnd <= 1_000_000_000:
-            raise InvalidInput("local fee must be between 0 and 1,000,000,000 VND", field="local_fee_vnd")
+            raise InvalidInput("Phí địa phương phải từ 0 đến 1.000.000.000 đồng.", field="local_fee_vnd")
         result = current or Offering(procedure_code=code)
         result.unit_code, result.mode = unit, mode
         result.local_fee_vnd, result.local_fee_note = local_fee_vnd, local_fee_note

@@ -131,9 +131,9 @@ class QueueRow:
 def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int = 50, offset: int = 0,
           now: datetime | None = None) -> tuple[list[QueueRow], int]:
     if view not in QUEUE_VIEWS:
-        raise InvalidInput(f"view must be one of {', '.join(QUEUE_VIEWS)}", field="view")
+        raise InvalidInput(f"Chế độ xem phải là một trong: {', '.join(QUEUE_VIEWS)}.", field="view")
     if not 1 <= limit <= 200 or not 0 <= offset <= 100_000:
-        raise InvalidInput("limit 1..200, offset 0..100000", field="limit")
+        raise InvalidInput("Số dòng (limit) từ 1 đến 200, vị trí (offset) từ 0 đến 100000.", field="limit")
     if len(q) > 100:
         raise InvalidInput("Từ khoá tìm kiếm quá dài.", field="q")
     off = officer(session, user_id)
@@ -255,7 +255,7 @@ def act(session: Session, user_id: int, dossier_id: int, action: str,
     if not isinstance(command, commands.Command):
         command = commands.decode(action, command)
     if not isinstance(command, kind):
-        raise InvalidInput(f"the body is a {type(command).__name__}, not a {kind.__name__}", field="body")
+        raise InvalidInput(f"Nội dung gửi không đúng thao tác ({type(command).__name__}, not {kind.__name__}).", field="body")
     now = now or _now()
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id, lock=True)

@@ -41,7 +41,7 @@ def language(session: Session, user_id: int) -> str:
 def table(session: Session, user_id: int, lang: str) -> tuple[list[Row], str]:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     prefs = preferences(session, user_id)
     rows = [Row(event=t.event, label=t.label(lang),
                 channels={c: wants(prefs, t.event, c) for c in CONFIGURABLE if c in t.channels})
@@ -53,13 +53,13 @@ def update(session: Session, user_id: int, choices: dict[tuple[str, str], bool],
     """Set some (event, channel) choices; unknown events or channels are a 400."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such account")
+        raise NotFound("Không tìm thấy tài khoản.")
     allowed = {t.event: t.channels for t in configurable_events(user)}
     for (event, channel), enabled in choices.items():
         if event not in allowed:
-            raise InvalidInput(f"no configurable event {event!r}", field="event")
+            raise InvalidInput(f"Không có loại thông báo {event!r} để cài đặt.", field="event")
         if channel not in CONFIGURABLE or channel not in allowed[event]:
-            raise InvalidInput(f"{event} cannot be sent by {channel!r}", field="channel")
+            raise InvalidInput(f"Thông báo {event} không gửi được qua kênh {channel!r}.", field="channel")
         row = session.get(Preference, (user_id, event, channel))
         if enabled == DEFAULTS[channel]:
             if row is not None:
@@ -70,7 +70,7 @@ def update(session: Session, user_id: int, choices: dict[tuple[str, str], bool],
             row.enabled = enabled
     if lang is not None:
         if lang not in ("vi", "en"):
-            raise InvalidInput("lang must be vi or en", field="lang")
+            raise InvalidInput("Ngôn ngữ phải là vi hoặc en.", field="lang")
         profile = session.get(NotificationProfile, user_id)
         if profile is None:
             session.add(NotificationProfile(user_id=user_id, lang=lang, updated_at=datetime.now(UTC)))

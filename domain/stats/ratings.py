@@ -62,10 +62,10 @@ def rate(session: Session, user_id: int, dossier_id: int, scores: dict[str, Any]
     if rating_of(session, d.id) is not None:
         raise Conflict("Hồ sơ này đã được đánh giá (mỗi hồ sơ một lần).", field="dossier")
     if not isinstance(scores, dict):
-        raise InvalidInput("scores must be an object", field="scores")
+        raise InvalidInput("Điểm đánh giá (scores) phải là một đối tượng JSON.", field="scores")
     values = {name: _score(scores.get(name), name) for name in CRITERIA}
     if not isinstance(comment, str):
-        raise InvalidInput("comment must be text", field="comment")
+        raise InvalidInput("Góp ý (comment) phải là văn bản.", field="comment")
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"Ý kiến tối đa {MAX_COMMENT} ký tự.", field="comment")

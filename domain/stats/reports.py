@@ -264,7 +264,7 @@ def render(rep: Report, fmt: str) -> tuple[bytes, str, str]:
     if fmt == "xlsx":
         return (to_xlsx(rep), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"{rep.filename}.xlsx")
-    raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
+    raise InvalidInput(f"Định dạng phải là một trong: {', '.join(FORMATS)}.", field="format")
 
 
 def unit_choices(session: Session, user_id: int) -> Sequence[Unit]:

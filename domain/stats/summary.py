@@ -115,7 +115,7 @@ def period_of(kind: str, *, year: int | None = None, month: int | None = None, q
     """The days of a month, quarter or year (the current one by default), or a custom range."""
     today = today or today_local()
     if kind not in PERIOD_KINDS:
-        raise InvalidInput(f"period must be one of {', '.join(PERIOD_KINDS)}", field="period")
+        raise InvalidInput(f"Kỳ thống kê phải là một trong: {', '.join(PERIOD_KINDS)}.", field="period")
     y = year if year is not None else today.year
     if not EARLIEST.year <= y <= LATEST.year:
         raise InvalidInput("Năm phải trong khoảng 2000–2100.", field="year")

@@ -50,7 +50,7 @@ def mine(session: Session, user_id: int, lang: str, *, limit: int = 20, before: 
          ) -> tuple[list[NotificationOut], int]:
     """My inbox, newest first (``before``: an id, for the next page), and my unread count."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInput(f"Số thông báo mỗi trang (limit) từ 1 đến {MAX_PAGE}.", field="limit")
     query = select(Notification).where(Notification.user_id == user_id, Notification.inbox.is_(True))
     if before is not None:
         query = query.where(Notification.id < before)
@@ -61,7 +61,7 @@ def mine(session: Session, user_id: int, lang: str, *, limit: int = 20, before: 
 def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
     n = session.get(Notification, notification_id)
     if n is None or n.user_id != user_id or not n.inbox:
-        raise NotFound("no such notification")
+        raise NotFound("Không tìm thấy thông báo.")
     if n.read_at is None:
         n.read_at = datetime.now(UTC)
     return n

@@ -29,7 +29,7 @@ def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
         from domain.payments.gateways.paygov import PaygovGateway
 
         return PaygovGateway(settings.paygov_url, settings.paygov_partner_code, settings.paygov_secret)
-    raise NotFound(f"no payment gateway {name!r}")
+    raise NotFound(f"Không có cổng thanh toán {name!r}.")
 
 
 def enabled(name: str) -> Gateway:
