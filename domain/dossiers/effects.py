@@ -4,7 +4,8 @@
 :data:`EFFECTS` in order, all in the caller's transaction:
 
 1. :func:`history` — the ``dossier_history`` row;
-2. :func:`notify` — the outbox rows of the people the event concerns (:mod:`domain.outbox.enqueue`);
+2. :class:`TellFiler` / :class:`TellOfficer` — the outbox rows of the people the event concerns
+   (:data:`DOSSIER_EVENTS`, :data:`OFFICER_EVENTS`; written by :mod:`domain.outbox.enqueue`);
 3. :func:`audit` — the audit row (last of the writes: on PostgreSQL it takes the chain's lock, held
    until commit);
 4. :func:`count` — the roll-up counters (the transaction is counted, the dossier marked for recount).
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from domain import db
 from domain.audit import AuditEvent, record
-from domain.db import SessionSql
+from domain.db import SessionSql, tx_state
 from domain.dossiers.models import Dossier
 from domain.outbox import enqueue as outbox
 from domain.stats import rollups
@@ -69,8 +70,46 @@ def history(f: Fired) -> None:
     })
 
 
-def notify(f: Fired) -> None:
-    outbox.dossier_event(f.session, f.dossier, f.event, reason=f.reason, detail=f.detail, internal=f.internal)
+# whom an event concerns: the filer (a message with this template), an officer it is handed to, nobody
+DOSSIER_EVENTS = {
+    "submit": "dossier.submitted", "resubmit": "dossier.resubmitted", "receive": "dossier.received",
+    "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
+    "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
+    "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
+}
+OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned"}
+
+
+@dataclass(frozen=True)
+class TellFiler:
+    """The outbox rows telling the filer (the dossier's owner) what happened; none for an internal note."""
+
+    template: str
+
+    def __call__(self, f: Fired) -> None:
+        if f.internal or f.dossier.owner_id is None:
+            return
+        context: dict[str, Any] = {"reason": f.reason or "—"}
+        if f.event == "apologize" and f.detail.get("new_due_date"):
+            context["new_due_date"] = datetime.fromisoformat(str(f.detail["new_due_date"]))
+        if f.event == "request_supplement" and f.detail.get("missing") and not f.reason:
+            context["reason"] = "; ".join(str(m) for m in f.detail["missing"])
+        outbox.enqueue(f.session, f.dossier.owner_id, self.template, context, dossier_id=f.dossier.id)
+        # the session's identity map holds objects weakly: keep the dossier until the outbox rows are
+        # completed at commit, which then reads it from memory instead of loading it again
+        tx_state(f.session).outbox_dossiers.append(f.dossier)
+
+
+@dataclass(frozen=True)
+class TellOfficer:
+    """The outbox rows telling the officer the dossier was handed to (``detail["to_user"]``)."""
+
+    template: str
+
+    def __call__(self, f: Fired) -> None:
+        to_user = f.detail.get("to_user")
+        if not f.internal and isinstance(to_user, int):
+            outbox.enqueue(f.session, to_user, self.template, {}, dossier_id=f.dossier.id)
 
 
 def audit(f: Fired) -> None:
@@ -83,10 +122,17 @@ def count(f: Fired) -> None:
     rollups.on_transition(f.session, f.dossier, f.event, f.before, f.now, audit=f.audit_row)
 
 
-# every event writes its history, tells whom it concerns (domain.outbox.enqueue.DOSSIER_EVENTS and
-# OFFICER_EVENTS say who that is, if anyone), is audited and counted, in this order
-EVERY_EVENT: tuple[Effect, ...] = (history, notify, audit, count)
-EFFECTS: dict[str, tuple[Effect, ...]] = {row.event: EVERY_EVENT for row in TABLE}
+def effects_of(event: str) -> tuple[Effect, ...]:
+    """Every event writes its history, tells whom it concerns, is audited and counted, in this order."""
+    tell: list[Effect] = []
+    if event in DOSSIER_EVENTS:
+        tell.append(TellFiler(DOSSIER_EVENTS[event]))
+    if event in OFFICER_EVENTS:
+        tell.append(TellOfficer(OFFICER_EVENTS[event]))
+    return (history, *tell, audit, count)
+
+
+EFFECTS: dict[str, tuple[Effect, ...]] = {row.event: effects_of(row.event) for row in TABLE}
 
 
 def run(f: Fired) -> None:

@@ -6,7 +6,8 @@ verified and the person asked for it), following their preferences. Nothing leav
 the worker (``notifications.worker``) sends after commit, so a rolled-back event sends nothing, and a
 committed one is never lost.
 
-Dossier events come from :func:`domain.dossiers.lifecycle.fire` through :func:`dossier_event`. The
+Dossier events come from :func:`domain.dossiers.lifecycle.fire` through its effects
+(:class:`domain.dossiers.effects.TellFiler`, :class:`~domain.dossiers.effects.TellOfficer`). The
 values a dossier message shows (code, procedure, due date) are read when the transaction commits, since
 the caller may still set them after firing (a code is given right after ``submit``).
 """
@@ -32,15 +33,6 @@ from domain.outbox.models import CREATED, Notification
 
 log = logging.getLogger("motcua.notifications")
 DEFAULTS = {"webpush": True, "email": True, "sms": False}
-
-# workflow event → (template, who gets it)
-DOSSIER_EVENTS = {
-    "submit": "dossier.submitted", "resubmit": "dossier.resubmitted", "receive": "dossier.received",
-    "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
-    "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
-    "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
-}
-OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned"}
 
 
 @dataclass(frozen=True)
@@ -279,29 +271,6 @@ def enqueue_code(session: Session, user_id: int, channel: str, destination: str,
                                         context=json.dumps({"code": code}), inbox=False, created_at=now,
                                         read_at=None),
                   lambda n: [_delivery(n, kind, now, destination=destination)])
-
-
-def dossier_event(session: Session, dossier: Any, event: str, *, reason: str = "",
-                  detail: dict[str, Any] | None = None, internal: bool = False) -> None:
-    """Called by ``fire()`` for every transition: notify whoever the event concerns."""
-    if internal:
-        return
-    detail = detail or {}
-    template = DOSSIER_EVENTS.get(event)
-    if template is not None and dossier.owner_id is not None:
-        context: dict[str, Any] = {"reason": reason or "—"}
-        if event == "apologize" and detail.get("new_due_date"):
-            context["new_due_date"] = datetime.fromisoformat(str(detail["new_due_date"]))
-        if event == "request_supplement" and detail.get("missing") and not reason:
-            context["reason"] = "; ".join(str(m) for m in detail["missing"])
-        enqueue(session, dossier.owner_id, template, context, dossier_id=dossier.id)
-        # the session's identity map holds objects weakly: keep the dossier until the snapshot, which
-        # then reads it from memory instead of loading it again
-        tx_state(session).outbox_dossiers.append(dossier)
-    officer_template = OFFICER_EVENTS.get(event)
-    to_user = detail.get("to_user")
-    if officer_template is not None and isinstance(to_user, int):
-        enqueue(session, to_user, officer_template, {}, dossier_id=dossier.id)
 
 
 PAYMENT_EVENTS = {"success": "payment.succeeded", "failed": "payment.failed", "error": "payment.failed",

@@ -20,7 +20,11 @@ SOURCE = ("api", "auth", "domain", "notifications", "pwa")
 def test_every_event_of_the_table_has_its_effects_in_order() -> None:
     assert set(effects.EFFECTS) == {row.event for row in TABLE}
     for event_name, listed in effects.EFFECTS.items():
-        assert listed == (effects.history, effects.notify, effects.audit, effects.count), event_name
+        assert listed[0] is effects.history and listed[-2:] == (effects.audit, effects.count), event_name
+    assert effects.EFFECTS["submit"] == (effects.history, effects.TellFiler("dossier.submitted"), effects.audit,
+                                         effects.count)
+    assert effects.EFFECTS["assign"][1:2] == (effects.TellOfficer("officer.assigned"),)
+    assert effects.EFFECTS["consult"] == (effects.history, effects.audit, effects.count)  # tells nobody
 
 
 def _module_level_listeners(tree: ast.Module) -> list[int]:

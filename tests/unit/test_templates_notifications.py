@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from domain.dossiers.effects import DOSSIER_EVENTS, OFFICER_EVENTS
 from domain.outbox import templates
-from domain.outbox.enqueue import DOSSIER_EVENTS, OFFICER_EVENTS, display, money
+from domain.outbox.enqueue import display, money
 from domain.outbox.templates import TemplateError, parse, placeholders_of
 
 ALL = sorted(templates.load())
