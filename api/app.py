@@ -26,6 +26,7 @@ from api.v1.auth import AuthController, MeController
 from api.v1.calendar import CalendarController
 from api.v1.catalog import CatalogController
 from api.web.errors import HANDLERS
+from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
 from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
@@ -128,7 +129,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         state=State({"db": database, "settings": settings, "province_name": "",
                      "storage": storage_from_env(local_root=settings.storage_dir)}),
         lifespan=[lifespan],
-        exception_handlers={**HANDLERS, SignInRequired: lambda request, _exc: account.login_redirect(request)},
+        exception_handlers={**HANDLERS, SignInRequired: lambda request, _exc: account.login_redirect(request),
+                            GoElsewhere: go_elsewhere},
+        guards=[passkey_session_only],  # officers and admins act only from passkey sessions
         before_send=[security_headers(settings)],
         compression_config=CompressionConfig(backend="brotli", brotli_quality=1, brotli_gzip_fallback=True,
                                              minimum_size=600, exclude=["^/static/", "^/sw.js", "^/manifest"]),

@@ -179,6 +179,23 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enrolment_code(args: argparse.Namespace) -> int:
+    from domain.accounts import enrolment
+    from domain.accounts.users import find_user
+
+    def run(session):  # type: ignore[no-untyped-def]
+        user = find_user(session, args.username)
+        if user is None or user.kind not in enrolment.STAFF:
+            raise DomainError(f"no officer or admin with the username {args.username!r}")
+        return enrolment.issue(session, user.id, issuer_id=None, via="cli")
+
+    issued = _db().run(run)
+    print(issued.code)
+    print(f"one-time enrolment code for {args.username}, valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC: "
+          "hand it over in person or by phone, never with the password", file=sys.stderr)
+    return 0
+
+
 def cmd_create_unit(args: argparse.Namespace) -> int:
     from auth import accounts as service
 
@@ -324,6 +341,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--unit", help="unit code, e.g. 000.00.12.H56 (officers and approvers)")
     sp.add_argument("--full-name", dest="full_name")
     sp.add_argument("--unit-admin", action="store_true", help="also make the officer an admin of the unit")
+    sp = add("enrolment-code", cmd_enrolment_code,
+             "print a one-time code with which an officer or admin enrols a first passkey")
+    sp.add_argument("username", help="the officer's or admin's mobile number or e-mail")
     sp = add("create-unit", cmd_create_unit, "create or rename a receiving unit")
     sp.add_argument("--code", required=True, help="national identifier, e.g. 000.00.12.H56")
     sp.add_argument("--name", required=True)

@@ -32,6 +32,7 @@ from api.settings import get_settings
 from auth import ratelimit
 from auth.accounts import get_user, sign_in_methods
 from auth.tokens import TokenPair, start_session
+from domain.accounts import enrolment
 from domain.accounts import passkeys as core
 from domain.accounts.models import Passkey, User
 from domain.accounts.passkeys import (
@@ -67,7 +68,8 @@ from domain.accounts.passkeys import (
 )
 from domain.audit import record
 from domain.clock import now as _now
-from domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
+from domain.outbox.enqueue import enqueue
 
 __all__ = [  # the core's names that callers of auth.passkeys use
     "CHALLENGE_TTL", "MESSAGES", "STEP_UP_WINDOW", "AccountDisabled", "Assertion", "PasskeyError", "RelyingParty",
@@ -88,8 +90,43 @@ def relying_party() -> RelyingParty:
 
 
 # --- registration -----------------------------------------------------------------------------
+def may_add_passkey(session: Session, user: User, session_id: str, enrolment_code: str | None, *,
+                    ip: str = "") -> DomainError | None:
+    """Who may add a passkey from this session (security review finding 1), or the refusal to raise
+    after the transaction (a spent or wrong enrolment code is recorded):
+
+    * with passkeys already: a fresh step-up with one of them in this session (a passkey sign-in
+      within the step-up window counts), so a stolen password cannot add the thief's passkey;
+    * an officer or admin without any: only with a one-time enrolment code issued by someone else;
+    * a citizen without any: the signed-in session suffices.
+    """
+    auth_session = live_session(session, session_id, user.id)
+    if list_passkeys(session, user.id):
+        if not has_recent_step_up(auth_session.step_up_at):
+            return StepUpRequired("Vui lòng xác thực lại bằng khóa truy cập hiện có để thêm khóa mới "
+                                  "(step-up required).")
+        return None
+    if is_staff(user):
+        return enrolment.consume(session, user.id, enrolment_code or "", ip=ip)
+    return None
+
+
+def add_passkey_options(session: Session, user_id: int, *, session_id: str, enrolment_code: str | None = None,
+                        ip: str = "") -> dict[str, Any] | DomainError:
+    """What both skins call: the rules of :func:`may_add_passkey`, then the creation options. A refusal
+    is returned (what it recorded is committed; the caller raises it)."""
+    user = get_user(session, user_id)
+    refusal = may_add_passkey(session, user, session_id, enrolment_code, ip=ip)
+    if refusal is not None:
+        record(session, "auth.passkey_add_refused", actor_id=user.id, subject=f"user:{user.id}", ip=ip,
+               reason=type(refusal).__name__)
+        return refusal
+    return registration_options(session, user_id)
+
+
 def registration_options(session: Session, user_id: int) -> dict[str, Any]:
-    """PublicKeyCredentialCreationOptionsJSON for adding a passkey to the user's account."""
+    """PublicKeyCredentialCreationOptionsJSON for adding a passkey to the user's account (the ceremony
+    alone: who may add one is :func:`add_passkey_options`' business)."""
     user = get_user(session, user_id)
     rp_id = relying_party().id
     challenge = _new_challenge(session, "register", user.id, None)
@@ -160,7 +197,13 @@ def verify_registration(session: Session, user_id: int, credential_json: dict[st
     record(session, "auth.passkey_added", actor_id=user.id, subject=f"passkey:{passkey.id}", ip=ip,
            authenticated=authenticated, name=passkey.name, aaguid=passkey.aaguid, backed_up=passkey.backed_up,
            user_verified=verified.user_verified)
+    tell_holder(session, user.id, "account.passkey_added", passkey.name)
     return passkey
+
+
+def tell_holder(session: Session, user_id: int, event: str, passkey_name: str) -> None:
+    """Every change to the ways of signing in is told to the account holder (inbox, push and e-mail)."""
+    enqueue(session, user_id, event, {"passkey_name": passkey_name, "when": _now()})
 
 
 # --- assertions -------------------------------------------------------------------------------
@@ -264,12 +307,15 @@ def rename_passkey(session: Session, user_id: int, passkey_id: int, name: str, *
 
 
 def delete_passkey(session: Session, user_id: int, passkey_id: int, *, ip: str = "",
-                   authenticated: str = "") -> None:
-    """Remove one of the user's passkeys; never the last way to sign in, never an officer's last passkey."""
+                   authenticated: str = "", session_id: str | None = None) -> None:
+    """Remove one of the user's passkeys, after a fresh step-up in this session; never the last way to
+    sign in, never an officer's last passkey (that is an admin's act)."""
     user = session.scalar(select(User).where(User.id == user_id).with_for_update())  # serialise deletions
     if user is None:
         raise NotFound("Không tìm thấy tài khoản.")
     passkey = _own(session, user_id, passkey_id)
+    if session_id is not None and not has_recent_step_up(live_session(session, session_id, user_id).step_up_at):
+        raise StepUpRequired("Vui lòng xác thực lại bằng khóa truy cập để xoá khóa (step-up required).")
     if sign_in_methods(session, user) <= 1:
         raise Conflict("Không thể xóa cách đăng nhập cuối cùng của tài khoản. Hãy thêm khóa truy cập khác "
                        "hoặc đặt mật khẩu trước (last sign-in method).")
@@ -280,3 +326,4 @@ def delete_passkey(session: Session, user_id: int, passkey_id: int, *, ip: str =
     session.flush()
     record(session, "auth.passkey_removed", actor_id=user_id, subject=f"passkey:{passkey_id}", ip=ip,
            authenticated=authenticated, name=passkey.name)
+    tell_holder(session, user_id, "account.passkey_removed", passkey.name)

@@ -77,9 +77,11 @@ async def register_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/dang-nhap", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    if page_principal(request):
+    me = page_principal(request)
+    passkey_needed = request.query_params.get("passkey") == "1"  # sent here by the back office's guard
+    if me and not (passkey_needed and "webauthn" not in me.amr):
         return Redirect(_next(request.query_params.get("next")), status_code=303)
-    return render(request, "account/login.html", {"form": {}, "error": None,
+    return render(request, "account/login.html", {"form": {}, "error": None, "passkey_needed": passkey_needed,
                                                   "next": _next(request.query_params.get("next"))})
 
 
@@ -206,7 +208,8 @@ async def delete_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Re
 
     me = page_user(request)
     try:
-        await request.app.state.db.write(remove, me.user_id, passkey_id, ip=client_ip(request))
+        await request.app.state.db.write(remove, me.user_id, passkey_id, ip=client_ip(request),
+                                         session_id=me.session_id)
     except DomainError as exc:
         return await _account(request, error=exc, status=exc.status)
     return Redirect("/tai-khoan?ok=deleted", status_code=303)

@@ -7,6 +7,7 @@ request accepts ``application/json`` (the script always asks for it).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar import Request, Response, post
@@ -16,6 +17,7 @@ from api.v1.passkeys import MAX_BODY, read_credential
 from api.web.session import client_ip, page_principal, set_session_cookies
 from auth import passkeys
 from auth.tokens import Principal, Unauthorized
+from domain.errors import DomainError
 
 AFTER_SIGN_IN = "/tai-khoan"
 
@@ -43,7 +45,18 @@ def _amr(me: Principal) -> str:
 @post("/tai-khoan/passkeys/options", status_code=HTTP_200_OK, include_in_schema=False)
 async def register_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
     me = _me(request)
-    return await request.app.state.db.write(passkeys.registration_options, me.user_id)  # type: ignore[no-any-return]
+    body = await request.body()
+    try:
+        sent = json.loads(body) if body.strip() else {}
+    except ValueError:
+        sent = {}
+    code = sent.get("enrolment_code") if isinstance(sent, dict) else None
+    result = await request.app.state.db.write(passkeys.add_passkey_options, me.user_id, session_id=me.session_id,
+                                              enrolment_code=code if isinstance(code, str) else None,
+                                              ip=client_ip(request))
+    if isinstance(result, DomainError):
+        raise result
+    return result  # type: ignore[no-any-return]
 
 
 @post("/tai-khoan/passkeys/verify", status_code=HTTP_200_OK, include_in_schema=False,
@@ -55,6 +68,9 @@ async def register_verify(request: Request[Any, Any, Any], name: str | None = No
                                               ip=client_ip(request), authenticated=_amr(me))
     if isinstance(result, passkeys.PasskeyError):
         raise result
+    if "webauthn" not in me.amr and me.roles[:1] in (("officer",), ("admin",)):
+        # an officer's first passkey, enrolled from a password session: work starts with signing in with it
+        return {"id": result.id, "name": result.name, "redirect": "/dang-nhap?passkey=1&next=%2Fcan-bo"}
     return {"id": result.id, "name": result.name}
 
 

@@ -21,7 +21,9 @@ from api.v1.auth import TokensOut, tokens
 from api.web.session import api_principal, client_ip
 from auth import passkeys
 from auth.tokens import Principal
+from domain.accounts import enrolment
 from domain.accounts.models import Passkey
+from domain.errors import DomainError
 
 MAX_BODY = 64 * 1024
 
@@ -38,6 +40,12 @@ class PasskeyOut(msgspec.Struct):
 
 class RenameIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
+
+
+class RegistrationOptionsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Optional body: the one-time enrolment code of an officer adding a first passkey."""
+
+    enrolment_code: str | None = None
 
 
 class StepUpOut(msgspec.Struct):
@@ -80,9 +88,18 @@ class PasskeyAuthController(Controller):
     tags = ["identity"]
 
     @post("/passkeys/registration/options", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
-    async def registration_options(self, request: Request[Any, Any, Any], me: Principal) -> dict[str, Any]:
-        """PublicKeyCredentialCreationOptionsJSON to add a passkey to my account (5 minutes, single use)."""
-        return await request.app.state.db.write(passkeys.registration_options, me.user_id)  # type: ignore[no-any-return]
+    async def registration_options(self, request: Request[Any, Any, Any], me: Principal,
+                                   data: RegistrationOptionsIn | None = None) -> dict[str, Any]:
+        """PublicKeyCredentialCreationOptionsJSON to add a passkey to my account (5 minutes, single use).
+
+        With passkeys already: a fresh step-up first (``/api/v1/auth/step-up``). An officer or admin without
+        any: the one-time ``enrolment_code`` a unit admin (or the system admin) issued."""
+        result = await request.app.state.db.write(
+            passkeys.add_passkey_options, me.user_id, session_id=me.session_id,
+            enrolment_code=data.enrolment_code if data else None, ip=client_ip(request))
+        if isinstance(result, DomainError):
+            raise result
+        return result  # type: ignore[no-any-return]
 
     @post("/passkeys/registration/verify", status_code=HTTP_201_CREATED, request_max_body_size=MAX_BODY,
           dependencies={"me": Provide(api_principal)})
@@ -152,8 +169,31 @@ class MyPasskeysController(Controller):
     @delete("/{passkey_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def remove(self, request: Request[Any, Any, Any], me: Principal, passkey_id: int) -> None:
         """Delete one of my passkeys (never the last way to sign in; officers keep at least one)."""
-        await request.app.state.db.write(passkeys.delete_passkey, me.user_id, passkey_id, ip=client_ip(request),
+        await request.app.state.db.write(passkeys.delete_passkey, me.user_id, passkey_id, session_id=me.session_id,
+                                         ip=client_ip(request),
                                          authenticated=_amr(me))
 
 
-ROUTES = [PasskeyAuthController, MyPasskeysController]
+class EnrolmentCodeOut(msgspec.Struct):
+    user_id: int
+    code: str  # shown once: hand it over in person or by phone, never with the password
+    expires_at: datetime
+
+
+class EnrolmentController(Controller):
+    path = "/api/v1/officer/users"
+    tags = ["identity"]
+    dependencies = {"me": Provide(api_principal)}
+
+    @post("/{user_id:int}/enrolment-code", status_code=HTTP_201_CREATED)
+    async def enrolment_code(self, request: Request[Any, Any, Any], me: Principal, user_id: int) -> EnrolmentCodeOut:
+        """A one-time code (1 hour, single use) with which an officer of my unit enrols a first passkey.
+
+        Unit admins issue for the officers of their units; the system admin for anyone (unit admins too).
+        Someone else's account answers 404. The earlier unused code stops working."""
+        issued = await request.app.state.db.write(enrolment.issue, user_id, issuer_id=me.user_id,
+                                                  ip=client_ip(request), via="api")
+        return EnrolmentCodeOut(user_id=issued.user_id, code=issued.code, expires_at=issued.expires_at)
+
+
+ROUTES = [PasskeyAuthController, MyPasskeysController, EnrolmentController]

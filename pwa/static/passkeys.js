@@ -28,16 +28,23 @@ const post = async (url, body) => {
   const r = await fetch(url, { method: "POST", body: JSON.stringify(body || {}),
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": m ? m.content : "" } });
   const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw { s: j.detail || T.fail };
+  if (!r.ok) throw { s: j.detail || T.fail, t: j.title };
   return j;
 };
 const get = async (url, extra) => json(await C.get({ publicKey: opt(await post(url), "parseRequestOptionsFromJSON"), ...extra }));
 const flows = {
   async register() {
     const n = $("[data-passkey-name]"), q = n && n.value ? "?name=" + encodeURIComponent(n.value) : "";
-    const c = await C.create({ publicKey: opt(await post("/tai-khoan/passkeys/options"), "parseCreationOptionsFromJSON") });
-    await post("/tai-khoan/passkeys/verify" + q, json(c));
-    location.search = "ok=passkey";
+    const e = $("[data-passkey-enrolment]"), body = e ? { enrolment_code: e.value } : {};
+    let o;
+    try { o = await post("/tai-khoan/passkeys/options", body); } catch (x) {
+      if (x.t !== "Step-up required") throw x;  // another passkey: first a fresh assertion with one you have
+      await post("/tai-khoan/xac-thuc-lai/verify", await get("/tai-khoan/xac-thuc-lai/options"));
+      o = await post("/tai-khoan/passkeys/options", body);
+    }
+    const c = await C.create({ publicKey: opt(o, "parseCreationOptionsFromJSON") });
+    const j = await post("/tai-khoan/passkeys/verify" + q, json(c));
+    if (j.redirect) location.assign(j.redirect); else location.search = "ok=passkey";
   },
   async signin(b, extra) {
     const c = await get("/dang-nhap/passkey/options", extra);

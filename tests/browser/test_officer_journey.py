@@ -30,7 +30,7 @@ from tests.browser.test_passkeys import (
     label,
     watch_errors,
 )
-from tests.helpers import new_phone
+from tests.helpers import enrolment_code, new_phone
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,8 @@ def sign_in(page: Any, username: str, next_: str) -> None:
 
 
 def officer(new_context: Callable[..., Any], person: dict[str, str]) -> tuple[Any, Authenticator]:
-    """An officer's tablet: signs in with the password, is sent to enrol a passkey, enrols it."""
+    """An officer's tablet: signs in with the password, is sent to enrol a passkey, enrols it with the
+    one-time code the unit admin read out, then signs in with it (the back office needs a passkey session)."""
     ctx = new_context(**TABLET)
     ctx.add_init_script(NO_AUTOFILL)
     page = ctx.new_page()
@@ -105,9 +106,13 @@ def officer(new_context: Callable[..., Any], person: dict[str, str]) -> tuple[An
     sign_in(page, person["username"], "/can-bo")
     expect(page).to_have_url(re.compile(r"/tai-khoan\?enrol=1$"))
     expect(page.get_by_role("alert")).to_contain_text("Cán bộ phải đăng ký passkey")
+    label(page, "Mã đăng ký passkey").fill(enrolment_code(person["username"]))
     page.get_by_role("button", name="Thêm passkey", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/tai-khoan\?ok=passkey$"))
+    expect(page).to_have_url(re.compile(r"/dang-nhap\?passkey=1&next=%2Fcan-bo$"))
+    expect(page.get_by_role("alert")).to_contain_text("đăng nhập bằng passkey")
     assert len(authenticator.credentials()) == 1
+    page.get_by_role("button", name="Đăng nhập bằng passkey", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/can-bo$"))
     return page, authenticator
 
 

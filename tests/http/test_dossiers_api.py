@@ -257,14 +257,12 @@ def test_identity_level_two_and_admin_form_edit(client) -> None:  # type: ignore
                        json={"cccd": "079203000123"}).status_code == 403
     form = client.get("/api/v1/procedures/1.001612/form").json()
     from api.cli import main as cli
-    from tests.helpers import PASSWORD, login, new_phone
-    from tests.http.test_passkeys_api import add_passkey
+    from tests.helpers import PASSWORD, enrol_staff, new_phone
     from tests.softauthn import SoftAuthenticator
 
     username = new_phone()
     assert cli(["create-user", "--role", "admin", "--username", username, "--password", PASSWORD]) == 0
-    tokens = login(client, username)
-    add_passkey(client, tokens, SoftAuthenticator())
+    tokens = enrol_staff(client, username, SoftAuthenticator())
     edited = {"steps": form["steps"], "fields": form["fields"][:-1], "documents": form["documents"]}
     r = client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(tokens), json=edited)
     assert r.status_code == 201 and r.json()["revision"] == form["revision"] + 1

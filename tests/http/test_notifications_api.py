@@ -13,8 +13,9 @@ import pytest
 
 from domain.db import Database
 from domain.outbox.enqueue import enqueue
-from tests.helpers import PASSWORD, bearer, login, register, signed_in
+from tests.helpers import PASSWORD, bearer, enrol_staff, login, page_passkey_login, register, signed_in
 from tests.pushservice import PushService, b64e, notify_env
+from tests.softauthn import SoftAuthenticator
 
 PROBLEM = "application/problem+json"
 
@@ -211,18 +212,16 @@ def test_preferences(client: Any, notify: Any) -> None:
 @pytest.fixture(scope="module")
 def admin_tokens(client: Any, catalogue_db: str) -> dict[str, Any]:
     from auth import accounts as service
-    from domain.accounts.models import Passkey
 
     username = f"admin-{datetime.now(UTC).timestamp():.0f}@example.org"
+    Database(catalogue_db).run(lambda s: service.create_user(s, "admin", username, PASSWORD, full_name="Quản Trị Viên"))
+    auth = SoftAuthenticator()
+    tokens = enrol_staff(client, username, auth)  # admins work in passkey sessions
+    ADMIN_AUTH[tokens["access_token"]] = auth
+    return tokens
 
-    def make(session: Any) -> None:
-        user = service.create_user(session, "admin", username, PASSWORD, full_name="Quản Trị Viên")
-        session.add(Passkey(user_id=user.id, credential_id=b64e(user.username.encode()), public_key=b"\x00",
-                            sign_count=0, transports="", name="khoá", aaguid="", backed_up=False,
-                            created_at=datetime.now(UTC)))
 
-    Database(catalogue_db).run(make)
-    return login(client, username)
+ADMIN_AUTH: dict[str, SoftAuthenticator] = {}
 
 
 def test_admin_failed_list_and_preview(client: Any, notify: Any, admin_tokens: dict[str, Any]) -> None:
@@ -307,8 +306,7 @@ def test_admin_pages(page_client: Any, client: Any, notify: Any, admin_tokens: d
     assert page_client.get("/quan-tri/thong-bao").status_code == 403
     assert page_client.get("/quan-tri/thong-bao/mau/dossier.received").status_code == 403
     page_client.cookies.clear()
-    me = client.get("/api/v1/me", headers=bearer(admin_tokens)).json()
-    page_login(page_client, me["username"])
+    page_passkey_login(page_client, ADMIN_AUTH[admin_tokens["access_token"]])
     page = page_client.get("/quan-tri/thong-bao")
     assert page.status_code == 200 and "/quan-tri/thong-bao/mau/dossier.received" in page.text
     preview = page_client.get("/quan-tri/thong-bao/mau/dossier.supplement_requested", params={"reason": "Ảnh mờ"})

@@ -20,10 +20,10 @@ from sqlalchemy import update
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
-from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
+from tests.helpers import PASSWORD, bearer, enrol_staff, login, new_phone, signed_in
 from tests.http.test_account_pages import csrf_of
 from tests.http.test_dossiers_api import ADDRESS, HANDMADE, jpeg
-from tests.http.test_passkeys_api import add_passkey
+from tests.http.test_passkeys_api import page_csrf, page_post
 from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.00.13.H56"
@@ -53,13 +53,19 @@ class Person:
 
     def __init__(self, client: Any, page: Any, username: str, passkey: bool) -> None:
         self.username = username
-        self.tokens = login(client, username)
-        self.id = client.get("/api/v1/me", headers=bearer(self.tokens)).json()["id"]
         self.auth = SoftAuthenticator()
-        if passkey:
-            add_passkey(client, self.tokens, self.auth)
         self.page = page
-        assert sign_in_on_page(page, username).status_code == 303
+        if passkey:  # officers work in passkey sessions, on the API and on the pages
+            self.tokens = enrol_staff(client, username, self.auth)
+            token = page_csrf(page, "/dang-nhap")
+            options = page_post(page, "/dang-nhap/passkey/options", token)
+            assert options.status_code == 200, options.text
+            r = page_post(page, "/dang-nhap/passkey/verify?next=/can-bo", token, self.auth.get(options.json()))
+            assert r.status_code == 200, r.text
+        else:
+            self.tokens = login(client, username)
+            assert sign_in_on_page(page, username).status_code == 303
+        self.id = client.get("/api/v1/me", headers=bearer(self.tokens)).json()["id"]
 
     def get(self, url: str, **kw: Any) -> Any:
         return self.page.get(url, **kw)

@@ -15,7 +15,7 @@ from auth.tokens import start_session
 from domain.accounts.models import AuthSession, WebAuthnChallenge
 from domain.audit import AuditEvent
 from domain.db import Database
-from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
+from tests.helpers import PASSWORD, bearer, enrolment_code, login, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
 
 PROBLEM = "application/problem+json"
@@ -33,12 +33,24 @@ def post_json(client: Any, url: str, body: Any, **headers: str) -> Any:
     return client.post(url, content=json.dumps(body).encode(), headers={"content-type": "application/json", **headers})
 
 
-def add_passkey(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator, **kw: Any) -> dict[str, Any]:
-    options = client.post(REG_OPTIONS, headers=bearer(tokens))
+def add_passkey(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator, *, enrolment_code: str | None = None,
+                **kw: Any) -> dict[str, Any]:
+    """Add a passkey from this session: a first one (an officer's with the enrolment code), or another one
+    right after a step-up (:func:`step_up`)."""
+    body = {"enrolment_code": enrolment_code} if enrolment_code else None
+    options = client.post(REG_OPTIONS, headers=bearer(tokens), json=body)
     assert options.status_code == 200, options.text
     r = post_json(client, REG_VERIFY, auth.create(options.json(), **kw), **bearer(tokens))
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def step_up(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator) -> None:
+    """A fresh assertion with an existing passkey in this session (adding or removing a passkey needs it)."""
+    options = client.post("/api/v1/auth/step-up/options", headers=bearer(tokens))
+    assert options.status_code == 200, options.text
+    r = post_json(client, "/api/v1/auth/step-up/verify", auth.get(options.json()), **bearer(tokens))
+    assert r.status_code == 200, r.text
 
 
 def passkey_sign_in(client: Any, auth: SoftAuthenticator, **kw: Any) -> Any:
@@ -111,6 +123,7 @@ def test_wrong_origin_rp_id_reused_challenge_and_replay(client) -> None:  # type
     is_problem(post_json(client, AUTH_VERIFY, assertion), 400, "challenge")  # same answer, used challenge
     cred = next(iter(auth.credentials.values()))
     is_problem(passkey_sign_in(client, auth, counter=cred.sign_count), 400, "counter")  # replay, fresh challenge
+    step_up(client, tokens, auth)
     options = client.post(REG_OPTIONS, headers=bearer(tokens)).json()
     is_problem(post_json(client, REG_VERIFY, auth.create(options, origin="http://localhost:9999"), **bearer(tokens)),
                400, "origin")
@@ -133,11 +146,12 @@ def test_officer_must_verify_the_user(client, db: Database) -> None:  # type: ig
     tokens = login(client, phone)
     assert me(client, tokens)["passkey_required"] is True
     auth = SoftAuthenticator()
-    options = client.post(REG_OPTIONS, headers=bearer(tokens)).json()
+    is_problem(client.post(REG_OPTIONS, headers=bearer(tokens)), 403, "mã đăng ký")  # a password alone: no
+    options = client.post(REG_OPTIONS, headers=bearer(tokens), json={"enrolment_code": enrolment_code(phone)}).json()
     assert options["authenticatorSelection"]["userVerification"] == "required"
     is_problem(post_json(client, REG_VERIFY, auth.create(options, uv=False), **bearer(tokens)), 400,
                "user verification")
-    add_passkey(client, tokens, auth)
+    add_passkey(client, tokens, auth, enrolment_code=enrolment_code(phone))  # a code is spent once
     assert me(client, tokens)["passkey_required"] is False
     is_problem(passkey_sign_in(client, auth, uv=False), 400, "user verification")
     assert passkey_sign_in(client, auth).status_code == 200
@@ -176,7 +190,9 @@ def test_list_rename_and_delete(client, db: Database) -> None:  # type: ignore[n
     _, tokens = signed_in(client)
     _, other = signed_in(client)
     auth = SoftAuthenticator()
-    first, second = add_passkey(client, tokens, auth), add_passkey(client, tokens, auth)
+    first = add_passkey(client, tokens, auth)
+    step_up(client, tokens, auth)
+    second = add_passkey(client, tokens, auth)
     listed = client.get("/api/v1/me/passkeys", headers=bearer(tokens)).json()
     assert [p["id"] for p in listed] == [first["id"], second["id"]]
     assert set(listed[0]) == {"id", "name", "created_at", "last_used_at", "backed_up", "transports", "aaguid"}
@@ -200,7 +216,9 @@ def test_cannot_delete_the_last_way_to_sign_in(client, db: Database) -> None:  #
 
     tokens = db.run(passwordless)
     auth = SoftAuthenticator()
-    a, b = add_passkey(client, tokens, auth), add_passkey(client, tokens, auth)
+    a = add_passkey(client, tokens, auth)
+    step_up(client, tokens, auth)
+    b = add_passkey(client, tokens, auth)
     assert client.delete(f"/api/v1/me/passkeys/{a['id']}", headers=bearer(tokens)).status_code == 204
     is_problem(client.delete(f"/api/v1/me/passkeys/{b['id']}", headers=bearer(tokens)), 409)
     assert passkey_sign_in(client, auth).status_code == 200

@@ -15,9 +15,8 @@ from api.cli import main as cli
 from domain.audit import AuditEvent, verify_chain
 from domain.db import Database
 from domain.dossiers.models import Dossier
-from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
+from tests.helpers import PASSWORD, bearer, enrol_staff, login, new_phone, signed_in
 from tests.http.test_dossiers_api import fill
-from tests.http.test_passkeys_api import add_passkey
 from tests.softauthn import SoftAuthenticator
 
 HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
@@ -27,10 +26,8 @@ def officer(client: Any, role: str, unit: str) -> tuple[dict[str, Any], SoftAuth
     username = new_phone()
     assert cli(["create-user", "--role", role, "--username", username, "--password", PASSWORD, "--unit", unit,
                 "--full-name", f"Cán bộ {role}"]) == 0
-    tokens = login(client, username)
     auth = SoftAuthenticator()
-    add_passkey(client, tokens, auth)
-    return login(client, username), auth
+    return enrol_staff(client, username, auth), auth  # officers work in passkey sessions
 
 
 @pytest.fixture(scope="module")
