@@ -1,17 +1,17 @@
-/* motcua passkeys: add, sign in (button, autofill), step-up. No build. */
+/* motcua passkeys: add, sign in, step-up (no build) */
 (() => {
 const P = window.PublicKeyCredential, $ = (s) => document.querySelector(s), C = navigator.credentials;
 const T = document.documentElement.lang === "en"
-  ? { no: "This browser cannot use passkeys.", fail: "The passkey could not be used. Please try again.", cancel: "Cancelled.", ok: "Confirmed." }
+  ? { no: "No passkeys in this browser.", fail: "Passkey failed. Try again.", cancel: "Cancelled.", ok: "Confirmed." }
   : { no: "Trình duyệt này không dùng được passkey.", fail: "Không dùng được passkey. Vui lòng thử lại.", cancel: "Đã huỷ.", ok: "Đã xác thực lại." };
-const say = (m) => { const el = $("[data-passkey-status]"); if (el) el.textContent = m; };
+const say = (m) => { const l = $("[data-passkey-status]"); if (l) l.textContent = m; };
 const b2u = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const u2b = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 const ids = (l) => (l || []).map((c) => ({ ...c, id: u2b(c.id) }));
 const opt = (o, k) => P[k] ? P[k](o) : { ...o, challenge: u2b(o.challenge), user: o.user && { ...o.user, id: u2b(o.user.id) },
   excludeCredentials: ids(o.excludeCredentials), allowCredentials: ids(o.allowCredentials) };
 const json = (c) => {
-  try { if (c.toJSON) return c.toJSON(); } catch (e) { /* by hand */ }
+  try { if (c.toJSON) return c.toJSON(); } catch (e) { /**/ }
   const r = c.response, x = { clientDataJSON: b2u(r.clientDataJSON) };
   if (r.attestationObject) {
     x.attestationObject = b2u(r.attestationObject);
@@ -23,28 +23,21 @@ const json = (c) => {
   }
   return { id: c.id, rawId: b2u(c.rawId), type: c.type, response: x };
 };
-const post = async (url, body) => {
+const A = "application/json", post = async (url, body) => {
   const m = $('meta[name="csrf-token"]');
   const r = await fetch(url, { method: "POST", body: JSON.stringify(body || {}),
-    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": m ? m.content : "" } });
+    headers: { "Content-Type": A, Accept: A, "X-CSRFToken": m ? m.content : "" } });
   const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw { s: j.detail || T.fail, t: j.title };
+  if (!r.ok) throw { s: j.detail || T.fail };
   return j;
 };
 const get = async (url, extra) => json(await C.get({ publicKey: opt(await post(url), "parseRequestOptionsFromJSON"), ...extra }));
 const flows = {
   async register() {
     const n = $("[data-passkey-name]"), q = n && n.value ? "?name=" + encodeURIComponent(n.value) : "";
-    const e = $("[data-passkey-enrolment]"), body = e ? { enrolment_code: e.value } : {};
-    let o;
-    try { o = await post("/tai-khoan/passkeys/options", body); } catch (x) {
-      if (x.t !== "Step-up required") throw x;  // another passkey: first a fresh assertion with one you have
-      await post("/tai-khoan/xac-thuc-lai/verify", await get("/tai-khoan/xac-thuc-lai/options"));
-      o = await post("/tai-khoan/passkeys/options", body);
-    }
-    const c = await C.create({ publicKey: opt(o, "parseCreationOptionsFromJSON") });
-    const j = await post("/tai-khoan/passkeys/verify" + q, json(c));
-    if (j.redirect) location.assign(j.redirect); else location.search = "ok=passkey";
+    const K = "/tai-khoan/passkeys/", e = $("#enrolment-code"), o = await post(K + "options", { enrolment_code: e && e.value });
+    const j = await post(K + "verify" + q, json(await C.create({ publicKey: opt(o, "parseCreationOptionsFromJSON") })));
+    location.assign(j.redirect || "?ok=passkey");
   },
   async signin(b, extra) {
     const c = await get("/dang-nhap/passkey/options", extra);
@@ -57,13 +50,13 @@ const flows = {
     if (b.form) b.form.requestSubmit();
   },
 };
-let pending; // autofill request
+let pending; // autofill
 const run = (f, b, extra) => f(b, extra).catch((e) => {
   if (e.name !== "AbortError") say(e.s || (e.name === "NotAllowedError" ? T.cancel : T.fail));
 });
 const SEL = "[data-passkey-register],[data-passkey-signin],[data-passkey-stepup]";
 if (!P || !C) { if ($(SEL)) say(T.no); return; }
-document.querySelectorAll("[data-passkey-available]").forEach((el) => { el.hidden = false; });
+document.querySelectorAll("[data-passkey-available]").forEach((l) => { l.hidden = false; });
 document.addEventListener("click", (e) => {
   const b = e.target.closest(SEL);
   if (!b) return;
