@@ -225,7 +225,8 @@ def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSess
         return again
     revoke_session(session, auth_session, "refresh_replay")
     record(session, "auth.refresh_replay", actor_id=auth_session.user_id, subject=f"session:{auth_session.id}", ip=ip)
-    return Unauthorized("Mã làm mới đã được dùng: phiên đăng nhập đã được kết thúc để bảo đảm an toàn (refresh token already used).")
+    return Unauthorized("Mã làm mới đã được dùng: phiên đăng nhập đã được kết thúc để bảo đảm an toàn (refresh "
+                        "token already used).")
 
 
 def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:

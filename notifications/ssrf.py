@@ -73,7 +73,8 @@ def check_ip(address: str, *, allow_loopback: bool = False) -> None:
     candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
         if not (ip.is_loopback and allow_loopback) and any(ip in net for net in REFUSED_V6):
-            raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy thuộc dải IPv6 nội bộ hoặc dành riêng (private or reserved, {ip}).")
+            raise EndpointRefused("Địa chỉ nhận thông báo đẩy thuộc dải IPv6 nội bộ hoặc dành riêng (private "
+                                  f"or reserved, {ip}).")
         inner = _embedded_v4(ip)
         if inner is not None:
             candidates.append(inner)
@@ -81,7 +82,8 @@ def check_ip(address: str, *, allow_loopback: bool = False) -> None:
         if candidate.is_loopback and allow_loopback:
             continue
         if not candidate.is_global or candidate.is_multicast:
-            raise EndpointRefused(f"Địa chỉ nhận thông báo đẩy thuộc dải nội bộ hoặc dành riêng (private or reserved, {ip}).")
+            raise EndpointRefused("Địa chỉ nhận thông báo đẩy thuộc dải nội bộ hoặc dành riêng (private or "
+                                  f"reserved, {ip}).")
 
 
 def split_endpoint(url: str, *, allow_http: bool) -> tuple[str, int]:

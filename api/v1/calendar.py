@@ -45,7 +45,8 @@ def _start(raw: str | None) -> datetime:
     try:
         moment = parse_moment(raw)
     except ValueError:
-        raise InvalidInput(f"Thời điểm bắt đầu (start) không phải ngày giờ ISO 8601: {raw[:64]!r}.", field="start") from None
+        raise InvalidInput("Thời điểm bắt đầu (start) không phải ngày giờ ISO 8601: "
+                           f"{raw[:64]!r}.", field="start") from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise InvalidInput(f"Thời điểm bắt đầu (start) phải trong các năm {FIRST_YEAR} đến {LAST_YEAR}.", field="start")
     return moment
@@ -68,7 +69,8 @@ def _cutoff(raw: str | None) -> WorkSchedule:
     try:
         return WorkSchedule(cutoff=time.fromisoformat(raw))
     except ValueError:
-        raise InvalidInput("Giờ chốt (cutoff) phải là một giờ trong giờ làm việc, ví dụ 15:00.", field="cutoff") from None
+        raise InvalidInput("Giờ chốt (cutoff) phải là một giờ trong giờ làm việc, ví dụ "
+                           "15:00.", field="cutoff") from None
 
 
 class CalendarController(Controller):

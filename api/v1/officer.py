@@ -116,7 +116,8 @@ class OfficerController(Controller):
                       action: str) -> dict[str, Any]:
         """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
         if action not in backoffice.SIGNED:
-            raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy cập.", field="action")
+            raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy "
+                               "cập.", field="action")
         return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action,
                                                 rp=relying_party())
 

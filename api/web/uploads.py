@@ -47,7 +47,8 @@ def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
     import hmac
 
     if cookie is None or given is None or not hmac.compare_digest(cookie, given):
-        raise PermissionDeniedException("Biểu mẫu đã hết hạn; vui lòng tải lại trang rồi gửi lại (CSRF token verification failed).")
+        raise PermissionDeniedException("Biểu mẫu đã hết hạn; vui lòng tải lại trang rồi gửi lại (CSRF token "
+                                        "verification failed).")
 
 
 @asynccontextmanager

@@ -255,7 +255,8 @@ def act(session: Session, user_id: int, dossier_id: int, action: str,
     if not isinstance(command, commands.Command):
         command = commands.decode(action, command)
     if not isinstance(command, kind):
-        raise InvalidInput(f"Nội dung gửi không đúng thao tác ({type(command).__name__}, not {kind.__name__}).", field="body")
+        raise InvalidInput(f"Nội dung gửi không đúng thao tác ({type(command).__name__}, not "
+                           f"{kind.__name__}).", field="body")
     now = now or _now()
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id, lock=True)

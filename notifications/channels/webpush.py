@@ -101,20 +101,25 @@ class SubscriptionIn:
 def check_keys(p256dh: Any, auth: Any) -> tuple[str, str]:
     """The browser's keys: a P-256 public point (65 bytes) and a 16-byte auth secret, base64url."""
     if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 100 or len(auth) > 40:
-        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh and keys.auth must be base64url text).", field="keys")
+        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh and keys.auth must be "
+                           "base64url text).", field="keys")
     try:
         point = b64url_decode(p256dh)
         secret = b64url_decode(auth)
     except (ValueError, binascii.Error):
-        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh and keys.auth must be base64url text).", field="keys") from None
+        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh and keys.auth must be "
+                           "base64url text).", field="keys") from None
     if len(point) != 65 or point[0] != 4:
-        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh must be an uncompressed P-256 public key, 65 bytes).", field="keys.p256dh")
+        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh must be an uncompressed P-256 "
+                           "public key, 65 bytes).", field="keys.p256dh")
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
-        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh is not a point on the P-256 curve).", field="keys.p256dh") from None
+        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.p256dh is not a point on the P-256 "
+                           "curve).", field="keys.p256dh") from None
     if len(secret) != 16:
-        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.auth must be a 16-byte secret).", field="keys.auth")
+        raise InvalidInput("Khóa đăng ký nhận thông báo không hợp lệ (keys.auth must be a 16-byte "
+                           "secret).", field="keys.auth")
     return b64url(point), b64url(secret)
 
 
