@@ -1,11 +1,14 @@
 """Incremental daily (and monthly) roll-ups of the dossier figures, kept equal to a full recount.
 
 How a change reaches the roll-ups
-    Every state change passes :func:`domain.dossiers.lifecycle.fire`, which calls :func:`on_transition`;
+    Every state change passes :func:`domain.dossiers.lifecycle.fire`, whose last effect
+    (:func:`domain.dossiers.effects.count`) calls :func:`on_transition`;
     rescheduling and due-date recomputation (``domain.dossiers.backoffice``) call :func:`on_due_change`; the
     payment state machine calls :func:`on_payment_change`; a rating calls :func:`on_rating`. These only
     *mark* the dossier (and count the transaction); the work happens once per transaction, just before
-    commit (:func:`flush_pending`, a ``before_commit`` listener), when every field the use case set after
+    commit (:func:`flush_pending`, a ``before_commit`` listener; ``Database`` installs the listeners through
+    :func:`domain.dossiers.effects.install_listeners`, and what is pending lives in the transaction's
+    :class:`~domain.db.TxState`), when every field the use case set after
     ``fire()`` — ``finished_at``, ``lateness``, the new due date — is final.
 
     For each marked dossier the new *contribution* (:class:`Contribution`: which day, unit and field
