@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.db import Base, SessionSql, UTCDateTime
@@ -94,8 +94,6 @@ class AuthenticationShare:
 
 def authentication_share(session: Session, start: datetime, end: datetime, prefix: str = "dossier.") -> AuthenticationShare:
     """Share of transactions (audit rows of dossier actions) made by an electronically authenticated actor."""
-    from sqlalchemy import func
-
     base = select(func.count()).select_from(AuditEvent).where(
         AuditEvent.event.like(f"{prefix}%"), AuditEvent.at >= start, AuditEvent.at < end)
     total = session.scalar(base) or 0

@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.db import Database, tx_state
+from domain.errors import Conflict, NotFound
 from domain.outbox import enqueue as outbox
 from domain.outbox import templates
 from domain.outbox.models import (
@@ -518,8 +519,6 @@ def failed(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list
 
 def retry_delivery(session: Session, delivery_id: int) -> Delivery:
     """An admin sends a failed delivery again (a new round of attempts)."""
-    from domain.errors import Conflict, NotFound
-
     d = session.get(Delivery, delivery_id)
     if d is None:
         raise NotFound("Không tìm thấy lượt gửi.")

@@ -27,7 +27,9 @@ from typing import Any, NamedTuple
 from sqlalchemy.orm import Session
 
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.catalog.facts import procedure_facts
 from domain.db import SessionReader, SessionSql, tx_state
+from domain.dossiers.models import Dossier
 from domain.outbox import templates
 from domain.outbox.models import CREATED, Notification
 
@@ -108,9 +110,6 @@ def wake() -> None:
 
 def _dossier_values(session: Session, dossier_id: int) -> dict[str, str] | None:
     """The dossier's values a message shows, as this transaction has them now."""
-    from domain.catalog.facts import procedure_facts
-    from domain.dossiers.models import Dossier
-
     d = session.get(Dossier, dossier_id)
     if d is None:
         return None
@@ -283,8 +282,6 @@ def payment_event(session: Session, dossier_id: int, amount_vnd: int, status: st
     event = PAYMENT_EVENTS.get(status)
     if event is None:
         return None
-    from domain.dossiers.models import Dossier
-
     d = session.get(Dossier, dossier_id)
     if d is None:
         return None
