@@ -43,10 +43,10 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else []
         fields = ", ".join(str(e.get("key")) for e in errors if isinstance(e, dict) and e.get("key"))
-        detail = f"invalid value for: {fields}" if fields else str(exc.detail)
+        detail = f"Giá trị không hợp lệ ở: {fields}." if fields else str(exc.detail)
         return _problem(request, 400, "Invalid input", detail, {"errors": errors})
     if isinstance(exc, NotFoundException):
-        return _problem(request, 404, "Not found", "nothing here" if exc.detail == "Not Found" else exc.detail)
+        return _problem(request, 404, "Not found", "Không có gì ở địa chỉ này." if exc.detail == "Not Found" else exc.detail)
     title = {405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(status, "Error")
     return _problem(request, status, title, str(exc.detail), headers=exc.headers)
 
@@ -54,7 +54,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error",
-                    "something went wrong on our side; it has been logged")
+                    "Hệ thống gặp sự cố và đã ghi lại. Vui lòng thử lại sau.")
 
 
 HANDLERS: dict[Any, Any] = {
