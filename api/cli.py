@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from api.settings import ROOT, SettingsError, get_settings
+from domain.db import Database
 from domain.errors import DomainError
 
 log = logging.getLogger("motcua")
 SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
 
 
-def _db():  # type: ignore[no-untyped-def]
-    from domain.db import Database
+def _db() -> Database:
     from notifications.settings import get_notify_settings
 
     get_notify_settings()  # read once: the outbox learns which channels this deployment delivers on
@@ -258,7 +258,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from domain.db import Database
     from notifications.worker import Worker, WorkerBusy, sqlite_lock
 
     async def run() -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.settings import get_settings
 from auth import ratelimit
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
-from auth.tokens import TokenPair, Unauthorized, revoke_all, start_session, utc
+from auth.tokens import TokenPair, revoke_all, start_session
 from domain.accounts import users
 from domain.accounts.identifiers import normalise_username, validate_cccd, validate_tax_code
 from domain.accounts.models import (
@@ -29,7 +29,8 @@ from domain.accounts.models import (
 from domain.accounts.users import KINDS, OFFICER_ROLES, find_user, grant_officer_role
 from domain.audit import record
 from domain.catalog.models import Unit
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from domain.clock import utc
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)

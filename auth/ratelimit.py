@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from auth.tokens import utc
 from domain.accounts.models import RateCounter
+from domain.clock import utc
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _block(session: Session, limit: Limit, subject: str, now: datetime) -> timed
     elif utc(row.window_start) + STRIKE_MEMORY <= now:
         row.window_start, row.count = now, 0
     row.count += 1
-    return min(limit.block * 2 ** min(row.count - 1, 20), limit.backoff_cap)
+    return min(limit.block * (1 << min(row.count - 1, 20)), limit.backoff_cap)
 
 
 def reset(session: Session, limit: Limit, subject: str) -> None:

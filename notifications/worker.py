@@ -107,7 +107,7 @@ class Stats:
 def backoff(settings: NotifySettings, attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Seconds until the next try: base × 2^(n-1) with ±20 % jitter, capped; never less than the
     receiver's Retry-After (itself capped)."""
-    delay = min(settings.backoff_cap_seconds, settings.backoff_seconds * (2 ** max(0, attempt - 1)))
+    delay: float = min(settings.backoff_cap_seconds, settings.backoff_seconds * (2 ** max(0, attempt - 1)))
     delay *= rng.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.max_retry_after_seconds))

@@ -15,8 +15,8 @@ from litestar.response import Redirect
 from api.web.session import CLEAR_SITE_DATA, client_ip, page_principal, page_user, set_session_cookies
 from auth import accounts as service
 from auth.accounts import Client
-from auth.tokens import TokenPair, Unauthorized
-from domain.errors import DomainError
+from auth.tokens import TokenPair
+from domain.errors import DomainError, Unauthorized
 from notifications.codes import deliver_code
 from pwa.render import render
 

@@ -38,7 +38,7 @@ async def unread_for_header(request: Request[Any, Any, Any]) -> None:
     if me is None:
         return
     count = await request.app.state.db.read(inbox.unread_count, me.user_id)
-    request.scope.setdefault("state", {})["unread_notifications"] = count  # type: ignore[typeddict-item]
+    request.scope.setdefault("state", {})["unread_notifications"] = count
 
 
 # --- inbox -------------------------------------------------------------------------------------------

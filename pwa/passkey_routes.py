@@ -16,8 +16,8 @@ from litestar.status_codes import HTTP_200_OK
 from api.v1.passkeys import MAX_BODY, read_credential
 from api.web.session import client_ip, page_principal, set_session_cookies
 from auth import passkeys
-from auth.tokens import Principal, Unauthorized
-from domain.errors import DomainError
+from auth.tokens import Principal
+from domain.errors import DomainError, Unauthorized
 
 AFTER_SIGN_IN = "/tai-khoan"
 

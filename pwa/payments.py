@@ -24,6 +24,8 @@ from api.web.session import client_ip, page_principal, page_user
 from auth.passkeys import StepUpRequired
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure
+from domain.clock import utc
+from domain.db import Database
 from domain.dossiers.filing import get_dossier
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput, NotFound
@@ -33,6 +35,7 @@ from domain.payments.config import GATEWAYS, payment_settings
 from domain.payments.gateways.base import Gateway, StartResult
 from domain.payments.gateways.sandbox import OUTCOMES, SandboxGateway
 from domain.payments.machine import FINAL, LIVE, NAMES_VI, REFUND_NAMES_VI, RefundStatus, Status
+from domain.payments.models import Payment
 from pwa.account import login_redirect
 from pwa.render import is_htmx, render
 
@@ -115,7 +118,7 @@ async def start_at_gateway(request: Request[Any, Any, Any], reference: str) -> t
     begun = await db.write(service.begin_redirect, reference)
     if begun.url or begun.info is None:
         return begun, begun.url
-    gw: Gateway = gateways.make(await db.read(lambda s: s.get(service.Payment, begun.payment_id).gateway))
+    gw: Gateway = gateways.make(await db.read(lambda s: s.get(Payment, begun.payment_id).gateway))
     result: StartResult = await asyncio.to_thread(gw.start, begun.info)
     recorded = await db.write(service.record_redirect, reference, result)
     return recorded, recorded.url
@@ -146,7 +149,7 @@ async def gateway_return(request: Request[Any, Any, Any], gateway: str) -> Respo
 
 
 async def _status_context(request: Request[Any, Any, Any], user_id: int, payment_id: int) -> dict[str, Any]:
-    db = request.app.state.db
+    db: Database = request.app.state.db
 
     def run(session: Session, write: bool) -> dict[str, Any]:
         payment = service.refresh(session, user_id, payment_id) if write else \
@@ -156,7 +159,7 @@ async def _status_context(request: Request[Any, Any, Any], user_id: int, payment
         return ctx
 
     ctx = await db.read(run, False)
-    if ctx["p"].status in LIVE and service.utc(ctx["p"].expires_at) <= datetime.now(UTC):
+    if ctx["p"].status in LIVE and utc(ctx["p"].expires_at) <= datetime.now(UTC):
         ctx = await db.write(run, True)
     return ctx
 

@@ -27,7 +27,8 @@ def register(client: Any, username: str | None = None, password: str = PASSWORD,
 def login(client: Any, username: str, password: str = PASSWORD) -> dict[str, Any]:
     r = client.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert r.status_code == 200, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:

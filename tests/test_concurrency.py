@@ -66,7 +66,7 @@ def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> N
         me = client.get("/api/v1/me", headers=bearer(tokens)).json()["id"]
         drafts.append((me, d["id"]))
     barrier = threading.Barrier(len(drafts))
-    codes: list[str] = []
+    codes: list[str | None] = []
 
     def submit(user_id: int, dossier_id: int) -> None:
         db = Database(database_url)
@@ -109,7 +109,11 @@ def test_sqlite_writers_of_two_processes_take_turns_on_a_file_lock(tmp_path: Any
     # a third process would wait too
     with open(tmp_path / "writers.db.write.lock", "a") as probe, pytest.raises(BlockingIOError):
         fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    second.write_sync(lambda s: (order.append("second"), s.execute(text("INSERT INTO t VALUES (2)"))))
+    def after(session: Any) -> None:
+        order.append("second")
+        session.execute(text("INSERT INTO t VALUES (2)"))
+
+    second.write_sync(after)
     thread.join()
     assert order == ["first", "second"]
     assert second.read_sync(lambda s: s.execute(text("SELECT x FROM t ORDER BY x")).scalars().all()) == [1, 2]

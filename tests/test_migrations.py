@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from domain.db import Database
 from domain.migrate import heads, include_object
@@ -15,9 +17,10 @@ def test_single_head() -> None:
     assert len(heads()) == 1
 
 
-def _diff(sync_conn):  # type: ignore[no-untyped-def]
+def _diff(sync_conn: Connection) -> list[Any]:
     ctx = MigrationContext.configure(sync_conn, opts={"include_object": include_object, "compare_type": True})
-    return compare_metadata(ctx, metadata)
+    diff: list[Any] = compare_metadata(ctx, metadata)
+    return diff
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -31,7 +34,7 @@ def test_migrations_match_models(database_url: str) -> None:
 
         db = Database(database_url)
 
-        async def run():  # type: ignore[no-untyped-def]
+        async def run() -> list[Any]:
             assert db.async_engine is not None
             async with db.async_engine.connect() as conn:
                 result = await conn.run_sync(_diff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_search_follows_admin_changes_to_the_offer(catalogue_db: str) -> None:
     db = Database(catalogue_db)
     code = "1.001612"
 
-    def hit(**filters: bool) -> list[tuple[str, str | None]]:
+    def hit(**filters: Any) -> list[tuple[str, str | None]]:
         page = db.read_sync(search, SearchQuery(q=code, **filters))
         return [(h.code, h.mode) for h in page.items]
 

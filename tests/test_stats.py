@@ -428,8 +428,9 @@ def _apply(s: Session, w: World, ids: list[int], index: int, action: str, hours:
         clock[d.id] = at
         return
     did = ids[index % len(ids)]
-    d = s.get(Dossier, did)
-    assert d is not None
+    found = s.get(Dossier, did)
+    assert found is not None
+    d = found
     at = clock[did] = clock[did] + timedelta(hours=hours)
     if action == "resubmit":
         resubmit(s, w, d, at)

@@ -15,7 +15,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from api.web.session import CLEAR_SITE_DATA, api_principal, client_ip
 from auth import accounts as service
 from auth.accounts import Client
-from auth.tokens import Principal, TokenPair, Unauthorized, rotate
+from auth.tokens import Principal, TokenPair, rotate
+from domain.db import Database
+from domain.errors import Unauthorized
 
 log = logging.getLogger("motcua.auth")
 
@@ -180,7 +182,8 @@ async def me_out(request: Request[Any, Any, Any], me: Principal) -> MeOut:
             passkey_required=service.needs_passkey_enrolment(session, user),
         )
 
-    return await request.app.state.db.read(load)
+    db: Database = request.app.state.db
+    return await db.read(load)
 
 
 class MeController(Controller):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.web.session import api_principal, client_ip
 from auth import ratelimit
 from auth.tokens import Principal
+from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
 from domain.errors import InvalidInput, NotFound, TooManyRequests
@@ -178,11 +179,13 @@ class DossierController(Controller):
                                      data=data.data)
             return dossier_out(session, d)
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @get("/{dossier_id:int}")
     async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DossierOut:
-        return await request.app.state.db.read(
+        db: Database = request.app.state.db
+        return await db.read(
             lambda s: dossier_out(s, service.get_dossier(s, me.user_id, dossier_id)))
 
     @patch("/{dossier_id:int}")
@@ -193,7 +196,8 @@ class DossierController(Controller):
             d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=data.version)
             return dossier_out(session, d)
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @delete("/{dossier_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def remove(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> None:
@@ -232,7 +236,8 @@ class DossierController(Controller):
             assert d.code is not None
             return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @post("/{dossier_id:int}/withdraw", status_code=HTTP_200_OK)
     async def withdraw(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
@@ -241,7 +246,8 @@ class DossierController(Controller):
             return dossier_out(session, service.withdraw(session, me.user_id, dossier_id, data.reason,
                                                          expected_version=data.version, amr=",".join(me.amr)))
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @post("/{dossier_id:int}/clone", status_code=HTTP_201_CREATED)
     async def clone(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> CloneOut:
@@ -250,7 +256,8 @@ class DossierController(Controller):
             draft, dropped = service.clone(session, me.user_id, dossier_id)
             return CloneOut(dossier=dossier_out(session, draft), dropped_fields=dropped)
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @get("/{dossier_id:int}/history")
     async def history(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> list[HistoryOut]:
@@ -259,7 +266,8 @@ class DossierController(Controller):
             return [HistoryOut(at=h.at, event=h.event, from_status=h.from_status, to_status=h.to_status,
                                reason=h.reason) for h in service.history(session, d.id)]
 
-        return await request.app.state.db.read(run)
+        db: Database = request.app.state.db
+        return await db.read(run)
 
 
 class DocumentController(Controller):
@@ -277,7 +285,8 @@ class DocumentController(Controller):
                                    .order_by(WalletDocument.created_at.desc()).limit(500))
             return [document_out(d) for d in rows]
 
-        return await request.app.state.db.read(run)
+        db: Database = request.app.state.db
+        return await db.read(run)
 
     @get("/{document_id:int}/content")
     async def content(self, request: Request[Any, Any, Any], me: Principal, document_id: int) -> Response[Any]:
@@ -313,7 +322,8 @@ async def public_lookup(request: Request[Any, Any, Any], code: str) -> service.L
 
     if len(code) > 40:
         raise InvalidInput("Mã hồ sơ không hợp lệ.", field="code")
-    result = await request.app.state.db.write(run)
+    db: Database = request.app.state.db
+    result = await db.write(run)
     if isinstance(result, NotFound):
         raise result
     return result

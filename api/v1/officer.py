@@ -22,6 +22,7 @@ from auth import accounts
 from auth.passkeys import relying_party
 from auth.tokens import Principal
 from domain import exports
+from domain.db import Database
 from domain.dossiers import backoffice, commands
 from domain.errors import InvalidInput
 from domain.workflow import STATE_NAMES_VI, State
@@ -109,7 +110,8 @@ class OfficerController(Controller):
             off = backoffice.officer(session, me.user_id)
             return dossier_out(session, backoffice.get_for_officer(session, off, dossier_id))
 
-        return await request.app.state.db.read(run)
+        db: Database = request.app.state.db
+        return await db.read(run)
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}/options", status_code=HTTP_200_OK)
     async def options(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
@@ -118,7 +120,8 @@ class OfficerController(Controller):
         if action not in backoffice.SIGNED:
             raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy "
                                "cập.", field="action")
-        return await request.app.state.db.write(backoffice.approval_options, me.user_id, dossier_id, action,
+        db: Database = request.app.state.db
+        return await db.write(backoffice.approval_options, me.user_id, dossier_id, action,
                                                 rp=relying_party())
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK,
@@ -137,7 +140,8 @@ class OfficerController(Controller):
                                     rp=relying_party())
             return result if isinstance(result, Exception) else dossier_out(session, result)
 
-        out = await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        out = await db.write(run)
         if isinstance(out, Exception):
             raise out
         return out
@@ -207,7 +211,8 @@ class AdminController(Controller):
             user = accounts.verify_identity(session, user_id, officer=me.user_id, cccd=data.cccd)
             return {"id": user.id, "identity_level": user.identity_level}
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
     async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
@@ -221,7 +226,8 @@ class AdminController(Controller):
                                                     "documents": data.documents}, actor_id=me.user_id)
             return {"procedure_code": code, "revision": form.revision}
 
-        return await request.app.state.db.write(run)
+        db: Database = request.app.state.db
+        return await db.write(run)
 
 
 class DecisionController(Controller):
@@ -251,7 +257,8 @@ class DecisionController(Controller):
     async def verify_result(self, request: Request[Any, Any, Any], public_id: str,
                             sha256: str | None = None) -> backoffice.VerifyOut:
         """Public: is this a result we issued? Issuer, procedure, date, document hash (no personal data)."""
-        return await request.app.state.db.read(backoffice.verify_result, public_id, sha256)
+        db: Database = request.app.state.db
+        return await db.read(backoffice.verify_result, public_id, sha256)
 
 
 ROUTES = [OfficerController, DecisionController, AdminController]

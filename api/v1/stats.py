@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.web.session import api_principal
 from auth.tokens import Principal
+from domain.db import Database
 from domain.errors import InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -91,7 +92,8 @@ class RatingController(Controller):
                                criteria=[Criterion(c, ratings.CRITERIA_VI[c]) for c in CRITERIA],
                                scale=ratings.SCALE_VI)
 
-        return await request.app.state.db.read(run)
+        db: Database = request.app.state.db
+        return await db.read(run)
 
     @post("", status_code=HTTP_201_CREATED)
     async def rate(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,

@@ -17,7 +17,10 @@ from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
 from api.settings import get_settings
-from auth.tokens import REFRESH_IDLE, Principal, TokenPair, Unauthorized, authenticate, rotate, utc
+from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate
+from domain.clock import utc
+from domain.db import Database
+from domain.errors import Unauthorized
 
 # Sent with sign-out: the browser drops what it cached and stored for this site (pages in the HTTP cache
 # and the service worker's caches, drafts in storage), so the next person at this phone sees none of it.
@@ -59,7 +62,8 @@ async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Vui lòng đăng nhập trước (send Authorization: Bearer <access token>).")
-    return await request.app.state.db.read_rows(authenticate, token.strip())
+    db: Database = request.app.state.db
+    return await db.read_rows(authenticate, token.strip())
 
 
 def page_principal(request: Request[Any, Any, Any]) -> Principal | None:

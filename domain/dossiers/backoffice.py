@@ -108,7 +108,7 @@ def visible(session: Session, off: Officer) -> Select[Any]:
 
 def get_for_officer(session: Session, off: Officer, dossier_id: int, *, lock: bool = False) -> Dossier:
     query = visible(session, off).where(Dossier.id == dossier_id)
-    d = session.scalar(query.with_for_update() if lock else query)
+    d: Dossier | None = session.scalar(query.with_for_update() if lock else query)
     if d is None:
         raise NotFound("Không tìm thấy hồ sơ.")
     return d

@@ -132,7 +132,8 @@ def visible_documents(session: Session, user_id: int) -> Select[Any]:
 
 
 def get_document(session: Session, user_id: int, document_id: int) -> WalletDocument:
-    doc = session.scalar(visible_documents(session, user_id).where(WalletDocument.id == document_id))
+    doc: WalletDocument | None = session.scalar(
+        visible_documents(session, user_id).where(WalletDocument.id == document_id))
     if doc is None:
         raise NotFound("Không tìm thấy giấy tờ.")
     return doc
@@ -239,6 +240,7 @@ class StoredFile:
 
 
 def _slot(schema: dict[str, Any], slot: str) -> dict[str, Any]:
+    d: dict[str, Any]
     for d in schema.get("documents", []):
         if d["slot"] == slot:
             return d
@@ -247,7 +249,7 @@ def _slot(schema: dict[str, Any], slot: str) -> dict[str, Any]:
 
 def add_to_wallet(session: Session, user_id: int, stored: StoredFile, *, organisation_id: int | None = None,
                   kind: str = "upload") -> WalletDocument:
-    existing = session.scalar(visible_documents(session, user_id).where(
+    existing: WalletDocument | None = session.scalar(visible_documents(session, user_id).where(
         WalletDocument.sha256 == stored.sha256, WalletDocument.owner_id == user_id,
         WalletDocument.organisation_id.is_(None) if organisation_id is None
         else WalletDocument.organisation_id == organisation_id))

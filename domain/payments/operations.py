@@ -126,7 +126,7 @@ def visible_payments(session: Session, user_id: int) -> Select[Any]:
 
 def get_payment(session: Session, user_id: int, payment_id: int, *, for_update: bool = False) -> Payment:
     query = visible_payments(session, user_id).where(Payment.id == payment_id)
-    payment = session.scalar(query.with_for_update() if for_update else query)
+    payment: Payment | None = session.scalar(query.with_for_update() if for_update else query)
     if payment is None:
         raise NotFound("Không tìm thấy khoản thanh toán.")
     return payment

@@ -254,7 +254,8 @@ def to_xlsx(rep: Report) -> bytes:
 def _column_letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
-    return get_column_letter(index + 1)
+    letter: str = get_column_letter(index + 1)
+    return letter
 
 
 def render(rep: Report, fmt: str) -> tuple[bytes, str, str]:

@@ -259,7 +259,7 @@ class PushSender:
         if cached is not None and cached[0] > now:
             return cached[1]
         claims = {"aud": audience, "exp": int(now) + VAPID_LIFETIME, "sub": self.settings.vapid_subject}
-        header = self.vapid.sign(claims)["Authorization"]
+        header: str = self.vapid.sign(claims)["Authorization"]
         self._tokens[audience] = (now + VAPID_REUSE, header)
         return header
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -122,7 +123,7 @@ def test_sessions_list_and_end(client) -> None:  # type: ignore[no-untyped-def]
     assert client.delete(f"/api/v1/me/sessions/{mine}", headers=bearer(stranger)).status_code == 404
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
@@ -252,5 +253,6 @@ def test_client_address_limit(database_url: str) -> None:
 
     waits = db.run(hammer)
     assert waits[:2] == [None, None] and waits[2] and waits[3]
-    assert db.run(lambda s: ratelimit.retry_after(s, ratelimit.Limit("t-login", 3, ratelimit.LOGIN_CLIENT.window,
-                                                                     ratelimit.LOGIN_CLIENT.block), ip)) > 0
+    retry = db.run(lambda s: ratelimit.retry_after(s, ratelimit.Limit("t-login", 3, ratelimit.LOGIN_CLIENT.window,
+                                                                     ratelimit.LOGIN_CLIENT.block), ip))
+    assert retry is not None and retry > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -19,10 +20,11 @@ from domain.db import Database
 PROBLEM = "application/problem+json"
 
 
-def due(client, **params) -> dict:  # type: ignore[no-untyped-def]
+def due(client: Any, **params: str) -> dict[str, Any]:
     r = client.get("/api/v1/calendar/due-date", params=params)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def test_due_date_tet_2026(client) -> None:  # type: ignore[no-untyped-def]

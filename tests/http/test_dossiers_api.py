@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -29,11 +30,12 @@ def procedure(client) -> str:  # type: ignore[no-untyped-def]
             continue
         form = client.get(f"/api/v1/procedures/{item['code']}/form").json()
         if 1 <= len(form["documents"]) <= 4:
-            return item["code"]
+            code: str = item["code"]
+            return code
     raise AssertionError("no suitable procedure")
 
 
-def fill(client, tokens, dossier_id: int, form: dict) -> dict:  # type: ignore[no-untyped-def]
+def fill(client: Any, tokens: dict[str, Any], dossier_id: int, form: dict[str, Any]) -> dict[str, Any]:
     r = client.patch(f"/api/v1/dossiers/{dossier_id}", headers=bearer(tokens), json={"data": {
         "applicant_name": "Phạm Thị Dung", "applicant_cccd": "072090001234", "applicant_phone": "0912345678",
         "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
@@ -43,7 +45,8 @@ def fill(client, tokens, dossier_id: int, form: dict) -> dict:  # type: ignore[n
             up = client.post(f"/api/v1/dossiers/{dossier_id}/documents", headers=bearer(tokens),
                              data={"slot": slot["slot"]}, files={"file": ("anh chup.jpg", jpeg(), "image/jpeg")})
             assert up.status_code == 201, up.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def test_form_shape(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
@@ -152,8 +155,8 @@ def test_someone_elses_dossier_and_document_are_404(client, procedure: str) -> N
     ("../../etc/passwd", b"root:x:0:0", "text/plain"),
     ("cut.jpg", None, "image/jpeg"),
 ])
-def test_bad_uploads_are_refused_and_nothing_is_stored(client, procedure: str, name: str, payload: bytes | None,
-                                                        ctype: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_are_refused_and_nothing_is_stored(client: Any, procedure: str, name: str, payload: bytes | None,
+                                                        ctype: str) -> None:
     _, tokens = signed_in(client)
     d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
     slot = client.get(f"/api/v1/procedures/{procedure}/form").json()["documents"][0]["slot"]

@@ -328,8 +328,10 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
                               page_url=pane)
     done(generated, d["id"], "result")
     html = receiver.get(pane).text
-    verify_url = re.search(r'<a href="(http://localhost:8000/xac-minh/[^"]+)" data-verify-url>', html).group(1)
-    result_link = re.search(rf'href="({pane}/ket-qua/\d+)"', html).group(1)
+    verify_match = re.search(r'<a href="(http://localhost:8000/xac-minh/[^"]+)" data-verify-url>', html)
+    result_match = re.search(rf'href="({pane}/ket-qua/\d+)"', html)
+    assert verify_match is not None and result_match is not None
+    verify_url, result_link = verify_match.group(1), result_match.group(1)
     pdf = receiver.get(result_link)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
     done(act(receiver, d["id"], "propose", decision="approve", reason="Đủ điều kiện"), d["id"], "propose")

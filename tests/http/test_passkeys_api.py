@@ -42,7 +42,8 @@ def add_passkey(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator, *,
     assert options.status_code == 200, options.text
     r = post_json(client, REG_VERIFY, auth.create(options.json(), **kw), **bearer(tokens))
     assert r.status_code == 201, r.text
-    return r.json()
+    added: dict[str, Any] = r.json()
+    return added
 
 
 def step_up(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator) -> None:
@@ -67,7 +68,7 @@ def is_problem(r: Any, status: int, word: str = "") -> None:
     assert word.lower() in body["detail"].lower(), body["detail"]
 
 
-def audit(db: Database, event: str, actor_id: int) -> list[dict[str, Any]]:
+def audit(db: Database, event: str, actor_id: int | None) -> list[dict[str, Any]]:
     rows = db.run(lambda s: list(s.scalars(select(AuditEvent).where(AuditEvent.event == event,
                                                                    AuditEvent.actor_id == actor_id))))
     return [json.loads(r.detail) for r in rows]
@@ -76,7 +77,8 @@ def audit(db: Database, event: str, actor_id: int) -> list[dict[str, Any]]:
 def me(client: Any, tokens: dict[str, Any]) -> dict[str, Any]:
     r = client.get("/api/v1/me", headers=bearer(tokens))
     assert r.status_code == 200, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def test_add_passkey_then_sign_in_with_it_alone(client) -> None:  # type: ignore[no-untyped-def]

@@ -53,7 +53,7 @@ class FakeGateways(BaseHTTPRequestHandler):
             ok = body["checksum"] == checksum(PAYGOV_SECRET, [str(body[k]) for k in (
                 "partnerCode", "orderId", "amount", "orderInfo", "returnUrl", "notifyUrl", "createdAt", "expireAt")])
             answer = {"code": "00" if ok else "97", "orderId": body["orderId"],
-                      "paymentUrl": f"http://127.0.0.1:{self.server.server_port}/paygov/pay/{body['orderId']}"}
+                      "paymentUrl": f"http://127.0.0.1:{self.server.server_port}/paygov/pay/{body['orderId']}"}  # type: ignore[attr-defined]
             answer["checksum"] = checksum(PAYGOV_SECRET, [answer["code"], answer["orderId"], answer["paymentUrl"]])
         elif self.path == "/paygov/refunds":
             answer = {"code": "00", "orderId": body["orderId"], "refundId": body["refundId"],
@@ -171,7 +171,9 @@ def events(db: Database, reference: str) -> list[PaymentEvent]:
 
 
 def payment_row(db: Database, payment_id: int) -> Payment:
-    return db.run(lambda s: s.get(Payment, payment_id))
+    row: Payment | None = db.run(lambda s: s.get(Payment, payment_id))
+    assert row is not None
+    return row
 
 
 def officer(client: Any, db: Database, unit: str = UNIT, roles: tuple[str, ...] = ("receiver",)) -> tuple[dict[str, Any], int]:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from auth import accounts as service
-from auth import passkeys
+from auth import passkeys, ratelimit
 from auth.passkeys import PasskeyError, StepUpRequired
 from auth.tokens import TokenPair, start_session
 from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
@@ -274,7 +274,7 @@ def test_hostile_fields_after_a_valid_challenge(db: Database) -> None:
 
 
 def test_sign_in_failures_are_limited(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passkeys, "SIGNIN_FAILURES", passkeys.ratelimit.Limit(
+    monkeypatch.setattr(passkeys, "SIGNIN_FAILURES", ratelimit.Limit(
         "t-passkey", 3, timedelta(minutes=15), timedelta(minutes=15)))
     auth = SoftAuthenticator()
     enrol(db, new_user(db), auth)

@@ -28,7 +28,7 @@ def test_column_chart_is_a_named_image() -> None:
     root = parse(svg)
     assert root.get("role") == "img" and root.get("aria-labelledby") == "c1-t c1-d"
     assert root.find(f"{NS}title").text == "Hồ sơ tiếp nhận"  # type: ignore[union-attr]
-    assert root.find(f"{NS}desc").text == "3 hồ sơ <b>"  # type: ignore[union-attr]  (escaped in the markup)
+    assert root.find(f"{NS}desc").text == "3 hồ sơ <b>"  # type: ignore[union-attr]  # escaped in the markup
     assert "<b>" not in str(svg) and "&lt;b&gt;" in str(svg)
     assert "style=" not in str(svg) and "<script" not in str(svg)
     bars = [r for r in root.iter(f"{NS}rect") if float(r.get("width", 0)) > 10 and r.get("y") != "0"]

@@ -7,6 +7,7 @@ import json
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,9 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def manifest() -> dict:
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+def manifest() -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return body
 
 
 def sw_shell() -> list[str]:
@@ -60,7 +62,7 @@ def test_manifest_required_keys() -> None:
 
 
 @pytest.mark.parametrize("icon", manifest()["icons"], ids=lambda i: i["src"])
-def test_manifest_icon_exists_with_declared_size(icon: dict) -> None:
+def test_manifest_icon_exists_with_declared_size(icon: dict[str, Any]) -> None:
     path = static_file(icon["src"])
     assert path.is_file(), icon["src"]
     assert icon["type"] == "image/png"

@@ -4,6 +4,7 @@ values for the preview, plain and short enough where it matters; a broken templa
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_only_plain_named_placeholders(text: str) -> None:
         placeholders_of(text)
 
 
-def base_spec() -> dict:
+def base_spec() -> dict[str, Any]:
     texts = {name: "Hồ sơ {dossier_code}" for name in templates.TEXT_FIELDS}
     return {"e": {"placeholders": ["dossier_code"], "sample": {"dossier_code": "A"}, "vi": dict(texts),
                   "en": dict(texts)}}

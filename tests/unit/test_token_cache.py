@@ -11,6 +11,7 @@ import pytest
 
 from api.settings import get_settings
 from auth import tokens
+from domain.errors import Unauthorized
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.Monkey
             return cls.fromtimestamp(later, tz)
 
     monkeypatch.setattr(tokens, "datetime", Later)
-    with pytest.raises(tokens.Unauthorized, match="expired"):
+    with pytest.raises(Unauthorized, match="expired"):
         tokens.decode_access(token)
 
 
@@ -41,7 +42,7 @@ def test_a_remembered_token_dies_with_its_key(token: str, monkeypatch: pytest.Mo
     tokens.decode_access(token)
     monkeypatch.setenv("SECRET_KEY", "another secret key of at least 32 characters")
     get_settings.cache_clear()
-    with pytest.raises(tokens.Unauthorized, match="unknown key"):
+    with pytest.raises(Unauthorized, match="unknown key"):
         tokens.decode_access(token)
 
 
@@ -49,5 +50,5 @@ def test_a_remembered_token_belongs_to_its_issuer(token: str, monkeypatch: pytes
     tokens.decode_access(token)
     monkeypatch.setenv("PUBLIC_URL", "https://dichvucong.example.vn")
     get_settings.cache_clear()
-    with pytest.raises(tokens.Unauthorized, match="issuer"):
+    with pytest.raises(Unauthorized, match="issuer"):
         tokens.decode_access(token)
