@@ -25,7 +25,7 @@ from api.v1 import stats as stats_api
 from api.v1.auth import AuthController, MeController
 from api.v1.calendar import CalendarController
 from api.v1.catalog import CatalogController
-from api.web.errors import HANDLERS
+from api.web.errors import error_handlers
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
 from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
@@ -35,6 +35,7 @@ from pwa import account, admin, dashboard, filing, passkey_routes, static_files,
 from pwa import notifications as notification_pages
 from pwa import officer as officer_pages
 from pwa import payments as payment_pages
+from pwa.render import render_error
 
 log = logging.getLogger("motcua")
 
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         state=State({"db": database, "settings": settings, "province_name": "",
                      "storage": storage_from_env(local_root=settings.storage_dir)}),
         lifespan=[lifespan],
-        exception_handlers={**HANDLERS, SignInRequired: lambda request, _exc: account.login_redirect(request),
+        exception_handlers={**error_handlers(render_error),
+                            SignInRequired: lambda request, _exc: account.login_redirect(request),
                             GoElsewhere: go_elsewhere},
         guards=[passkey_session_only],  # officers and admins act only from passkey sessions
         before_send=[security_headers(settings)],

@@ -189,6 +189,16 @@ def needs_passkey_enrolment(session: Session, user: User) -> bool:
     return not session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
 
 
+def require_admin(session: Session, user_id: int) -> User:
+    """The one check of a system admin (pages and API alike): an active admin account with a passkey."""
+    user = get_user(session, user_id)
+    if user.kind != "admin" or user.disabled_at is not None:
+        raise Forbidden("Trang này dành cho quản trị hệ thống.")
+    if needs_passkey_enrolment(session, user):
+        raise Forbidden("Quản trị viên phải đăng ký passkey trước (trang Tài khoản).")
+    return user
+
+
 # --- one-time codes (phone / email ownership) --------------------------------------------------
 def _code_hash(code: str, code_id: int) -> str:
     key = get_settings().secret_key.encode()

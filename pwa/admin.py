@@ -15,20 +15,12 @@ from domain.catalog import offer
 from domain.catalog import procedures as service
 from domain.catalog.models import Offering, OfferVersion, Unit
 from domain.catalog.procedures import SearchQuery
-from domain.errors import DomainError, Forbidden, InvalidInput
+from domain.errors import DomainError, InvalidInput
 from pwa.render import render
 
 
-def _require_admin(session: Session, user_id: int) -> None:
-    user = accounts.get_user(session, user_id)
-    if user.kind != "admin" or user.disabled_at is not None:
-        raise Forbidden("Trang này dành cho quản trị hệ thống.")
-    if accounts.needs_passkey_enrolment(session, user):
-        raise Forbidden("Quản trị viên phải đăng ký passkey trước (trang Tài khoản).")
-
-
 def _offer_context(session: Session, user_id: int, q: str, page: int) -> dict[str, Any]:
-    _require_admin(session, user_id)
+    accounts.require_admin(session, user_id)
     results = service.search(session, SearchQuery(q=q, page=page, page_size=20))
     versions = list(session.scalars(select(OfferVersion).order_by(OfferVersion.id.desc()).limit(5)))
     units = list(session.scalars(select(Unit).where(Unit.active).order_by(Unit.level, Unit.name)))
@@ -45,7 +37,7 @@ async def offer_list(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 def _edit_context(session: Session, user_id: int, code: str) -> dict[str, Any]:
-    _require_admin(session, user_id)
+    accounts.require_admin(session, user_id)
     view = service.get_procedure(session, code)
     units = list(session.scalars(select(Unit).where(Unit.active).order_by(Unit.level, Unit.name)))
     return {"p": view.data, "offering": view.offering, "units": units}
@@ -65,7 +57,7 @@ async def offer_save(request: Request[Any, Any, Any], code: str) -> Response[Any
     db = request.app.state.db
 
     def save(session: Session) -> Offering | None:
-        _require_admin(session, me.user_id)
+        accounts.require_admin(session, me.user_id)
         mode = form.get("mode") or None
         fee_raw = form.get("local_fee_vnd", "").replace(".", "").replace(",", "").strip()
         if fee_raw and not fee_raw.isdigit():

@@ -11,11 +11,12 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
+from api.web import guards
 from api.web.session import page_principal, page_user
+from auth import accounts
 from domain.errors import DomainError, InvalidInput
 from domain.outbox import preferences, templates
 from notifications import worker as outbox_worker
-from notifications.admin import require_admin
 from notifications.channels import inbox, webpush
 from notifications.settings import get_notify_settings
 from pwa.render import render, request_language
@@ -154,7 +155,7 @@ async def admin_page(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_user(request)
 
     def load(session: Session) -> dict[str, Any]:
-        require_admin(session, me.user_id)
+        accounts.require_admin(session, me.user_id)
         rows, total = outbox_worker.failed(session, limit=100)
         return {"failed": rows, "total": total}
 
@@ -168,7 +169,7 @@ async def admin_retry(request: Request[Any, Any, Any], delivery_id: int) -> Resp
     me = page_user(request)
 
     def run(session: Session) -> None:
-        require_admin(session, me.user_id)
+        accounts.require_admin(session, me.user_id)
         outbox_worker.retry_delivery(session, delivery_id)
 
     await request.app.state.db.write(run)
@@ -178,7 +179,7 @@ async def admin_retry(request: Request[Any, Any, Any], delivery_id: int) -> Resp
 @get("/quan-tri/thong-bao/mau/{event:str}", include_in_schema=False)
 async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response[Any]:
     me = page_user(request)
-    await request.app.state.db.read(require_admin, me.user_id)
+    await guards.require_admin(request, me.user_id)
     tpl, values = templates.preview_request(event, request.query_params)
     base = get_notify_settings().public_url
     previews = [templates.preview(event, lang, values, public_url=base) for lang in templates.LANGUAGES]

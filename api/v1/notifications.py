@@ -12,12 +12,13 @@ from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
+from api.web import guards
 from api.web.session import api_principal
+from auth import accounts
 from auth.tokens import Principal
 from domain.errors import InvalidInput
 from domain.outbox import preferences, templates
 from notifications import worker as outbox_worker
-from notifications.admin import require_admin
 from notifications.channels import inbox, webpush
 from notifications.settings import get_notify_settings
 
@@ -223,7 +224,7 @@ class NotificationAdminController(Controller):
         offset = _int(request, "offset", 0, 0, 1_000_000) or 0
 
         def run(session: Session) -> tuple[list[outbox_worker.FailedOut], int]:
-            require_admin(session, me.user_id)
+            accounts.require_admin(session, me.user_id)
             return outbox_worker.failed(session, limit=limit, offset=offset)
 
         rows, total = await request.app.state.db.read(run)
@@ -233,14 +234,14 @@ class NotificationAdminController(Controller):
     async def retry(self, request: Request[Any, Any, Any], me: Principal, delivery_id: int) -> dict[str, Any]:
         """Send a failed delivery again (a fresh round of attempts)."""
         def run(session: Session) -> str:
-            require_admin(session, me.user_id)
+            accounts.require_admin(session, me.user_id)
             return outbox_worker.retry_delivery(session, delivery_id).status
 
         return {"delivery_id": delivery_id, "status": await request.app.state.db.write(run)}
 
     @get("/templates")
     async def templates_list(self, request: Request[Any, Any, Any], me: Principal) -> list[TemplateOut]:
-        await request.app.state.db.read(require_admin, me.user_id)
+        await guards.require_admin(request, me.user_id)
         lang = _lang(request)
         return [TemplateOut(event=t.event, audience=t.audience, urgency=t.urgency, ttl=t.ttl, channels=list(t.channels),
                             placeholders=list(t.placeholders), label=t.label(lang)) for t in templates.events()]
@@ -248,7 +249,7 @@ class NotificationAdminController(Controller):
     @get("/templates/{event:str}/preview")
     async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str) -> templates.PreviewOut:
         """A template filled with its sample values; any `?name=value` of its placeholders overrides them."""
-        await request.app.state.db.read(require_admin, me.user_id)
+        await guards.require_admin(request, me.user_id)
         _, values = templates.preview_request(event, request.query_params)
         return templates.preview(event, _lang(request), values, public_url=get_notify_settings().public_url)
 

@@ -218,10 +218,9 @@ class AdminController(Controller):
     async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
         """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
         from domain.dossiers import filing
-        from pwa.admin import _require_admin
 
         def run(session: Session) -> dict[str, Any]:
-            _require_admin(session, me.user_id)
+            accounts.require_admin(session, me.user_id)
             form = filing.edit_form(session, code, {"steps": data.steps, "fields": data.fields,
                                                     "documents": data.documents}, actor_id=me.user_id)
             return {"procedure_code": code, "revision": form.revision}

@@ -1,13 +1,19 @@
-"""One map from errors to HTTP: problem details (RFC 9457) on the API, an error page elsewhere."""
+"""One map from errors to HTTP: problem details (RFC 9457) on the API, an error page elsewhere.
+
+The error page is the HTML skin's business: its renderer is handed in (`error_handlers(render_html)`, from the
+composition root), so the plumbing imports neither skin. Without a renderer every error is a problem document.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, TooManyRequests
 
@@ -15,50 +21,67 @@ log = logging.getLogger("motcua")
 PROBLEM = "application/problem+json"
 
 
+class RenderHtml(Protocol):
+    """The HTML skin's error page: `render_html(request, status, title, detail, headers=...)`."""
+
+    def __call__(self, request: Request[Any, Any, Any], status: int, title: str, detail: str,
+                 headers: dict[str, str] | None = None) -> Response[Any]: ...
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or "application/json" in accept and "text/html" not in accept
+
+
 def _problem(request: Request[Any, Any, Any], status: int, title: str, detail: str,
-             extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
-    if request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "") and \
-            "text/html" not in request.headers.get("accept", ""):
-        body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-                                "instance": request.url.path}
-        body.update(extra or {})
-        return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
-    from pwa.render import render_error  # the HTML skin renders its own page (partial for htmx)
-
-    return render_error(request, status, title, detail, headers=headers)
+             extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+             render_html: RenderHtml | None = None) -> Response[Any]:
+    if render_html is not None and not _wants_json(request):
+        return render_html(request, status, title, detail, headers=headers)  # partial for htmx: the skin's call
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                            "instance": request.url.path}
+    body.update(extra or {})
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+def domain_error(request: Request[Any, Any, Any], exc: DomainError,
+                 render_html: RenderHtml | None = None) -> Response[Any]:
     extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
     if getattr(exc, "reason", None):
         extra["reason"] = exc.reason  # type: ignore[attr-defined]
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     if exc.status == 401 and request.url.path.startswith("/api/"):
         headers = {"WWW-Authenticate": 'Bearer realm="motcua"'}
-    return _problem(request, exc.status, exc.title, exc.detail, extra or None, headers=headers)
+    return _problem(request, exc.status, exc.title, exc.detail, extra or None, headers=headers,
+                    render_html=render_html)
 
 
-def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException,
+               render_html: RenderHtml | None = None) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else []
         fields = ", ".join(str(e.get("key")) for e in errors if isinstance(e, dict) and e.get("key"))
         detail = f"Giá trị không hợp lệ ở: {fields}." if fields else str(exc.detail)
-        return _problem(request, 400, "Invalid input", detail, {"errors": errors})
+        return _problem(request, 400, "Invalid input", detail, {"errors": errors}, render_html=render_html)
     if isinstance(exc, NotFoundException):
-        return _problem(request, 404, "Not found", "Không có gì ở địa chỉ này." if exc.detail == "Not Found" else exc.detail)
+        return _problem(request, 404, "Not found", "Không có gì ở địa chỉ này." if exc.detail == "Not Found" else exc.detail,
+                        render_html=render_html)
     title = {405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(status, "Error")
-    return _problem(request, status, title, str(exc.detail), headers=exc.headers)
+    return _problem(request, status, title, str(exc.detail), headers=exc.headers, render_html=render_html)
 
 
-def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def server_error(request: Request[Any, Any, Any], exc: Exception,
+                 render_html: RenderHtml | None = None) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error",
-                    "Hệ thống gặp sự cố và đã ghi lại. Vui lòng thử lại sau.")
+                    "Hệ thống gặp sự cố và đã ghi lại. Vui lòng thử lại sau.", render_html=render_html)
 
 
-HANDLERS: dict[Any, Any] = {
-    DomainError: domain_error,
-    HTTPException: http_error,
-    Exception: server_error,
-}
+def error_handlers(render_html: RenderHtml | None = None) -> ExceptionHandlersMap:
+    """Litestar's `exception_handlers`: domain errors, HTTP errors and the rest, pages through `render_html`."""
+    return {
+        DomainError: functools.partial(domain_error, render_html=render_html),
+        HTTPException: functools.partial(http_error, render_html=render_html),
+        Exception: functools.partial(server_error, render_html=render_html),
+    }

@@ -765,7 +765,7 @@ def upload_app(tmp_path: Path) -> Iterator[Any]:
     from litestar import Litestar, Request, post
     from litestar.testing import TestClient
 
-    from api.web.errors import HANDLERS
+    from api.web.errors import error_handlers
 
     @post("/api/upload", request_max_body_size=21 * MiB)
     async def upload(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -780,7 +780,7 @@ def upload_app(tmp_path: Path) -> Iterator[Any]:
         finally:
             form.cleanup()
 
-    app = Litestar([upload], exception_handlers=HANDLERS, request_max_body_size=1024 * 1024)
+    app = Litestar([upload], exception_handlers=error_handlers(), request_max_body_size=1024 * 1024)
     with TestClient(app) as client:
         yield client
 
