@@ -156,15 +156,17 @@ def cmd_stats_rebuild(_args: argparse.Namespace) -> int:
     return 0
 
 
-ROLE_KINDS = {"citizen": "citizen", "officer": "officer", "approver": "officer", "admin": "admin"}
-ROLE_GRANTS = {"officer": ("receiver", "processor"), "approver": ("approver",), "admin": (), "citizen": ()}
+ROLE_KINDS = {"citizen": "citizen", "officer": "officer", "approver": "officer", "accountant": "officer",
+              "admin": "admin"}
+ROLE_GRANTS = {"officer": ("receiver", "processor"), "approver": ("approver",), "accountant": ("accountant",),
+               "admin": (), "citizen": ()}
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     from auth import accounts as service
 
     def run(session):  # type: ignore[no-untyped-def]
-        if args.role in ("officer", "approver") and not args.unit:
+        if args.role in ("officer", "approver", "accountant") and not args.unit:
             raise DomainError(f"--unit is required for --role {args.role}")
         user = service.find_user(session, args.username)
         if user is None:

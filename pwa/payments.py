@@ -346,6 +346,8 @@ async def officer_confirm(request: Request[Any, Any, Any], dossier_id: int, paym
             bank_ref=str(form.get("bank_ref") or ""), ip=client_ip(request))
         if applied.ack.value == "invalid_amount":
             raise InvalidInput("Số tiền nhận được khác số tiền phải nộp: chưa xác nhận.", field="amount_vnd")
+        if applied.waits_for_second:
+            return "Đã ghi nhận. Số tiền lớn: cần một cán bộ khác xác nhận lần hai."
         return "Đã xác nhận khoản chuyển khoản." if applied.ack.value == "confirmed" else "Khoản này đã được xử lý trước đó."
 
     return await _officer_action(request, dossier_id, run)

@@ -230,11 +230,13 @@ class OfficerPaymentController(Controller):
     @post("/payments/{payment_id:int}/confirm", status_code=HTTP_200_OK)
     async def confirm(self, request: Request[Any, Any, Any], me: Principal, payment_id: int,
                       data: ConfirmIn) -> dict[str, Any]:
-        """VietQR: I saw the transfer (amount and bank reference) on the account."""
+        """VietQR: I saw the transfer (amount and bank reference) on the account. Above the four-eyes amount
+        (``MOTCUA_PAYMENT_SECOND_CONFIRM_VND``) the answer is ``pending_second`` until another officer confirms
+        the same amount and reference."""
         applied = await request.app.state.db.write(service.confirm_transfer, me.user_id, payment_id,
                                                    amount_vnd=data.amount_vnd, bank_ref=data.bank_ref,
                                                    ip=client_ip(request))
-        return {"result": applied.ack.value, "status": applied.status}
+        return {"result": applied.result, "status": applied.status}
 
     @post("/payments/{payment_id:int}/refunds", status_code=HTTP_201_CREATED)
     async def refund(self, request: Request[Any, Any, Any], me: Principal, payment_id: int,

@@ -17,7 +17,7 @@ from domain.clock import now
 from domain.errors import Conflict, InvalidInput, NotFound
 
 KINDS = ("citizen", "officer", "admin")
-OFFICER_ROLES = ("receiver", "processor", "approver", "unit_admin")
+OFFICER_ROLES = ("receiver", "processor", "approver", "unit_admin", "accountant")
 
 
 def clean_name(full_name: str) -> str:

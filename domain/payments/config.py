@@ -44,6 +44,8 @@ class PaymentSettings:
     paygov_partner_code: str = ""
     paygov_secret: str = ""
     max_amount_vnd: int = 100_000_000  # larger amounts are refused as absurd for a public-service fee
+    # a transfer confirmed by hand above this amount needs a second officer (four eyes)
+    second_confirm_vnd: int = 2_000_000
     problems: tuple[str, ...] = field(default=())  # enabled gateways left out (dev only) and why
 
     def is_enabled(self, gateway: str) -> bool:
@@ -96,7 +98,17 @@ def load_payment_settings(env: Mapping[str, str] | None = None) -> PaymentSettin
         vietqr_account_name=_get(env, "VIETQR_ACCOUNT_NAME"),
         paygov_url=_get(env, "PAYGOV_URL").rstrip("/"), paygov_partner_code=_get(env, "PAYGOV_PARTNER_CODE"),
         paygov_secret=_get(env, "PAYGOV_SECRET"), problems=tuple(problems),
+        second_confirm_vnd=_amount(env, "MOTCUA_PAYMENT_SECOND_CONFIRM_VND", 2_000_000),
     )
+
+
+def _amount(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number of đồng (got {raw!r})")
+    return int(raw)
 
 
 _cached: PaymentSettings | None = None

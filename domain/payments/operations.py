@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from domain.accounts.models import OfficerRole, User
@@ -132,20 +132,30 @@ def get_payment(session: Session, user_id: int, payment_id: int, *, for_update: 
     return payment
 
 
+# Who handles money: a unit's accountant or its unit admin (security review finding 2), not every officer.
+PAYMENT_ROLES = ("accountant", "unit_admin")
+
+
 def officer_units(session: Session, user_id: int) -> list[str] | None:
-    """The units an officer works in; None for an administrator (every unit)."""
+    """The units whose payments this officer handles (a payment role there); None for the system
+    administrator (every unit); [] for anyone else."""
     user = session.get(User, user_id)
     if user is None or user.disabled_at is not None:
         return []
     if user.kind == "admin":
         return None
-    return list(session.scalars(select(OfficerRole.unit_code).where(OfficerRole.user_id == user_id).distinct()))
+    if user.kind != "officer":
+        return []
+    return list(session.scalars(select(OfficerRole.unit_code).where(
+        OfficerRole.user_id == user_id, OfficerRole.role.in_(PAYMENT_ROLES)).distinct()))
 
 
 def _in_units(units: list[str] | None) -> Any:
+    """Dossiers of these units, never a draft (nobody's money is due on a draft)."""
+    filed = Dossier.status != "draft"
     if units is None:
-        return true()
-    return Dossier.unit_code.in_(units) | Dossier.handling_unit.in_(units)
+        return filed
+    return filed & (Dossier.unit_code.in_(units) | Dossier.handling_unit.in_(units))
 
 
 def officer_dossier(session: Session, officer_id: int, dossier_id: int) -> Dossier:
@@ -387,6 +397,11 @@ class Applied:
     ack: Ack
     status: str | None = None
     payment_id: int | None = None
+    waits_for_second: bool = False  # a hand confirmation above the four-eyes amount, recorded, not applied
+
+    @property
+    def result(self) -> str:
+        return "pending_second" if self.waits_for_second else self.ack.value
 
 
 def apply_notice(session: Session, gateway: str, notice: Notice, *, kind: str, ip: str = "",
@@ -451,12 +466,31 @@ def apply_notice(session: Session, gateway: str, notice: Notice, *, kind: str, i
 
 def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amount_vnd: int, bank_ref: str,
                      ip: str = "") -> Applied:
-    """An officer saw the VietQR transfer on the account: the same checks as any gateway message."""
-    payment = officer_payment(session, officer_id, payment_id)
+    """An officer saw the VietQR transfer on the account: the same checks as any gateway message. Above
+    ``second_confirm_vnd`` the first officer's confirmation waits for a second, different officer's with
+    the same amount and bank reference (four eyes); only then is the payment marked paid."""
+    payment = officer_payment(session, officer_id, payment_id, for_update=True)
     if payment.gateway != "vietqr":
         raise Conflict("Chỉ xác nhận tay được khoản chuyển khoản VietQR.", field="gateway")
     if not bank_ref.strip():
         raise InvalidInput("Cần mã giao dịch ngân hàng.", field="bank_ref")
+    if amount_vnd > payment_settings().second_confirm_vnd and payment.status in LIVE:
+        first = session.scalar(select(PaymentEvent).where(
+            PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "officer", PaymentEvent.result == "pending")
+            .order_by(PaymentEvent.id.desc()).limit(1))
+        claim = json.dumps({"amount_vnd": amount_vnd, "bank_ref": bank_ref.strip()[:64]}, sort_keys=True)
+        if first is None or first.actor_id == officer_id or first.raw != claim:
+            if first is not None and first.actor_id == officer_id:
+                raise Conflict("Khoản này cần một cán bộ khác xác nhận lần hai (four-eyes).", field="officer")
+            session.add(PaymentEvent(payment_id=payment.id, gateway="vietqr", kind="officer", received_at=_now(),
+                                     reference=payment.reference, signature_ok=True, outcome="success",
+                                     amount_vnd=amount_vnd, result="pending", ip=ip[:64], actor_id=officer_id,
+                                     raw=claim))
+            record(session, "payment.confirmation_pending", actor_id=officer_id, subject=f"payment:{payment.id}",
+                   amount_vnd=amount_vnd, bank_ref=bank_ref.strip()[:64])
+            session.flush()
+            return Applied(Ack.CONFIRMED, payment.status, payment.id, waits_for_second=True)
+        first.result = "seconded"
     notice = Notice(payment.reference, "success", amount_vnd, True, gateway_txn=bank_ref.strip()[:64],
                     paid_at=_now(), code="officer", raw={"officer": officer_id, "amount_vnd": amount_vnd,
                                                          "bank_ref": bank_ref.strip()[:64]})

@@ -18,6 +18,7 @@ from domain import exports
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.clock import utc
 from domain.dossiers.models import Dossier
+from domain.errors import NotFound
 from domain.payments.machine import RefundStatus
 from domain.payments.models import Payment, PaymentEvent, Receipt, Refund
 from domain.payments.operations import _in_units, day_bounds, officer_units
@@ -40,8 +41,8 @@ def _vn(moment: Any) -> str:
 def lines(session: Session, officer_id: int, day: date, gateway: str | None = None) -> list[dict[str, Any]]:
     """Payments created or finished that day in the officer's units (all units for an administrator)."""
     units = officer_units(session, officer_id)
-    if units == []:
-        return []
+    if units == []:  # no payment role anywhere: the reconciliation of no unit is yours
+        raise NotFound("Không tìm thấy đơn vị của cán bộ (chức năng dành cho kế toán hoặc quản trị đơn vị).")
     start, end = day_bounds(day)
     query = (select(Payment, Dossier.code).join(Dossier, Dossier.id == Payment.dossier_id)
              .where(_in_units(units), or_(Payment.created_at.between(start, end),
