@@ -384,7 +384,7 @@ def notify_env(**values: str) -> Any:
     import os
 
     from notifications.channels.webpush import generate_keys
-    from notifications.settings import get_notify_settings
+    from notifications.settings import SettingsError, get_notify_settings
 
     defaults = {"MOTCUA_VAPID_PRIVATE_KEY": generate_keys()[0], "MOTCUA_PUSH_ALLOW_LOOPBACK": "1",
                 "MOTCUA_NOTIFY_BACKOFF_SECONDS": "0.05", "MOTCUA_NOTIFY_BACKOFF_CAP_SECONDS": "0.2",
@@ -405,6 +405,9 @@ def notify_env(**values: str) -> Any:
             else:
                 os.environ[key] = old
         get_notify_settings.cache_clear()
+        # read again: the outbox's channels (handed over when the settings are read) follow the restored ones
+        with contextlib.suppress(SettingsError):
+            get_notify_settings()
 
 
 def make_user(session: Any, *, email: str | None = None, verified_email: bool = False, phone: str | None = None,
