@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
 from api.settings import get_settings
+from api.web.lookup import public_lookup
 from api.web.session import page_principal, page_user
 from domain.dossiers import filing as service
 from domain.dossiers import forms
@@ -289,8 +290,6 @@ async def document_content(request: Request[Any, Any, Any], document_id: int) ->
 
 @get("/tra-cuu", include_in_schema=False)
 async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    from api.v1.dossiers import public_lookup
-
     code = (request.query_params.get("ma") or "").strip()
     result, error = None, None
     if code:

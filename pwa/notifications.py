@@ -12,6 +12,7 @@ from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
 from api.web import guards
+from api.web.push import subscribe
 from api.web.session import page_principal, page_user
 from auth import accounts
 from domain.errors import DomainError, InvalidInput
@@ -123,8 +124,6 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/thong-bao/thiet-bi", include_in_schema=False)
 async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
     """push.js posts the browser's subscription here (JSON, with the page's CSRF token)."""
-    from api.v1.notifications import subscribe
-
     me = page_principal(request)
     if me is None:
         return Response({"detail": "sign in first"}, status_code=401)

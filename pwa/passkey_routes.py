@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.status_codes import HTTP_200_OK
 
-from api.v1.passkeys import MAX_BODY, read_credential
+from api.web.passkeys import MAX_BODY, read_credential
 from api.web.session import client_ip, page_principal, set_session_cookies
 from auth import passkeys
 from auth.tokens import Principal

@@ -20,6 +20,7 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.session import client_ip, page_principal, page_user
 from auth.passkeys import StepUpRequired
 from domain.calendar.engine import TZ
@@ -136,8 +137,6 @@ async def go_to_gateway(request: Request[Any, Any, Any], reference: str) -> Resp
 @get("/thanh-toan/ve/{gateway:str}", include_in_schema=False)
 async def gateway_return(request: Request[Any, Any, Any], gateway: str) -> Response[Any]:
     """Where the gateway sends the payer back: the signed result is checked and applied like a callback."""
-    from api.v1.payments import handle_message
-
     if gateway not in GATEWAYS or gateway not in gateways.enabled_names():
         raise NotFound("Không có cổng thanh toán này.")
     gw = gateways.make(gateway)
@@ -358,8 +357,6 @@ async def officer_refund(request: Request[Any, Any, Any], dossier_id: int, payme
     form = await request.form()
 
     async def run(me: Any) -> str:
-        from api.v1.payments import refund_payment
-
         result = await refund_payment(request, me, payment_id, str(form.get("reason") or ""))
         return {"success": "Đã hoàn trả.", "submitted": "Đã ghi yêu cầu hoàn trả; hãy chuyển trả và ghi kết quả.",
                 "error": f"Hoàn trả không thành công: {result.get('error') or ''}"}[result["status"]]
@@ -422,8 +419,6 @@ async def reconciliation_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/can-bo/thanh-toan/doi-soat.csv", include_in_schema=False)
 async def reconciliation_download(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_user(request)
-    from api.v1.payments import reconciliation_csv
-
     gateway = request.query_params.get("cong") or None
     return await reconciliation_csv(request, me.user_id, _day(request.query_params.get("ngay")), gateway,
                                     request.query_params.get("tong-hop") == "1")

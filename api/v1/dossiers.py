@@ -12,13 +12,12 @@ from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
-from api.web.session import api_principal, client_ip
-from auth import ratelimit
+from api.web.lookup import public_lookup
+from api.web.session import api_principal
 from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
-from domain.errors import InvalidInput, NotFound, TooManyRequests
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -305,28 +304,6 @@ class LookupController(Controller):
     async def lookup(self, request: Request[Any, Any, Any], code: str) -> service.LookupOut:
         """Public status of a dossier by its code: dates and receiving unit, no personal data. Rate limited."""
         return await public_lookup(request, code)
-
-
-async def public_lookup(request: Request[Any, Any, Any], code: str) -> service.LookupOut:
-    ip = client_ip(request) or "-"
-
-    def run(session: Session) -> service.LookupOut | NotFound:
-        wait = ratelimit.retry_after(session, ratelimit.LOOKUP_CLIENT, ip)
-        if wait:
-            raise TooManyRequests("Tra cứu quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
-        ratelimit.hit(session, ratelimit.LOOKUP_CLIENT, ip)  # counted even when nothing is found
-        try:
-            return service.lookup(session, code)
-        except NotFound as exc:
-            return exc
-
-    if len(code) > 40:
-        raise InvalidInput("Mã hồ sơ không hợp lệ.", field="code")
-    db: Database = request.app.state.db
-    result = await db.write(run)
-    if isinstance(result, NotFound):
-        raise result
-    return result
 
 
 ROUTES = [FormController, DossierController, DocumentController, LookupController]

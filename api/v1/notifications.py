@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.orm import Session
 
 from api.web import guards
+from api.web.push import subscribe
 from api.web.session import api_principal
 from auth import accounts
 from auth.tokens import Principal
@@ -180,7 +181,8 @@ class PushController(Controller):
     @post("/subscriptions", status_code=HTTP_201_CREATED, dependencies={"me": Provide(api_principal)})
     async def subscribe(self, request: Request[Any, Any, Any], me: Principal, data: SubscriptionIn) -> SubscriptionOut:
         """Keep this device's push subscription (the browser's `{endpoint, keys: {p256dh, auth}}`)."""
-        return await subscribe(request, me.user_id, data.endpoint, data.keys.p256dh, data.keys.auth, data.lang)
+        return _sub_out(await subscribe(request, me.user_id, data.endpoint, data.keys.p256dh, data.keys.auth,
+                                        data.lang))
 
     @get("/subscriptions", dependencies={"me": Provide(api_principal)})
     async def subscriptions(self, request: Request[Any, Any, Any], me: Principal) -> list[SubscriptionOut]:
@@ -201,15 +203,6 @@ class PushController(Controller):
 def _sub_out(s: Any) -> SubscriptionOut:
     return SubscriptionOut(id=s.id, endpoint=s.endpoint, lang=s.lang, created_at=s.created_at,
                            last_success_at=s.last_success_at)
-
-
-async def subscribe(request: Request[Any, Any, Any], user_id: int, endpoint: Any, p256dh: Any, auth: Any,
-                    lang: str) -> SubscriptionOut:
-    """Shared by the API and the pages: check (keys, endpoint, addresses) then store."""
-    sub = await webpush.check_subscription(endpoint, p256dh, auth, get_notify_settings())
-    row = await request.app.state.db.write(webpush.save_subscription, user_id, sub, lang=lang,
-                                           user_agent=request.headers.get("user-agent", ""))
-    return _sub_out(row)
 
 
 class NotificationAdminController(Controller):

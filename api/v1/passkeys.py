@@ -7,25 +7,22 @@ Options endpoints answer the standard ``PublicKeyCredentialCreationOptionsJSON``
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.v1.auth import TokensOut, tokens
+from api.web.passkeys import MAX_BODY, read_credential
 from api.web.session import api_principal, client_ip
 from auth import passkeys
 from auth.tokens import Principal
 from domain.accounts import enrolment
 from domain.accounts.models import Passkey
 from domain.errors import DomainError
-
-MAX_BODY = 64 * 1024
 
 
 class PasskeyOut(msgspec.Struct):
@@ -56,23 +53,6 @@ class StepUpOut(msgspec.Struct):
 def passkey_out(p: Passkey) -> PasskeyOut:
     return PasskeyOut(id=p.id, name=p.name, created_at=p.created_at, last_used_at=p.last_used_at,
                       backed_up=p.backed_up, transports=[t for t in p.transports.split(",") if t], aaguid=p.aaguid)
-
-
-async def read_credential(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The raw JSON body (a credential's toJSON()), as a dict; 413 beyond 64 KB, 400 when not a JSON object.
-
-    Handlers using this set ``request_max_body_size=MAX_BODY`` so Litestar stops reading early.
-    """
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(status_code=413, detail=f"Nội dung gửi tối đa {MAX_BODY} byte.")
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise passkeys.PasskeyError(passkeys.MESSAGES["malformed"], reason="malformed") from None
-    if not isinstance(data, dict):
-        raise passkeys.PasskeyError(passkeys.MESSAGES["malformed"], reason="malformed")
-    return data
 
 
 def _agent(request: Request[Any, Any, Any]) -> str:

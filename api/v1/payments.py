@@ -3,7 +3,6 @@ officers' side (confirm a transfer, refunds, fee assessment, bank statements, da
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from datetime import UTC, date, datetime
@@ -14,14 +13,13 @@ from litestar import Controller, Request, Response, get, post, put, route
 from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.session import api_principal, client_ip
 from auth.tokens import Principal
-from domain.calendar.engine import TZ
-from domain.errors import InvalidInput, NotFound
-from domain.payments import fees, gateways, receipts, reconcile
+from domain.errors import NotFound
+from domain.payments import fees, gateways, receipts
 from domain.payments import operations as service
 from domain.payments.config import GATEWAYS
-from domain.payments.gateways.base import Ack, Notice
 from domain.payments.machine import LIVE
 
 log = logging.getLogger("motcua")
@@ -157,22 +155,6 @@ class PaymentController(Controller):
         return receipts.as_dict(receipt)
 
 
-async def handle_message(request: Request[Any, Any, Any], gateway: str, notice: Notice, kind: str) -> service.Applied:
-    """Apply a gateway message; an unexpected failure is still recorded (result "error")."""
-    db = request.app.state.db
-    ip = client_ip(request)
-    try:
-        return await db.write(service.apply_notice, gateway, notice, kind=kind, ip=ip)  # type: ignore[no-any-return]
-    except Exception:
-        log.exception("payment %s from %s could not be applied", kind, gateway)
-        broken = Notice(notice.reference, notice.outcome, notice.amount_vnd, False, raw={"error": True, **notice.raw})
-        try:
-            await db.write(service.apply_notice, gateway, broken, kind=kind, ip=ip)
-        except Exception:
-            log.exception("could not even record the failed %s", kind)
-        return service.Applied(Ack.ERROR)
-
-
 @route("/api/v1/payments/callbacks/{gateway:str}", http_method=["GET", "POST"], tags=["payments"],
        request_max_body_size=CALLBACK_MAX)
 async def callback(request: Request[Any, Any, Any], gateway: str) -> Response[Any]:
@@ -268,30 +250,6 @@ class OfficerPaymentController(Controller):
         report = await request.app.state.db.write(service.import_statement, me.user_id, text, ip=client_ip(request))
         return {"lines": [dataclasses.asdict(x) for x in report.lines],
                 "confirmed": report.count("confirmed")}
-
-
-async def refund_payment(request: Request[Any, Any, Any], me: Principal, payment_id: int,
-                         reason: str) -> dict[str, Any]:
-    db = request.app.state.db
-    ask = await db.write(service.request_refund, me.user_id, me.session_id, payment_id, reason=reason)
-    gw = gateways.make(ask.gateway)
-    result = await asyncio.to_thread(gw.refund, ask.info, ask.amount_vnd, f"R{ask.refund_id}", ask.by)
-    refund = await db.write(service.finish_refund, ask.refund_id, result, actor_id=me.user_id)
-    return {"id": refund.id, "payment_id": payment_id, "amount_vnd": refund.amount_vnd, "status": refund.status,
-            "error": refund.error}
-
-
-async def reconciliation_csv(request: Request[Any, Any, Any], user_id: int, day: date | None, gateway: str | None,
-                             summary: bool) -> Response[str]:
-
-    day = day or datetime.now(TZ).date()
-    if gateway and gateway not in GATEWAYS:
-        raise InvalidInput("Không có cổng thanh toán này.", field="gateway")
-    rows = await request.app.state.db.read(reconcile.lines, user_id, day, gateway)
-    text = reconcile.to_csv(reconcile.summary(rows), reconcile.SUMMARY_COLUMNS) if summary else reconcile.to_csv(rows)
-    name = f"doi-soat-{day.isoformat()}{'-' + gateway if gateway else ''}{'-tong-hop' if summary else ''}.csv"
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 ROUTES: list[Any] = [DossierPaymentController, PaymentController, OfficerPaymentController, callback]
