@@ -121,3 +121,10 @@ def page_client(catalogue_db: str):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(), base_url="http://localhost:8000") as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cookies(request: pytest.FixtureRequest) -> None:
+    """The session-wide client is shared: start every test without another test's cookies."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()

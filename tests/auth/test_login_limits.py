@@ -10,8 +10,8 @@ import pytest
 from auth import ratelimit
 from auth.accounts import login_subject
 from domain.db import Database
+from tests.api.test_passkeys import add_passkey, passkey_sign_in
 from tests.helpers import PASSWORD, login, register
-from tests.http.test_passkeys_api import add_passkey, passkey_sign_in
 from tests.softauthn import SoftAuthenticator
 
 WRONG = "sai mật khẩu rồi"

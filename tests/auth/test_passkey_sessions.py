@@ -16,6 +16,8 @@ from domain.accounts.models import OneTimeCode
 from domain.accounts.users import find_user
 from domain.db import Database
 from domain.outbox.models import Notification
+from tests.api.test_passkeys import REG_VERIFY, add_passkey, audit, is_problem, step_up
+from tests.api.test_workflow import act, filed, setting  # noqa: F401  (the fixture)
 from tests.helpers import (
     PASSWORD,
     REG_OPTIONS,
@@ -28,9 +30,7 @@ from tests.helpers import (
     new_phone,
     signed_in,
 )
-from tests.http.test_account_pages import csrf_of
-from tests.http.test_passkeys_api import REG_VERIFY, add_passkey, audit, is_problem, step_up
-from tests.http.test_workflow_api import act, filed, setting  # noqa: F401  (the fixture)
+from tests.pwa.test_account import csrf_of
 from tests.softauthn import SoftAuthenticator
 
 UNIT = "000.00.12.H56"

@@ -6,8 +6,8 @@ from typing import Any
 
 from auth.tokens import rotate
 from domain.db import Database
+from tests.api.test_auth import age_refresh_tokens
 from tests.helpers import bearer, signed_in
-from tests.http.test_auth_api import age_refresh_tokens
 
 REFRESH = "/api/v1/auth/refresh"
 

@@ -126,7 +126,7 @@ def browser(live_server: str) -> Iterator[Any]:
     """Chromium, once per test module.
 
     Not per session: Playwright's sync API keeps an asyncio loop running in the main thread while it is
-    open, so ``asyncio.run`` (the PostgreSQL set-up in ``env``, tests/test_migrations.py) and
+    open, so ``asyncio.run`` (the PostgreSQL set-up in ``env``, tests/migrations/test_migrations.py) and
     pytest-asyncio tests would fail in every module collected after this one. It also depends on
     ``live_server`` so that the database is built before that loop starts.
     """

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import assert_no_axe_violations
-from tests.test_stats import make_world, story
+from tests.domain.stats.test_stats import make_world, story
 
 UNIT = "000.99.05.H56"
-MONDAY = date(2025, 3, 3)  # the same eight dossiers as tests/test_stats.py, one week-day layout earlier
+MONDAY = date(2025, 3, 3)  # the same eight dossiers as tests/domain/stats/test_stats.py, one week-day layout earlier
 
 
 @pytest.fixture(scope="module")

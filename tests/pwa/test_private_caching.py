@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_dossiers import jpeg, procedure  # noqa: F401  (the fixture)
 from tests.helpers import bearer, signed_in
-from tests.http.test_account_pages import csrf_of, register_on_page
-from tests.http.test_dossiers_api import jpeg, procedure  # noqa: F401  (the fixture)
+from tests.pwa.test_account import csrf_of, register_on_page
 
 SW = Path(__file__).resolve().parents[2] / "pwa" / "static" / "sw.js"
 

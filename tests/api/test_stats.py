@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 from api.cli import main as cli
+from tests.domain.stats.test_stats import act, approve, file, make_world
 from tests.helpers import PASSWORD, bearer, new_phone, register
-from tests.http.test_officer_pages import Person, page_client, token_of
-from tests.test_stats import act, approve, file, make_world
+from tests.pwa.test_officer import Person, page_client, token_of
 
 UNIT = "000.99.04.H56"
 

@@ -40,7 +40,7 @@ from tests.pushservice import (
     subscribe_user,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from sqlalchemy import update
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
+from tests.api.test_dossiers import ADDRESS, HANDMADE, jpeg
+from tests.api.test_passkeys import page_csrf, page_post
 from tests.helpers import PASSWORD, bearer, enrol_staff, login, new_phone, signed_in
-from tests.http.test_account_pages import csrf_of
-from tests.http.test_dossiers_api import ADDRESS, HANDMADE, jpeg
-from tests.http.test_passkeys_api import page_csrf, page_post
+from tests.pwa.test_account import csrf_of
 from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.00.13.H56"

@@ -16,7 +16,7 @@ def test_two_officers_one_wins(client, database_url: str) -> None:  # type: igno
     from domain.db import Database
     from domain.dossiers import backoffice
     from domain.errors import Conflict
-    from tests.http.test_workflow_api import filed, officer
+    from tests.api.test_workflow import filed, officer
 
     items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
     code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}
@@ -51,8 +51,8 @@ def test_two_officers_one_wins(client, database_url: str) -> None:  # type: igno
 def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
     from domain.db import Database
     from domain.dossiers import filing as service
+    from tests.api.test_dossiers import fill
     from tests.helpers import bearer, signed_in
-    from tests.http.test_dossiers_api import fill
 
     items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
     code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}

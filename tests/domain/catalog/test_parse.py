@@ -16,7 +16,7 @@ import pytest
 
 from domain.catalog.parse import fold, normalise, read_records
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tthc"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tthc"
 FIXTURE_CODES = sorted(path.stem for path in FIXTURES.glob("*.json"))
 CHANNEL_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
 
@@ -829,7 +829,7 @@ def test_read_records_on_fixture_files() -> None:
 
 def _corpus_dir() -> Path | None:
     candidates = [
-        Path(__file__).resolve().parents[3] / "shared/data/tthc/raw",
+        Path(__file__).resolve().parents[4] / "shared/data/tthc/raw",
         Path("/work/shared/data/tthc/raw"),
     ]
     return next((path for path in candidates if path.is_dir()), None)

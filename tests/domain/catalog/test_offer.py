@@ -12,7 +12,7 @@ from domain.catalog.procedures import get_procedure
 from domain.db import Database
 from domain.errors import InvalidInput, NotFound
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 GOOD = (ROOT / "config" / "province.toml").read_text(encoding="utf-8")
 
 

@@ -248,7 +248,7 @@ def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url:
 
 
 def test_identity_level_two_and_admin_form_edit(client) -> None:  # type: ignore[no-untyped-def]
-    from tests.http.test_workflow_api import officer
+    from tests.api.test_workflow import officer
 
     _, citizen = signed_in(client)
     me = client.get("/api/v1/me", headers=bearer(citizen)).json()

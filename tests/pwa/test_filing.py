@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from tests.http.test_account_pages import csrf_of, register_on_page
+from tests.pwa.test_account import csrf_of, register_on_page
 
 
 def photo() -> bytes:
