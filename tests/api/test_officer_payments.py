@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from domain.audit import AuditEvent
 from domain.db import Database
+from tests.api.test_payments import db, fake_server, filed, gateways_on, officer, pay  # noqa: F401  (fixtures)
 from tests.helpers import bearer, login, signed_in
-from tests.http.test_payments_api import db, fake_server, filed, gateways_on, officer, pay  # noqa: F401  (fixtures)
 
 STATEMENT = "Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n26/11/2026;10.000;X;FT1\n"
 
