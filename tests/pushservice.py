@@ -383,8 +383,9 @@ def notify_env(**values: str) -> Any:
     on the way in and out. Defaults: a fresh VAPID key, loopback push services allowed, fast retries."""
     import os
 
+    from api.settings import SettingsError
     from notifications.channels.webpush import generate_keys
-    from notifications.settings import SettingsError, get_notify_settings
+    from notifications.settings import get_notify_settings
 
     defaults = {"MOTCUA_VAPID_PRIVATE_KEY": generate_keys()[0], "MOTCUA_PUSH_ALLOW_LOOPBACK": "1",
                 "MOTCUA_NOTIFY_BACKOFF_SECONDS": "0.05", "MOTCUA_NOTIFY_BACKOFF_CAP_SECONDS": "0.2",
