@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from auth import accounts as service
 from auth.tokens import start_session
-from domain.accounts.models import AuthSession, WebAuthnChallenge
+from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
 from domain.audit import AuditEvent
 from domain.db import Database
 from tests.helpers import PASSWORD, bearer, enrolment_code, login, new_phone, signed_in
@@ -238,8 +238,7 @@ def test_step_up(client, db: Database) -> None:  # type: ignore[no-untyped-def]
     options = client.post("/api/v1/auth/step-up/options", headers=bearer(tokens))
     assert options.status_code == 200 and len(options.json()["allowCredentials"]) == 1
     assert options.json()["allowCredentials"][0]["id"] == db.run(
-        lambda s: s.scalar(select(__import__("domain.accounts.models").models.Passkey.credential_id)
-                           .where(__import__("domain.accounts.models").models.Passkey.id == pk["id"])))
+        lambda s: s.scalar(select(Passkey.credential_id).where(Passkey.id == pk["id"])))
     r = post_json(client, "/api/v1/auth/step-up/verify", auth.get(options.json()), **bearer(tokens))
     assert r.status_code == 200 and r.json() == {"status": "ok", "valid_for": 300}
     db.run(require_step_up, sid)
