@@ -63,10 +63,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException,
         errors = exc.extra if isinstance(exc.extra, list) else []
         fields = ", ".join(str(e.get("key")) for e in errors if isinstance(e, dict) and e.get("key"))
         detail = f"Giá trị không hợp lệ ở: {fields}." if fields else str(exc.detail)
+        if detail.startswith("Validation failed"):  # Litestar's own text; what the decoder said stays in `errors`
+            detail = "Dữ liệu gửi lên không hợp lệ."
         return _problem(request, 400, "Invalid input", detail, {"errors": errors}, render_html=render_html)
     if isinstance(exc, NotFoundException):
-        return _problem(request, 404, "Not found", "Không có gì ở địa chỉ này." if exc.detail == "Not Found" else exc.detail,
-                        render_html=render_html)
+        detail = "Không có gì ở địa chỉ này." if exc.detail == "Not Found" else exc.detail
+        return _problem(request, 404, "Not found", detail, render_html=render_html)
     title = {405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(status, "Error")
     return _problem(request, status, title, str(exc.detail), headers=exc.headers, render_html=render_html)
 
