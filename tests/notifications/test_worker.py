@@ -122,12 +122,14 @@ async def test_outbox_rows_live_and_die_with_the_event(db: Database, settings: A
                                              .where(Notification.dossier_id == dossier_id)))
     assert count == 0  # rolled back with the event: nothing to send
 
-    await submit_draft(db, uid, code="000.00.99.H56-260217-0042", dossier_id=dossier_id)
+    # a code submit_draft's default ("…-260217-<id>") never gives: the code column is unique, and a fixed
+    # "…-260217-0042" clashed with whichever test submitted dossier 42 (the flake, in isolation or reordered)
+    await submit_draft(db, uid, code="000.00.99.H56-260218-0042", dossier_id=dossier_id)
     notes = await db.read(lambda s: list(s.scalars(select(Notification).where(Notification.dossier_id == dossier_id))))
     assert [n.event for n in notes] == ["dossier.submitted"]
     context = json.loads(notes[0].context)
     # the code is given after fire() in the same transaction: the outbox row shows it (read at commit)
-    assert context["dossier_code"] == "000.00.99.H56-260217-0042" and context["due_date"] == "20/02/2026"
+    assert context["dossier_code"] == "000.00.99.H56-260218-0042" and context["due_date"] == "20/02/2026"
     assert context["procedure_name"] == await db.read(procedure_name, dossier_id)
     channels = sorted(d.channel for d in await deliveries_of(db, dossier_id))
     assert channels == ["webpush"]  # no SMTP server configured here; SMS is off unless asked for
