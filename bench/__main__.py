@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, fn in sections:
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001 - report and go on with the next section
+            except Exception as exc:  # report and go on with the next section
                 traceback.print_exc(file=sys.stdout)
                 rows.append(Row(name, "-", f"{type(exc).__name__}: {exc}"[:70], "ERR"))
     finally:

@@ -668,14 +668,14 @@ def _run(print_fn: Callable[[str], None], quick: bool, only: tuple[str, ...], pr
             figures[backend.name] = measure(backend, dossiers, warmup, CONNECTIONS, print_fn,
                                             profile=OUT / f"submit-{backend.name}.prof" if profile else None,
                                             workers=workers)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the other backend
+        except Exception as exc:  # report and go on with the other backend
             print_fn(f"  {backend.label}: could not measure: {type(exc).__name__}: {exc}")
             figures[backend.name] = {"backend": backend.name, "error": f"{type(exc).__name__}: {exc}",
                                      "target": TARGETS[backend.name], "verdict": "ERR"}
         finally:
             try:
                 backend.drop()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print_fn(f"  {backend.label}: could not clean up: {exc!r}")
     rows = []
     for f in figures.values():

@@ -334,7 +334,7 @@ class Worker:
                                               self.settings.push_timeout + 5)
         except TimeoutError:
             return Result(RETRY, "the send took too long and was abandoned")
-        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
+        except Exception as exc:  # one bad message must not stop the others
             log.exception("sending delivery %s failed unexpectedly", job.delivery_id)
             return Result(TECHNICAL, f"unexpected error: {type(exc).__name__}: {exc}")
         return Result(TECHNICAL, "nothing to send")

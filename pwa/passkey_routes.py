@@ -82,7 +82,7 @@ async def sign_in_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @post("/dang-nhap/passkey/verify", status_code=HTTP_200_OK, include_in_schema=False,
       request_max_body_size=MAX_BODY)
-async def sign_in_verify(request: Request[Any, Any, Any], next: str | None = None) -> Response[Any]:  # noqa: A002
+async def sign_in_verify(request: Request[Any, Any, Any], next: str | None = None) -> Response[Any]:
     data = await read_credential(request)
     result = await request.app.state.db.write(passkeys.verify_authentication, data, ip=client_ip(request),
                                               user_agent=request.headers.get("user-agent", "")[:255])

@@ -92,7 +92,7 @@ def decrypt(body: bytes, ua_private: ec.EllipticCurvePrivateKey, auth_secret: by
         iv = (int.from_bytes(nonce, "big") ^ seq).to_bytes(12, "big")
         try:
             plain = aes.decrypt(iv, record, None)
-        except Exception:  # noqa: BLE001 - cryptography's InvalidTag
+        except Exception:  # cryptography's InvalidTag
             raise DecryptError(f"record {seq} does not decrypt (wrong key or corrupted)") from None
         last = seq == len(records) - 1
         stripped = plain.rstrip(b"\x00")

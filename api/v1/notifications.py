@@ -44,7 +44,7 @@ class SubscriptionIn(msgspec.Struct):
 
     endpoint: str
     keys: KeysIn
-    expirationTime: int | float | None = None  # noqa: N815 - the browser's name
+    expirationTime: int | float | None = None  # the browser's name
     lang: str = "vi"
 
 

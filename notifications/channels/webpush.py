@@ -278,7 +278,7 @@ class PushSender:
         try:
             body = WebPusher({"endpoint": msg.endpoint, "keys": {"p256dh": msg.p256dh, "auth": msg.auth}}) \
                 .encode(encode_payload(msg.payload), "aes128gcm")["body"]
-        except Exception as exc:  # noqa: BLE001 - a subscription whose keys cannot be used
+        except Exception as exc:  # a subscription whose keys cannot be used
             return Result(PERMANENT, f"cannot encrypt for this subscription: {exc}", remove_subscription=True)
         headers = {"TTL": str(msg.ttl), "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
                    "Urgency": msg.urgency, "Authorization": self.authorization(audience)}

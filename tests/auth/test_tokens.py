@@ -15,7 +15,7 @@ from domain.errors import Unauthorized
 
 
 @pytest.fixture
-def token(env: dict[str, str]) -> Iterator[str]:  # noqa: ARG001 - the app's settings
+def token(env: dict[str, str]) -> Iterator[str]:  # the app's settings
     kid = tokens._current_kid()
     now = int(time.time())
     claims = {"iss": get_settings().public_url, "aud": tokens.AUDIENCE, "sub": "1", "typ": "access", "sid": "s1",

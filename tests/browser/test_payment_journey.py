@@ -48,7 +48,7 @@ def file_directly(database_url: str, dossier_id: int) -> None:
     def target() -> None:
         try:
             Database(database_url).run(run)
-        except BaseException as exc:  # noqa: BLE001 (re-raised below)
+        except BaseException as exc:  # re-raised below
             errors.append(exc)
 
     thread = threading.Thread(target=target)

@@ -208,7 +208,7 @@ def test_push_notification_journey(browser: Any, push_server: str, push: PushSer
         def reloaded() -> bool:
             try:
                 return bool(page.evaluate("window.__beforeTap !== true && document.readyState === 'complete'"))
-            except Exception:  # noqa: BLE001 - the document is being replaced right now
+            except Exception:  # the document is being replaced right now
                 return False
 
         poll(reloaded, page=page)

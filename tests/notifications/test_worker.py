@@ -450,7 +450,7 @@ class Inbox:
         self.messages: list[Any] = []
         self.answer: str | None = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
         if self.answer:
             return self.answer
         from email import message_from_bytes
@@ -530,7 +530,7 @@ async def test_phone_code_goes_by_sms_and_does_not_stay(db: Database, settings: 
     uid = await db.write(lambda session: make_user(session, phone="+84912000003"))
 
     class App:
-        class state:  # noqa: N801 - mimics app.state
+        class state:  # mimics app.state
             pass
 
     App.state.db = db  # type: ignore[attr-defined]
