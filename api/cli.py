@@ -9,25 +9,25 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from api.settings import ROOT, SettingsError, get_settings
 from domain.db import Database
 from domain.errors import DomainError
+from domain.settings import ROOT, SettingsError, get_settings
 
 log = logging.getLogger("motcua")
 SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
 
 
 def _db() -> Database:
-    from notifications.settings import get_notify_settings
+    from domain.settings import get_settings
 
-    get_notify_settings()  # read once: the outbox learns which channels this deployment delivers on
-    return Database(get_settings().database_url)
+    get_settings()  # read once: the outbox learns which channels this deployment delivers on
+    return Database(get_settings().database.url)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from domain.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    upgrade(get_settings().database.url)
     print("database schema is up to date")
     return 0
 
@@ -65,7 +65,7 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
 def cmd_load_offer(args: argparse.Namespace) -> int:
     from domain.catalog.offer import apply_config, read_config
 
-    cfg = read_config(Path(args.config) if args.config else get_settings().province_config)
+    cfg = read_config(Path(args.config) if args.config else get_settings().web.province_config)
     summary = _db().run(apply_config, cfg)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -244,11 +244,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    print(f"motcua serving on http://localhost:{settings.port} (env: {settings.env})")
+    print(f"motcua serving on http://localhost:{settings.web.port} (env: {settings.env})")
     # loop="asyncio", not uvloop: under load uvloop serves some keep-alive connections long before
     # others (a p99 far above the p50); asyncio's loop is fair at the same throughput (figures in
     # bench/README.md, "Figures behind the code's comments")
-    uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.port,
+    uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.web.port,
                 log_level="warning" if args.quiet else "info", proxy_headers=True, server_header=False,
                 loop="asyncio", workers=args.workers if args.workers > 1 else None)
     return 0
@@ -263,7 +263,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from notifications.worker import Worker, WorkerBusy, sqlite_lock
 
     async def run() -> int:
-        db = Database(get_settings().database_url)
+        db = Database(get_settings().database.url)
         try:
             lock = sqlite_lock(db)
         except WorkerBusy as exc:
@@ -293,10 +293,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_vapid_keys(args: argparse.Namespace) -> int:
     """Make the Web Push (VAPID) key pair once; print it as settings, or keep it in var/vapid.env (dev)."""
+    from domain.settings import read_env_file, vapid_file
     from notifications.channels.webpush import generate_keys, public_key_of
-    from notifications.settings import read_env_file, vapid_file
 
-    path = vapid_file(get_settings().var_dir)
+    path = vapid_file(get_settings().web.var_dir)
     if args.save and path.exists() and not args.force:
         existing = read_env_file(path).get("MOTCUA_VAPID_PRIVATE_KEY", "")
         public = public_key_of(existing) if existing else "?"

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.settings import get_settings
 from auth import ratelimit
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from auth.tokens import TokenPair, revoke_all, start_session
@@ -31,6 +30,7 @@ from domain.audit import record
 from domain.catalog.models import Unit
 from domain.clock import utc
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from domain.settings import get_settings
 
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)
@@ -201,7 +201,7 @@ def require_admin(session: Session, user_id: int) -> User:
 
 # --- one-time codes (phone / email ownership) --------------------------------------------------
 def _code_hash(code: str, code_id: int) -> str:
-    key = get_settings().secret_key.encode()
+    key = get_settings().web.secret_key.encode()
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -28,7 +28,6 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from api.settings import get_settings
 from auth import ratelimit
 from auth.accounts import get_user, sign_in_methods
 from auth.tokens import TokenPair, start_session
@@ -70,6 +69,7 @@ from domain.audit import record
 from domain.clock import now as _now
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from domain.outbox.enqueue import enqueue
+from domain.settings import get_settings
 
 __all__ = [  # the core's names that callers of auth.passkeys use
     "CHALLENGE_TTL", "MESSAGES", "STEP_UP_WINDOW", "AccountDisabled", "Assertion", "PasskeyError", "RelyingParty",

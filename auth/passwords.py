@@ -32,7 +32,7 @@ def _hasher_for(env: str) -> tuple[PasswordHasher, str]:
 
 
 def _h() -> tuple[PasswordHasher, str]:
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     return _hasher_for(get_settings().env)
 

@@ -19,12 +19,12 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.settings import get_settings
 from domain.accounts.models import AuthSession, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
 from domain.db import Reader
 from domain.errors import Unauthorized
+from domain.settings import get_settings
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
 AUDIENCE = "motcua-api"
@@ -43,7 +43,7 @@ def _keys() -> dict[str, bytes]:
 
     settings = get_settings()
     keys = {}
-    for secret in (settings.secret_key, os.environ.get("SECRET_KEY_PREVIOUS", "")):
+    for secret in (settings.web.secret_key, os.environ.get("SECRET_KEY_PREVIOUS", "")):
         if secret:
             key = hmac.new(secret.encode(), b"motcua jwt v1", hashlib.sha256).digest()
             keys[hashlib.sha256(key).hexdigest()[:8]] = key

@@ -50,7 +50,7 @@ def _pct(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def _environment(tmp: Path) -> Iterator[str]:
     """A throw-away SQLite database and test settings; the caller's environment is restored after."""
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     url = f"sqlite:///{tmp / 'push_bench.db'}"
     values = {"MOTCUA_ENV": "test", "DATABASE_URL": url, "MOTCUA_VAR_DIR": str(tmp / "var"),

@@ -14,9 +14,9 @@ from domain.models import metadata
 config = context.config
 url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
 if not url:
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
-    url = get_settings().database_url
+    url = get_settings().database.url
 
 def _configure(connection: Connection) -> None:
     context.configure(

@@ -15,13 +15,13 @@ from litestar.response import Redirect
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
-from api.settings import get_settings
 from api.web.lookup import public_lookup
 from api.web.session import page_principal, page_user
 from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput
+from domain.settings import get_settings
 from domain.workflow import STATE_NAMES_VI, State
 from pwa.render import is_htmx, render
 

@@ -26,7 +26,6 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.settings import get_settings
 from api.web.session import page_principal, page_user
 from auth.accounts import needs_passkey_enrolment
 from auth.passkeys import relying_party
@@ -39,6 +38,7 @@ from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.settings import get_settings
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
 

@@ -13,7 +13,7 @@ from jinja2 import BaseLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from markupsafe import Markup
 
-from api.settings import get_settings
+from domain.settings import get_settings
 from pwa.i18n import (
     format_date,
     format_date_vn,

@@ -65,7 +65,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     get_settings.cache_clear()
     yield values
@@ -89,15 +89,15 @@ def database_url(env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def catalogue_db(database_url: str) -> str:
     """The migrated database with the bundled catalogue and the demo province's offer loaded."""
-    from api.settings import get_settings
     from domain.catalog.offer import apply_config, read_config
     from domain.catalog.procedures import import_normalised, read_bundle
     from domain.db import Database
+    from domain.settings import get_settings
 
     db = Database(database_url)
     db.run(lambda s: import_normalised(s, read_bundle()))
     db = Database(database_url)
-    db.run(apply_config, read_config(get_settings().province_config))
+    db.run(apply_config, read_config(get_settings().web.province_config))
     return database_url
 
 

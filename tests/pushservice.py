@@ -383,9 +383,8 @@ def notify_env(**values: str) -> Any:
     on the way in and out. Defaults: a fresh VAPID key, loopback push services allowed, fast retries."""
     import os
 
-    from api.settings import SettingsError
+    from domain.settings import SettingsError, get_settings
     from notifications.channels.webpush import generate_keys
-    from notifications.settings import get_notify_settings
 
     defaults = {"MOTCUA_VAPID_PRIVATE_KEY": generate_keys()[0], "MOTCUA_PUSH_ALLOW_LOOPBACK": "1",
                 "MOTCUA_NOTIFY_BACKOFF_SECONDS": "0.05", "MOTCUA_NOTIFY_BACKOFF_CAP_SECONDS": "0.2",
@@ -396,19 +395,19 @@ def notify_env(**values: str) -> Any:
     for key in saved:
         os.environ.pop(key, None)
     os.environ.update({k: v for k, v in wanted.items() if v != ""})
-    get_notify_settings.cache_clear()
+    get_settings.cache_clear()
     try:
-        yield get_notify_settings()
+        yield get_settings().notifications
     finally:
         for key, old in saved.items():
             if old is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
-        get_notify_settings.cache_clear()
+        get_settings.cache_clear()
         # read again: the outbox's channels (handed over when the settings are read) follow the restored ones
         with contextlib.suppress(SettingsError):
-            get_notify_settings()
+            get_settings()
 
 
 def make_user(session: Any, *, email: str | None = None, verified_email: bool = False, phone: str | None = None,

@@ -15,7 +15,6 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
-from api.settings import get_settings
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
 from auth import accounts
@@ -25,6 +24,7 @@ from domain import exports
 from domain.db import Database
 from domain.dossiers import backoffice, commands
 from domain.errors import InvalidInput
+from domain.settings import get_settings
 from domain.workflow import STATE_NAMES_VI, State
 
 

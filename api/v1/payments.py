@@ -19,8 +19,8 @@ from auth.tokens import Principal
 from domain.errors import NotFound
 from domain.payments import fees, gateways, receipts
 from domain.payments import operations as service
-from domain.payments.config import GATEWAYS
 from domain.payments.machine import LIVE
+from domain.settings import GATEWAYS
 
 log = logging.getLogger("motcua")
 CALLBACK_MAX = 64 * 1024

@@ -16,8 +16,8 @@ from domain.calendar.engine import TZ
 from domain.errors import InvalidInput
 from domain.payments import gateways, reconcile
 from domain.payments import operations as service
-from domain.payments.config import GATEWAYS
 from domain.payments.gateways.base import Ack, Notice
+from domain.settings import GATEWAYS
 
 log = logging.getLogger("motcua")
 

@@ -16,11 +16,11 @@ from litestar.datastructures import Cookie
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
-from api.settings import get_settings
 from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate
 from domain.clock import utc
 from domain.db import Database
 from domain.errors import Unauthorized
+from domain.settings import get_settings
 
 # Sent with sign-out: the browser drops what it cached and stored for this site (pages in the HTTP cache
 # and the service worker's caches, drafts in storage), so the next person at this phone sees none of it.

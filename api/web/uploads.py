@@ -41,7 +41,7 @@ def _csrf_valid(token: str, secret: str) -> str | None:
 def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
     """Upload pages are excluded from the CSRF middleware (it would read the whole body into memory);
     the same double-submit check is made here on the streamed `_csrf_token` field or header."""
-    secret = request.app.state.settings.secret_key
+    secret = request.app.state.settings.web.secret_key
     cookie = _csrf_valid(request.cookies.get(CSRF_COOKIE, ""), secret)
     given = _csrf_valid(sent or request.headers.get("x-csrftoken") or "", secret)
     import hmac
@@ -57,7 +57,7 @@ async def streamed_form(request: Request[Any, Any, Any], *, max_files: int, max_
     """A multipart body parsed as it streams in (files to scratch files: memory stays bounded),
     removed afterwards. ``csrf=True`` (cookie-authenticated pages) checks the form's CSRF token before
     the caller stores anything."""
-    scratch = Path(request.app.state.settings.var_dir) / "uploads"
+    scratch = Path(request.app.state.settings.web.var_dir) / "uploads"
     scratch.mkdir(parents=True, exist_ok=True)
     boundary = boundary_from_content_type(request.headers.get("content-type"))
     form = await parse_multipart_stream(request.stream(), boundary, scratch, max_files=max_files,

@@ -281,7 +281,7 @@ def _missing(exc: Any) -> bool:
 
 
 def default_storage_dir(env: Mapping[str, str]) -> Path:
-    """``MOTCUA_STORAGE_DIR``, else ``<MOTCUA_VAR_DIR or ./var>/files`` (as ``api.settings``)."""
+    """``MOTCUA_STORAGE_DIR``, else ``<MOTCUA_VAR_DIR or ./var>/files`` (as ``domain.settings``)."""
     root = Path(__file__).resolve().parents[2]
     var_dir = Path(env.get("MOTCUA_VAR_DIR") or root / "var").resolve()
     return Path(env.get("MOTCUA_STORAGE_DIR") or var_dir / "files").resolve()
@@ -290,7 +290,7 @@ def default_storage_dir(env: Mapping[str, str]) -> Path:
 def storage_from_env(env: Mapping[str, str] | None = None, *, local_root: Path | None = None) -> Storage:
     """The storage the environment asks for.
 
-    ``MOTCUA_STORAGE=local`` (default): files under ``local_root`` (pass ``settings.storage_dir``),
+    ``MOTCUA_STORAGE=local`` (default): files under ``local_root`` (pass ``settings.storage.local_dir``),
     else ``MOTCUA_STORAGE_DIR`` or ``<var>/files``. ``MOTCUA_STORAGE=s3``: bucket
     ``MOTCUA_S3_BUCKET`` (required), ``MOTCUA_S3_ENDPOINT`` (for non-AWS servers),
     ``MOTCUA_S3_REGION`` (default us-east-1), credentials ``AWS_ACCESS_KEY_ID`` /

@@ -34,7 +34,6 @@ from domain.dossiers.filing import get_dossier, remember, store_answer, visible_
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.payments import fees, gateways, receipts
-from domain.payments.config import EXPIRY, payment_settings
 from domain.payments.gateways.base import Ack, Notice, PaymentInfo, RefundResult, StartResult
 from domain.payments.machine import (
     FINAL,
@@ -49,6 +48,8 @@ from domain.payments.machine import (
     next_status,
 )
 from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, Refund
+from domain.settings import PAYMENT_EXPIRY as EXPIRY
+from domain.settings import get_settings
 
 CLOSED_DOSSIER = ("draft", "withdrawn", "refused_at_intake", "rejected")
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -65,7 +66,7 @@ def new_reference() -> str:
 
 
 def public_url() -> str:
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     return get_settings().public_url
 
@@ -90,7 +91,7 @@ def payment_info(session: Session, payment: Payment) -> PaymentInfo:
 def qr_details(payment: Payment) -> dict[str, Any] | None:
     if not payment.qr_payload:
         return None
-    s = payment_settings()
+    s = get_settings().payments
     decoded = gateways.vietqr_fields(payment.qr_payload)
     return {"payload": payment.qr_payload, "bank_bin": s.vietqr_bank_bin, "account": s.vietqr_account,
             "account_name": s.vietqr_account_name, "amount_vnd": payment.amount_vnd,
@@ -240,7 +241,7 @@ def assess_fee(session: Session, officer_id: int, dossier_id: int, amount_vnd: i
                reason: str = "") -> FeeAssessment:
     """An officer sets the amount of one dossier (a fee the council decides, or the catalogue left unclear)."""
     dossier = officer_dossier(session, officer_id, dossier_id)
-    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > payment_settings().max_amount_vnd:
+    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > get_settings().payments.max_amount_vnd:
         raise InvalidInput("Số tiền không hợp lệ.", field="amount_vnd")
     if not reason.strip():
         raise InvalidInput("Cần ghi căn cứ (nghị quyết của HĐND, văn bản…).", field="reason")
@@ -293,7 +294,7 @@ def create_payment(session: Session, user_id: int, dossier_id: int, gateway: str
     if q.amount_vnd is None:
         raise Conflict("Chưa xác định được mức phí, lệ phí của hồ sơ; cơ quan tiếp nhận sẽ thông báo.",
                        field="amount_vnd")
-    if q.amount_vnd < 0 or q.amount_vnd > payment_settings().max_amount_vnd:
+    if q.amount_vnd < 0 or q.amount_vnd > get_settings().payments.max_amount_vnd:
         raise InvalidInput("Số tiền phải nộp không hợp lệ; hãy liên hệ cơ quan tiếp nhận.", field="amount_vnd")
     if q.amount_vnd == 0:
         raise Conflict("Thủ tục này không thu phí, lệ phí.", field="amount_vnd")
@@ -474,7 +475,7 @@ def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amou
         raise Conflict("Chỉ xác nhận tay được khoản chuyển khoản VietQR.", field="gateway")
     if not bank_ref.strip():
         raise InvalidInput("Cần mã giao dịch ngân hàng.", field="bank_ref")
-    if amount_vnd > payment_settings().second_confirm_vnd and payment.status in LIVE:
+    if amount_vnd > get_settings().payments.second_confirm_vnd and payment.status in LIVE:
         first = session.scalar(select(PaymentEvent).where(
             PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "officer", PaymentEvent.result == "pending")
             .order_by(PaymentEvent.id.desc()).limit(1))

@@ -21,7 +21,7 @@ GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr":
 
 
 def verify_url(public_id: str) -> str:
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     return f"{get_settings().public_url}/bien-lai/{public_id}"
 
@@ -84,9 +84,9 @@ def render_document(receipt: Receipt) -> bytes:
 def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: str, unit_name: str,
           owner_id: int, organisation_id: int | None) -> Receipt:
     """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
-    from api.settings import get_settings
     from domain.documents.storage import key_for, storage_from_env
     from domain.dossiers.filing import StoredFile, add_to_wallet
+    from domain.settings import get_settings
 
     at = payment.paid_at or datetime.now(UTC)
     series = series_for(at)
@@ -99,7 +99,7 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     session.flush()
     content = render_document(receipt)
     digest = hashlib.sha256(content).hexdigest()
-    storage = storage_from_env(local_root=get_settings().storage_dir)
+    storage = storage_from_env(local_root=get_settings().storage.local_dir)
     storage.put(key_for(digest), content, "text/html")
     doc = add_to_wallet(session, owner_id, StoredFile(
         storage_key=key_for(digest), sha256=digest, content_type="text/html; charset=utf-8", size=len(content),

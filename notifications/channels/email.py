@@ -15,8 +15,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from domain.settings import NotifySettings
 from notifications.channels import DELIVERED, PERMANENT, RETRY, TECHNICAL, Result
-from notifications.settings import NotifySettings
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from domain.settings import NotifySettings
 from notifications.channels import DELIVERED, TECHNICAL, Result
-from notifications.settings import NotifySettings
 
 log = logging.getLogger("motcua.sms")
 

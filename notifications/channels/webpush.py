@@ -32,12 +32,11 @@ from pywebpush import WebPusher
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.settings import SettingsError
 from domain.errors import InvalidInput, NotFound
 from domain.outbox.models import PushSubscription
+from domain.settings import NotifySettings, vapid_private_key
 from notifications import ssrf
 from notifications.channels import DELIVERED, PERMANENT, RETRY, TECHNICAL, Result, parse_retry_after
-from notifications.settings import NotifySettings
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
 MAX_PAYLOAD = 3993  # 4096-byte record limit less the aes128gcm header (86), tag (16) and padding delimiter
@@ -66,18 +65,7 @@ def generate_keys() -> tuple[str, str]:
 
 
 def _private_key(private: str) -> ec.EllipticCurvePrivateKey:
-    try:
-        raw = b64url_decode(private)
-    except (ValueError, binascii.Error):
-        raise SettingsError("MOTCUA_VAPID_PRIVATE_KEY is not base64url text; make one with `motcua vapid-keys`") \
-            from None
-    if len(raw) != 32:
-        raise SettingsError("MOTCUA_VAPID_PRIVATE_KEY must be a 32-byte P-256 private key (base64url); "
-                            "make one with `motcua vapid-keys`")
-    try:
-        return ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
-    except ValueError:
-        raise SettingsError("MOTCUA_VAPID_PRIVATE_KEY is not a valid P-256 private key") from None
+    return vapid_private_key(private)  # SettingsError when the key is wrong
 
 
 def check_private_key(private: str) -> None:

@@ -25,12 +25,12 @@ from domain.db import Database
 from domain.dossiers.filing import next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
-from domain.payments import config
 from domain.payments.gateways.paygov import checksum
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import decode
 from domain.payments.gateways.vnpay import hash_data, secure_hash
 from domain.payments.models import Payment, PaymentEvent, Receipt
+from domain.settings import get_settings
 from domain.workflow import Actor
 from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
@@ -104,14 +104,14 @@ def gateways_on(fake_server: str) -> Iterator[None]:
               "PAYGOV_PARTNER_CODE": "MOTCUA", "PAYGOV_SECRET": PAYGOV_SECRET}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    config.reset()
+    get_settings.cache_clear()
     yield
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    config.reset()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from api.settings import DEV_SECRET, SettingsError, load_settings, normalise_database_url
+from domain.settings import DEV_SECRET, SettingsError, load_settings, normalise_database_url
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("MOTCUA_ENV", "PORT", "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "MOTCUA_VAR_DIR"):
         monkeypatch.delenv(key, raising=False)
-    s = load_settings()
-    assert s.env == "dev" and s.port == 8000
-    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/motcua.db")
+    s = load_settings(os.environ)
+    assert s.env == "dev" and s.web.port == 8000
+    assert s.database.url.startswith("sqlite:///") and s.database.url.endswith("var/motcua.db")
     assert s.public_url == "http://localhost:8000"
-    assert s.secret_key == DEV_SECRET  # fixed: every dev process agrees, never random
+    assert s.web.secret_key == DEV_SECRET  # fixed: every dev process agrees, never random
 
 
 def test_public_url_follows_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PUBLIC_URL", raising=False)
     monkeypatch.setenv("PORT", "8123")
-    assert load_settings().public_url == "http://localhost:8123"
+    assert load_settings(os.environ).public_url == "http://localhost:8123"
 
 
 @pytest.mark.parametrize("port", ["abc", "0", "70000"])
 def test_bad_port(monkeypatch: pytest.MonkeyPatch, port: str) -> None:
     monkeypatch.setenv("PORT", port)
     with pytest.raises(SettingsError, match="PORT"):
-        load_settings()
+        load_settings(os.environ)
 
 
 def test_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTCUA_ENV", "staging")
     with pytest.raises(SettingsError, match="MOTCUA_ENV"):
-        load_settings()
+        load_settings(os.environ)
 
 
 def test_production_without_secret_stops(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +43,7 @@ def test_production_without_secret_stops(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn")
     with pytest.raises(SettingsError, match="SECRET_KEY is not set"):
-        load_settings()
+        load_settings(os.environ)
 
 
 def test_production_with_short_secret_stops(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,7 +51,7 @@ def test_production_with_short_secret_stops(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("SECRET_KEY", "short")
     monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn")
     with pytest.raises(SettingsError, match="at least 32"):
-        load_settings()
+        load_settings(os.environ)
 
 
 def test_production_needs_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,14 +59,14 @@ def test_production_needs_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.delenv("PUBLIC_URL", raising=False)
     with pytest.raises(SettingsError, match="PUBLIC_URL"):
-        load_settings()
+        load_settings(os.environ)
 
 
 def test_production_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn/")
-    s = load_settings()
+    s = load_settings(os.environ)
     assert s.is_production and s.secure_cookies and s.public_url == "https://dvc.example.gov.vn"
 
 
@@ -89,7 +91,7 @@ def test_unsupported_database() -> None:
 
 def test_cli_refuses_production_without_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from api.cli import main
-    from api.settings import get_settings
+    from domain.settings import get_settings
 
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)

@@ -9,9 +9,9 @@ from datetime import datetime, tzinfo
 import jwt
 import pytest
 
-from api.settings import get_settings
 from auth import tokens
 from domain.errors import Unauthorized
+from domain.settings import get_settings
 
 
 @pytest.fixture

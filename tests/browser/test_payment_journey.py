@@ -5,6 +5,7 @@ test leaves the status page open while the gateway's callback arrives: the page 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -118,8 +119,8 @@ def test_pay_on_the_sandbox_and_see_the_receipt(phone: Any, catalogue_db: str) -
 
 
 def test_status_page_updates_itself_when_the_callback_arrives(phone: Any, catalogue_db: str, live_server: str) -> None:
-    from domain.payments.config import load_payment_settings
     from domain.payments.gateways.sandbox import SandboxGateway
+    from domain.settings import load_payment_settings
 
     page = phone
     dossier_id = filed_dossier(page, catalogue_db, "Võ Minh Tâm")
@@ -132,7 +133,7 @@ def test_status_page_updates_itself_when_the_callback_arrives(phone: Any, catalo
     expect(status).to_have_text("Đang chờ thanh toán")
     url_before = page.url
     # the gateway's server-to-server callback, signed like the sandbox signs it
-    gw = SandboxGateway(load_payment_settings().sandbox_secret)
+    gw = SandboxGateway(load_payment_settings(os.environ).sandbox_secret)
     body = json.dumps({"ref": request["ref"], "outcome": "success", "amount": request["amount"], "txn": "SBXLIVE1",
                        "paid_at": datetime.now(UTC).strftime("%Y%m%d%H%M%S")}).encode()
     answer = page.request.post(f"{live_server}/api/v1/payments/callbacks/sandbox", data=body,

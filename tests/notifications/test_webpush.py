@@ -73,7 +73,7 @@ def test_vapid_keys_and_token() -> None:
     assert len(b64d(private)) == 32 and len(b64d(public)) == 65 and b64d(public)[0] == 4
     assert webpush.public_key_of(private) == public
 
-    from notifications.settings import NotifySettings
+    from domain.settings import NotifySettings
 
     settings = NotifySettings(
         env="test", public_url="http://localhost", vapid_private_key=private, vapid_subject="mailto:a@example.org",

@@ -26,9 +26,9 @@ from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.outbox.enqueue import enqueue
 from domain.outbox.models import Attempt, Delivery, Notification, PushSubscription
+from domain.settings import get_settings
 from domain.workflow import Actor
 from notifications import ssrf
-from notifications.settings import get_notify_settings
 from notifications.worker import Worker, WorkerBusy, claim, failed, retry_delivery, sqlite_lock
 from tests.pushservice import (
     PushService,
@@ -575,11 +575,11 @@ def _clean_subscriptions(database_url: str) -> Iterator[None]:
     yield
     db = Database(database_url)
     db.run(lambda s: s.execute(delete(PushSubscription)))
-    get_notify_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def test_lease_longer_than_timeouts_is_required(database_url: str) -> None:
-    from api.settings import SettingsError
+    from domain.settings import SettingsError
 
     with pytest.raises(SettingsError, match="LEASE"), notify_env(MOTCUA_NOTIFY_LEASE_SECONDS="3",
                                                                  MOTCUA_PUSH_TIMEOUT_SECONDS="2"):

@@ -11,13 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from api.settings import SettingsError
-from domain.payments.config import load_payment_settings
 from domain.payments.gateways.base import Ack, PaymentInfo
 from domain.payments.gateways.paygov import PaygovGateway, checksum
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import crc16_ccitt_false, decode, encode
 from domain.payments.gateways.vnpay import VnpayGateway, hash_data, secure_hash
+from domain.settings import SettingsError, load_payment_settings
 
 # VNPAY's integration guide, "Tạo URL Thanh toán": the documented example payment URL (API 2.1.0).
 DOC_QUERY = ("vnp_Amount=1806000&vnp_Command=pay&vnp_CreateDate=20210801153333&vnp_CurrCode=VND&vnp_IpAddr=127.0.0.1"
@@ -219,18 +218,18 @@ def test_settings_defaults_and_production_checks() -> None:
 
 def test_create_app_refuses_production_without_gateway_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     from api.app import create_app
-    from api.settings import Settings
-    from domain.payments import config
+    from domain.settings import get_settings
 
     monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_URL", "https://example.gov.vn")
     monkeypatch.setenv("PAYMENT_GATEWAYS", "vnpay")
     monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
     monkeypatch.delenv("VNPAY_TMN_CODE", raising=False)
+    get_settings.cache_clear()
     try:
         with pytest.raises(SettingsError, match="VNPAY_TMN_CODE"):
-            create_app(Settings(env="production", port=8000, database_url="sqlite://", secret_key="x" * 40,
-                                public_url="https://example.gov.vn", province_config=None,  # type: ignore[arg-type]
-                                var_dir=None, storage_dir=None))  # type: ignore[arg-type]
+            create_app()
     finally:
         monkeypatch.undo()
-        config.reset()
+        get_settings.cache_clear()
