@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth import ratelimit
@@ -20,15 +20,18 @@ from domain.accounts.models import (
     AuthSession,
     Invitation,
     Membership,
+    OfficerRole,
     OneTimeCode,
     Organisation,
     Passkey,
     User,
 )
+from domain.accounts.passkeys import require_step_up
 from domain.accounts.users import KINDS, OFFICER_ROLES, find_user, grant_officer_role
 from domain.audit import record
 from domain.catalog.models import Unit
 from domain.clock import utc
+from domain.dossiers.models import Dossier
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from domain.settings import get_settings
 
@@ -99,15 +102,51 @@ def set_disabled(session: Session, user_id: int, disabled: bool, *, actor: int) 
     return user
 
 
-def verify_identity(session: Session, user_id: int, *, officer: int, cccd: str) -> User:
-    """An officer checked the person's papers: identity level 2."""
+IDENTITY_ROLES = ("receiver", "unit_admin")  # who checks papers at the counter
+
+
+def verify_identity(session: Session, user_id: int, *, officer: int, cccd: str, reason: str,
+                    session_id: str) -> User | Conflict:
+    """An officer checked the person's papers: identity level 2 (security review finding 3).
+
+    Only the system admin, or an officer with a counter role in a unit where this citizen has a filed
+    dossier (anyone else: the account does not exist for them, 404), after a fresh passkey step-up, with
+    the reason written down; audited. A CCCD already on another account is a 409 that says nothing of it
+    (returned, so that its audit row is committed; the caller raises it).
+    """
+    actor = session.get(User, officer)
     user = session.get(User, user_id)
-    if user is None:
+    if actor is None or user is None or user.kind != "citizen" or not _may_verify(session, actor, user.id):
         raise NotFound("Không tìm thấy tài khoản.")
-    user.cccd = validate_cccd(cccd)
+    require_step_up(session, session_id)
+    why = " ".join((reason or "").split())[:500]
+    if not why:
+        raise InvalidInput("Cần ghi lý do (giấy tờ đã đối chiếu, hồ sơ nào).", field="reason")
+    value = validate_cccd(cccd)
+    holder = session.scalar(select(User.id).where(User.cccd == value, User.id != user.id))
+    if holder is not None:
+        record(session, "account.identity_refused", actor_id=officer, subject=f"user:{user.id}", reason="cccd_taken")
+        return Conflict("Không ghi được số CCCD này cho tài khoản. Hãy kiểm tra lại giấy tờ.", field="cccd")
+    before = user.cccd
+    user.cccd = value
     user.identity_level, user.verified_by = 2, officer
-    record(session, "account.identity_verified", actor_id=officer, subject=f"user:{user.id}")
+    record(session, "account.identity_verified", actor_id=officer, subject=f"user:{user.id}", reason=why,
+           cccd_changed=before is not None and before != value, authenticated="webauthn")
     return user
+
+
+def _may_verify(session: Session, actor: User, citizen_id: int) -> bool:
+    if actor.disabled_at is not None:
+        return False
+    if actor.kind == "admin":
+        return True
+    if actor.kind != "officer":
+        return False
+    units = select(OfficerRole.unit_code).where(OfficerRole.user_id == actor.id,
+                                                OfficerRole.role.in_(IDENTITY_ROLES))
+    return session.scalar(select(Dossier.id).where(
+        Dossier.owner_id == citizen_id, Dossier.status != "draft",
+        or_(Dossier.unit_code.in_(units), Dossier.handling_unit.in_(units))).limit(1)) is not None
 
 
 # --- password sign-in -------------------------------------------------------------------------

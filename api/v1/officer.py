@@ -23,7 +23,7 @@ from auth.tokens import Principal
 from domain import exports
 from domain.db import Database
 from domain.dossiers import backoffice, commands
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.settings import get_settings
 from domain.workflow import STATE_NAMES_VI, State
 
@@ -189,6 +189,7 @@ class OfficerController(Controller):
 
 class IdentityIn(msgspec.Struct):
     cccd: str
+    reason: str = ""  # what was checked (papers, which dossier): required, audited
 
 
 class FormIn(msgspec.Struct):
@@ -205,14 +206,21 @@ class AdminController(Controller):
     @post("/officer/users/{user_id:int}/verify-identity", status_code=HTTP_200_OK)
     async def verify_identity(self, request: Request[Any, Any, Any], me: Principal, user_id: int,
                               data: IdentityIn) -> dict[str, Any]:
-        """An officer who checked the person's papers raises the account to identity level 2."""
-        def run(session: Session) -> dict[str, Any]:
-            backoffice.officer(session, me.user_id)  # an officer with a passkey
-            user = accounts.verify_identity(session, user_id, officer=me.user_id, cccd=data.cccd)
+        """An officer who checked the person's papers raises the account to identity level 2: the system admin,
+        or a receiver / unit admin of a unit where the person has a filed dossier (else 404), after a fresh
+        passkey step-up (403 until then), with the reason written down. A CCCD of another account: 409."""
+        def run(session: Session) -> dict[str, Any] | Conflict:
+            user = accounts.verify_identity(session, user_id, officer=me.user_id, cccd=data.cccd, reason=data.reason,
+                                            session_id=me.session_id)
+            if isinstance(user, Conflict):
+                return user
             return {"id": user.id, "identity_level": user.identity_level}
 
         db: Database = request.app.state.db
-        return await db.write(run)
+        result = await db.write(run)
+        if isinstance(result, Conflict):
+            raise result
+        return result  # type: ignore[no-any-return]
 
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
     async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:

@@ -247,17 +247,20 @@ def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url:
     assert "xoá" in str(inbox)
 
 
-def test_identity_level_two_and_admin_form_edit(client) -> None:  # type: ignore[no-untyped-def]
+def test_identity_level_two_and_admin_form_edit(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from domain.db import Database
+    from tests.api.test_payments import UNIT, filed
     from tests.api.test_workflow import officer
 
     _, citizen = signed_in(client)
     me = client.get("/api/v1/me", headers=bearer(citizen)).json()
-    off, _ = officer(client, "officer", "000.00.12.H56")
+    filed(client, Database(database_url), citizen)  # the citizen has a dossier at the officer's unit
+    off, _ = officer(client, "officer", UNIT)
     r = client.post(f"/api/v1/officer/users/{me['id']}/verify-identity", headers=bearer(off),
-                    json={"cccd": "079203000123"})
+                    json={"cccd": "079203000123", "reason": "Đối chiếu CCCD bản gốc tại quầy"})
     assert r.status_code == 200 and r.json()["identity_level"] == 2
     assert client.post(f"/api/v1/officer/users/{me['id']}/verify-identity", headers=bearer(citizen),
-                       json={"cccd": "079203000123"}).status_code == 403
+                       json={"cccd": "079203000123", "reason": "x"}).status_code == 404  # not an officer
     form = client.get("/api/v1/procedures/1.001612/form").json()
     from api.cli import main as cli
     from tests.helpers import PASSWORD, enrol_staff, new_phone
