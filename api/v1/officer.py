@@ -220,7 +220,7 @@ class AdminController(Controller):
         result = await db.write(run)
         if isinstance(result, Conflict):
             raise result
-        return result  # type: ignore[no-any-return]
+        return result
 
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
     async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
