@@ -33,6 +33,7 @@ browser-deps:
 lint: $(VENV)/.test-$(HASH)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the directions of dependency (.importlinter, docs/adr/0001)
 
 test-sqlite: $(VENV)/.test-$(HASH) browser-deps
 	MOTCUA_TEST_DB=sqlite $(BIN)/pytest -q
