@@ -280,6 +280,13 @@ def _web(environ: Mapping[str, str]) -> WebSettings:
         if not _text(environ, "PUBLIC_URL"):
             raise SettingsError("PUBLIC_URL is not set: passkeys and links need the public address, e.g. "
                                 "https://dichvucong.example.gov.vn")
+        if not _text(environ, "PUBLIC_URL").lower().startswith("https://"):
+            raise SettingsError("PUBLIC_URL must be an https:// address in production (cookies are Secure, "
+                                "passkeys need a secure origin)")
+        previous = environ.get("SECRET_KEY_PREVIOUS", "")
+        if previous and len(previous) < 32:
+            raise SettingsError("SECRET_KEY_PREVIOUS must be at least 32 characters long in production "
+                                "(a short old key still signs tokens while keys rotate)")
     return WebSettings(
         env=env,
         port=port,

@@ -62,6 +62,28 @@ def test_production_needs_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings(os.environ)
 
 
+@pytest.mark.parametrize("url", ["http://dvc.example.gov.vn", "dvc.example.gov.vn", "ftp://dvc.example.gov.vn"])
+def test_production_refuses_a_public_url_that_is_not_https(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Security review finding 16."""
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(SettingsError, match="https://"):
+        load_settings(os.environ)
+
+
+def test_production_refuses_a_short_previous_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Security review finding 16: the old key still signs while keys rotate, so it must be as strong."""
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn")
+    monkeypatch.setenv("SECRET_KEY_PREVIOUS", "old-and-short")
+    with pytest.raises(SettingsError, match="SECRET_KEY_PREVIOUS"):
+        load_settings(os.environ)
+    monkeypatch.setenv("SECRET_KEY_PREVIOUS", "y" * 40)
+    assert load_settings(os.environ).web.previous_secret_key == "y" * 40
+
+
 def test_production_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
