@@ -67,7 +67,10 @@ def security_headers(settings: Settings) -> Any:
     everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
     if settings.is_production:
         everywhere.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-    documents = [(b"x-frame-options", b"DENY"), (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)")]
+    documents = [
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)"),
+    ]
 
     async def before_send(message: Any, scope: Any) -> None:
         if message["type"] == "http.response.start":
@@ -111,34 +114,68 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     return Litestar(
-        route_handlers=[healthz, CatalogController, AuthController, MeController, *views.ROUTES,
-                        CalendarController,
-                        *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *dossiers.ROUTES, *officer.ROUTES, *static_files.ROUTES,
-                        *passkey_api.ROUTES,
-                        *passkey_routes.ROUTES, *payment_api.ROUTES, *payment_pages.ROUTES,
-                        *notification_api.ROUTES, *notification_pages.ROUTES, *officer_pages.ROUTES,
-                        *stats_api.ROUTES, *dashboard.ROUTES],
+        route_handlers=[
+            healthz,
+            CatalogController,
+            AuthController,
+            MeController,
+            *views.ROUTES,
+            CalendarController,
+            *account.ROUTES,
+            *admin.ROUTES,
+            *filing.ROUTES,
+            *dossiers.ROUTES,
+            *officer.ROUTES,
+            *static_files.ROUTES,
+            *passkey_api.ROUTES,
+            *passkey_routes.ROUTES,
+            *payment_api.ROUTES,
+            *payment_pages.ROUTES,
+            *notification_api.ROUTES,
+            *notification_pages.ROUTES,
+            *officer_pages.ROUTES,
+            *stats_api.ROUTES,
+            *dashboard.ROUTES,
+        ],
         before_request=notification_pages.unread_for_header,
         middleware=[DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
-            secret=settings.web.secret_key, cookie_name="motcua_csrf", cookie_secure=settings.secure_cookies,
-            cookie_httponly=True, cookie_samesite="lax", header_name="x-csrftoken",
+            secret=settings.web.secret_key,
+            cookie_name="motcua_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
             exclude=["^/api/"],  # the JSON API takes bearer tokens only, never cookies
         ),
-        state=State({"db": database, "settings": settings, "province_name": "",
-                     "storage": storage_from_env(local_root=settings.storage.local_dir)}),
+        state=State(
+            {
+                "db": database,
+                "settings": settings,
+                "province_name": "",
+                "storage": storage_from_env(local_root=settings.storage.local_dir),
+            }
+        ),
         lifespan=[lifespan],
-        exception_handlers={**error_handlers(render_error),
-                            SignInRequired: lambda request, _exc: account.login_redirect(request),
-                            GoElsewhere: go_elsewhere},
+        exception_handlers={
+            **error_handlers(render_error),
+            SignInRequired: lambda request, _exc: account.login_redirect(request),
+            GoElsewhere: go_elsewhere,
+        },
         guards=[passkey_session_only],  # officers and admins act only from passkey sessions
         before_send=[security_headers(settings)],
-        compression_config=CompressionConfig(backend="brotli", brotli_quality=1, brotli_gzip_fallback=True,
-                                             minimum_size=600, exclude=["^/static/", "^/sw.js", "^/manifest"]),
+        compression_config=CompressionConfig(
+            backend="brotli",
+            brotli_quality=1,
+            brotli_gzip_fallback=True,
+            minimum_size=600,
+            exclude=["^/static/", "^/sw.js", "^/manifest"],
+        ),
         openapi_config=OpenAPIConfig(
-            title="motcua API", version="1",
+            title="motcua API",
+            version="1",
             description="Public-service portal of a Vietnamese province. Catalogue data: Cổng Dịch vụ công "
-                        "Quốc gia (dichvucong.gov.vn). Errors are problem details (RFC 9457).",
+            "Quốc gia (dichvucong.gov.vn). Errors are problem details (RFC 9457).",
             license=License(name="AGPL-3.0-or-later", identifier="AGPL-3.0-or-later"),
             contact=Contact(name="motcua"),
         ),

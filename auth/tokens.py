@@ -79,7 +79,9 @@ def roles_of(session: Session, user: User) -> list[str]:
     from domain.accounts.models import Membership, OfficerRole
 
     roles = [user.kind]
-    roles += sorted({f"{r.role}@{r.unit_code}" for r in session.scalars(select(OfficerRole).where(OfficerRole.user_id == user.id))})
+    roles += sorted(
+        {f"{r.role}@{r.unit_code}" for r in session.scalars(select(OfficerRole).where(OfficerRole.user_id == user.id))}
+    )
     roles += sorted({f"org_{m.role}@{m.organisation_id}" for m in
                      session.scalars(select(Membership).where(Membership.user_id == user.id))})
     return roles

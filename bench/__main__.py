@@ -59,7 +59,11 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
                                  for c, w, a in zip(cells, widths, align, strict=False)) + " |"
 
     print(fmt(headers))
-    print("|" + "|".join(("-" * (w + 1) + ":") if a == "r" else ("-" * (w + 2)) for w, a in zip(widths, align, strict=False)) + "|")
+    print(
+        "|"
+        + "|".join(("-" * (w + 1) + ":") if a == "r" else ("-" * (w + 2)) for w, a in zip(widths, align, strict=False))
+        + "|"
+    )
     for r in rows:
         print(fmt(r))
     sys.stdout.flush()

@@ -415,11 +415,12 @@ def _facts(backend: Backend, ids: list[int]) -> dict[str, Any]:
     """What the database says about the submitted dossiers."""
     marks = ",".join(str(int(i)) for i in ids)
     queries = {
-        "dossiers": f"SELECT id, code, status, submitted_at IS NOT NULL, submit_key FROM dossiers WHERE id IN ({marks})",
-        "history": f"SELECT dossier_id, count(*) FROM dossier_history WHERE event = 'submit' AND dossier_id IN ({marks}) "
-                   "GROUP BY dossier_id",
-        "documents": f"SELECT dossier_id, count(DISTINCT document_id) FROM dossier_documents WHERE dossier_id IN ({marks}) "
-                     "GROUP BY dossier_id",
+        "dossiers": "SELECT id, code, status, submitted_at IS NOT NULL, submit_key FROM dossiers "
+        f"WHERE id IN ({marks})",
+        "history": "SELECT dossier_id, count(*) FROM dossier_history "
+        f"WHERE event = 'submit' AND dossier_id IN ({marks}) GROUP BY dossier_id",
+        "documents": "SELECT dossier_id, count(DISTINCT document_id) FROM dossier_documents "
+        f"WHERE dossier_id IN ({marks}) GROUP BY dossier_id",
         "audit": "SELECT count(*) FROM audit_events WHERE event = 'dossier.submit'",
     }
     if backend.sqlite_path is not None:
@@ -532,7 +533,9 @@ def _print_profile(path: Path, submits: int, print_fn: Callable[[str], None], to
 
     def where(key: tuple[str, int, str]) -> str:
         filename, line, name = key
-        short = filename.replace(str(ROOT) + "/", "").replace(str(ROOT / ".venv/lib/python3.11/site-packages") + "/", "")
+        short = filename.replace(str(ROOT) + "/", "").replace(
+            str(ROOT / ".venv/lib/python3.11/site-packages") + "/", ""
+        )
         return f"{short}:{line} {name}"
 
     print_fn(f"  server CPU under cProfile (every thread, thread CPU time; inflated by the profiler): "
@@ -571,9 +574,12 @@ def measure(backend: Backend, dossiers: int, warmup: int, connections: int,
         if profile is not None:  # same port: the tokens' issuer is the app's address
             server.stop()
             profile.unlink(missing_ok=True)
-            server = Server(f"submit-{backend.name}-profiled",
-                            [str(PY), "-c", f"from bench.submit_bench import serve_profiled; serve_profiled({str(profile)!r})"],
-                            backend.env(port), port)
+            server = Server(
+                f"submit-{backend.name}-profiled",
+                [str(PY), "-c", f"from bench.submit_bench import serve_profiled; serve_profiled({str(profile)!r})"],
+                backend.env(port),
+                port,
+            )
             server.start()
             assert server.proc is not None
         warm, timed = jobs[:warmup], jobs[warmup:]

@@ -215,7 +215,9 @@ async def _upload_all(base: str, route: str, payload: Path) -> list[int]:
         return await asyncio.gather(*(one(i) for i in range(UPLOADS)))
 
 
-def memory_over_http(workdir: Path, routes: tuple[str, ...] = ("/upload", "/upload-form")) -> dict[str, dict[str, float]]:
+def memory_over_http(
+    workdir: Path, routes: tuple[str, ...] = ("/upload", "/upload-form")
+) -> dict[str, dict[str, float]]:
     from bench.procs import PY, Server, free_port
 
     payload = workdir / "payload.bin"

@@ -92,7 +92,9 @@ class AuthenticationShare:
         return self.authenticated / self.transactions if self.transactions else 0.0
 
 
-def authentication_share(session: Session, start: datetime, end: datetime, prefix: str = "dossier.") -> AuthenticationShare:
+def authentication_share(
+    session: Session, start: datetime, end: datetime, prefix: str = "dossier."
+) -> AuthenticationShare:
     """Share of transactions (audit rows of dossier actions) made by an electronically authenticated actor."""
     base = select(func.count()).select_from(AuditEvent).where(
         AuditEvent.event.like(f"{prefix}%"), AuditEvent.at >= start, AuditEvent.at < end)

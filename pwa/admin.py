@@ -32,7 +32,9 @@ async def offer_list(request: Request[Any, Any, Any]) -> Response[Any]:
     me = page_user(request)
     q = (request.query_params.get("q") or "")[:200]
     page = request.query_params.get("page") or "1"
-    ctx = await request.app.state.db.read(_offer_context, me.user_id, q, int(page) if page.isdigit() and len(page) < 6 else 1)
+    ctx = await request.app.state.db.read(
+        _offer_context, me.user_id, q, int(page) if page.isdigit() and len(page) < 6 else 1
+    )
     return render(request, "admin/offer.html", ctx)
 
 

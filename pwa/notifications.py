@@ -186,5 +186,16 @@ async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response
         "tpl": tpl, "previews": previews, "values": {**tpl.sample, **values}})
 
 
-ROUTES: list[Any] = [inbox_page, open_notification, mark_read, mark_all_read, settings_page, settings_save, device_subscribe,
-          device_unsubscribe, admin_page, admin_retry, admin_preview]
+ROUTES: list[Any] = [
+    inbox_page,
+    open_notification,
+    mark_read,
+    mark_all_read,
+    settings_page,
+    settings_save,
+    device_subscribe,
+    device_unsubscribe,
+    admin_page,
+    admin_retry,
+    admin_preview,
+]

@@ -73,7 +73,9 @@ def _pay_context(session: Session, user_id: int, dossier_id: int) -> dict[str, A
     q = fees.quote_for_dossier(session, d)
     payments = service.dossier_payments(session, d.id)
     current = next((p for p in payments if p.open_dossier_id is not None), None)
-    receipt = service.receipt_of(session, current.id) if current is not None and current.status == Status.SUCCESS else None
+    receipt = (
+        service.receipt_of(session, current.id) if current is not None and current.status == Status.SUCCESS else None
+    )
     return {"d": d, "procedure_name": proc.name if proc else d.procedure_code, "q": q, "payments": payments,
             "current": current, "receipt": receipt, "names": NAMES_VI, "Status": Status, "LIVE": LIVE,
             "gateways": [(g, gateways.LABELS[g]) for g in gateways.enabled_names()]}
@@ -341,13 +343,22 @@ async def officer_confirm(request: Request[Any, Any, Any], dossier_id: int, paym
 
     async def run(me: Any) -> str:
         applied = await request.app.state.db.write(
-            service.confirm_transfer, me.user_id, payment_id, amount_vnd=_int_field(form.get("amount_vnd"), "amount_vnd"),
-            bank_ref=str(form.get("bank_ref") or ""), ip=client_ip(request))
+            service.confirm_transfer,
+            me.user_id,
+            payment_id,
+            amount_vnd=_int_field(form.get("amount_vnd"), "amount_vnd"),
+            bank_ref=str(form.get("bank_ref") or ""),
+            ip=client_ip(request),
+        )
         if applied.ack.value == "invalid_amount":
             raise InvalidInput("Số tiền nhận được khác số tiền phải nộp: chưa xác nhận.", field="amount_vnd")
         if applied.waits_for_second:
             return "Đã ghi nhận. Số tiền lớn: cần một cán bộ khác xác nhận lần hai."
-        return "Đã xác nhận khoản chuyển khoản." if applied.ack.value == "confirmed" else "Khoản này đã được xử lý trước đó."
+        return (
+            "Đã xác nhận khoản chuyển khoản."
+            if applied.ack.value == "confirmed"
+            else "Khoản này đã được xử lý trước đó."
+        )
 
     return await _officer_action(request, dossier_id, run)
 

@@ -44,7 +44,9 @@ def static_version() -> str:
 # compiled, so the per-language environment compiles the translated text in (the i18n extension would
 # otherwise call gettext at every render: ~40 calls per page, a large share of the rendering time,
 # bench/README.md). Tags with whitespace control (`{{-`, `-}}`) are left to the extension.
-LITERAL_GETTEXT = re.compile(r"""\{\{\s*_\(\s*(?:"([^"\\{}%]*(?:%%[^"\\{}%]*)*)"|'([^'\\{}%]*(?:%%[^'\\{}%]*)*)')\s*\)\s*\}\}""")
+LITERAL_GETTEXT = re.compile(
+    r"""\{\{\s*_\(\s*(?:"([^"\\{}%]*(?:%%[^"\\{}%]*)*)"|'([^'\\{}%]*(?:%%[^'\\{}%]*)*)')\s*\)\s*\}\}"""
+)
 
 
 class TranslatingLoader(BaseLoader):
@@ -126,6 +128,8 @@ def render_error(request: Request[Any, Any, Any], status: int, title: str, detai
                  headers: dict[str, str] | None = None) -> Response[bytes]:
     template = "partials/error.html" if is_htmx(request) else "error.html"
     # only messages written for people (in Vietnamese) are shown; developer texts get a generic line
-    detail_vi = any(ch in detail for ch in "ăâđêôơưáàảãạếềệóòỏõọúùủũụíìịýỳ") if request_language(request) == "vi" else False
+    detail_vi = (
+        any(ch in detail for ch in "ăâđêôơưáàảãạếềệóòỏõọúùủũụíìịýỳ") if request_language(request) == "vi" else False
+    )
     return render(request, template, {"status": status, "title": title, "detail": detail, "detail_vi": detail_vi},
                   status=status, headers=headers)

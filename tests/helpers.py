@@ -42,7 +42,10 @@ def signed_in(client: Any) -> tuple[str, dict[str, Any]]:
 
 # --- staff: officers and admins act only from passkey sessions (enrolled with a one-time code) ---------
 REG_OPTIONS, REG_VERIFY = "/api/v1/auth/passkeys/registration/options", "/api/v1/auth/passkeys/registration/verify"
-AUTH_OPTIONS, AUTH_VERIFY = "/api/v1/auth/passkeys/authentication/options", "/api/v1/auth/passkeys/authentication/verify"
+AUTH_OPTIONS, AUTH_VERIFY = (
+    "/api/v1/auth/passkeys/authentication/options",
+    "/api/v1/auth/passkeys/authentication/verify",
+)
 
 
 def credential_post(client: Any, url: str, body: Any, **headers: str) -> Any:

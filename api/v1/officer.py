@@ -223,7 +223,9 @@ class AdminController(Controller):
         return result
 
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
-    async def edit_form(self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn) -> dict[str, Any]:
+    async def edit_form(
+        self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn
+    ) -> dict[str, Any]:
         """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
         from domain.dossiers import filing
 

@@ -7,7 +7,9 @@ import re
 from domain.errors import InvalidInput
 
 PHONE = re.compile(r"^(0|\+84)(3|5|7|8|9)\d{8}$")  # mobile numbers, as the issue defines them
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 CCCD = re.compile(r"^\d{12}$")
 TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 

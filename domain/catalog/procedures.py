@@ -173,7 +173,9 @@ def import_normalised(
     return summary
 
 
-def parse_paths(paths: Iterable[str | Path]) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]]:
+def parse_paths(
+    paths: Iterable[str | Path],
+) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]]:
     """Read and normalise the portal's raw files; a bad file becomes an error row, never an exception."""
     for path, raw, error in read_records(list(paths)):
         if raw is None:
@@ -203,7 +205,9 @@ def write_bundle(records: Iterable[tuple[str, dict[str, Any] | None, dict[str, A
     return len(rows)
 
 
-def read_bundle(source: Path = BUNDLE) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]]:
+def read_bundle(
+    source: Path = BUNDLE,
+) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None]]:
     with gzip.open(source, "rt", encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             try:

@@ -483,9 +483,12 @@ def remember(session: Session, user_id: int, scope: str, key: str, body: Any) ->
         sql.run("DELETE FROM idempotency_keys WHERE created_at < :cutoff", {"cutoff": cutoff})
     which = {"user_id": user_id, "scope": scope, "key": key}
     digest = request_hash(body)
-    if sql.run('INSERT INTO idempotency_keys (user_id, scope, "key", request_hash, response, created_at) '
-               "VALUES (:user_id, :scope, :key, :request_hash, '', :now) "
-               'ON CONFLICT (user_id, scope, "key") DO NOTHING RETURNING id', {**which, "request_hash": digest, "now": now}):
+    if sql.run(
+        'INSERT INTO idempotency_keys (user_id, scope, "key", request_hash, response, created_at) '
+        "VALUES (:user_id, :scope, :key, :request_hash, '', :now) "
+        'ON CONFLICT (user_id, scope, "key") DO NOTHING RETURNING id',
+        {**which, "request_hash": digest, "now": now},
+    ):
         return None  # a new key: the usual case, one statement
     (row_id, stored_hash, response, created_at), = sql.run(
         'SELECT id, request_hash, response, created_at FROM idempotency_keys '

@@ -97,8 +97,14 @@ def rule_from_channel(channel: dict[str, Any]) -> FeeRule:
             for m in _FROM_PAGE.finditer(text):
                 tiers.setdefault(int(m.group(1)), _amount(m.group(2)))
             cap = _CAP.search(text)
-            return FeeRule(PER_PAGE, tiers=tuple(sorted(tiers.items())), cap_per_copy=_amount(cap.group(1)) if cap else None,
-                           channel=name, text=channel.get("fee_text") or "", no_refund=no_refund)
+            return FeeRule(
+                PER_PAGE,
+                tiers=tuple(sorted(tiers.items())),
+                cap_per_copy=_amount(cap.group(1)) if cap else None,
+                channel=name,
+                text=channel.get("fee_text") or "",
+                no_refund=no_refund,
+            )
         return FeeRule(FIXED, vnd, channel=name, text=channel.get("fee_text") or "", no_refund=no_refund)
     if _COUNCIL.search(text):
         return FeeRule(COUNCIL, channel=name, text=channel.get("fee_text") or "", no_refund=no_refund)

@@ -80,8 +80,16 @@ MAX_DOSSIERS = 5_000_000
 MAX_YEARS = 10
 SEASON = {1: 1.18, 2: 0.72, 3: 1.0, 4: 0.95, 5: 1.0, 6: 1.05, 7: 1.12, 8: 1.1, 9: 1.0, 10: 1.0, 11: 1.02, 12: 1.12}
 GROWTH_PER_YEAR = 0.12
-POPULAR_FIELDS = ("Hộ tịch", "Chứng thực", "Đăng ký, quản lý cư trú", "Đất đai", "Lý lịch tư pháp",
-                  "Thành lập và hoạt động của doanh nghiệp", "Hoạt động xây dựng", "Thành lập và hoạt động của hộ kinh doanh")
+POPULAR_FIELDS = (
+    "Hộ tịch",
+    "Chứng thực",
+    "Đăng ký, quản lý cư trú",
+    "Đất đai",
+    "Lý lịch tư pháp",
+    "Thành lập và hoạt động của doanh nghiệp",
+    "Hoạt động xây dựng",
+    "Thành lập và hoạt động của hộ kinh doanh",
+)
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Hoàng", "Võ", "Phan", "Trương", "Bùi", "Đặng", "Đỗ", "Ngô",
             "Hồ", "Dương", "Lý")
 MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Thanh", "Hữu", "Đức", "Thu", "Hoài", "Quốc", "Gia", "Kim", "Bảo")
@@ -483,7 +491,9 @@ class Sim:
                     if not self.fire("apologize", ask, self.staff.receiver, clerk, self.officer_amr(), reason,
                                      {"new_due_date": new_due.isoformat()}):
                         return
-                    self.apologies.append((reason, self.f["due_at"], new_due, self.staff.receiver, cast(datetime, self.last)))
+                    self.apologies.append(
+                        (reason, self.f["due_at"], new_due, self.staff.receiver, cast(datetime, self.last))
+                    )
                     self.f["due_at"] = new_due
                     if rng.random() < 0.65:
                         finish = self.at_work(cal.add_working_day_count(due_day, rng.randint(1, new_day.toordinal()

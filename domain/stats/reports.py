@@ -165,11 +165,22 @@ def _late(session: Session, unit: str, lo: datetime, hi: datetime) -> list[list[
         .where(*where).order_by(Dossier.received_at, Dossier.id, Apology.at))
     out = []
     for d, name, apology, by in rows:
-        out.append([d.code or "", name, _applicant(d.data), _local(d.received_at), _local(d.original_due_at),
-                    _local(d.finished_at), LATENESS_VI.get(d.lateness or "", ""),
-                    _local(apology.at) if apology else None,
-                    apology.reason if apology else "Chưa có thư xin lỗi", _local(apology.old_due_at) if apology else None,
-                    _local(apology.new_due_at) if apology else None, (by or "") if apology else ""])
+        out.append(
+            [
+                d.code or "",
+                name,
+                _applicant(d.data),
+                _local(d.received_at),
+                _local(d.original_due_at),
+                _local(d.finished_at),
+                LATENESS_VI.get(d.lateness or "", ""),
+                _local(apology.at) if apology else None,
+                apology.reason if apology else "Chưa có thư xin lỗi",
+                _local(apology.old_due_at) if apology else None,
+                _local(apology.new_due_at) if apology else None,
+                (by or "") if apology else "",
+            ]
+        )
     return out
 
 

@@ -451,7 +451,9 @@ def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], cols: Seq
         if dialect == "postgresql":
             types = {c.name: ("date" if c.type.python_type is date else "text" if c.type.python_type is str
                               else "bigint") for c in table.columns}
-            rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names)) + ")"
+            rows = (
+                "SELECT * FROM unnest(" + ", ".join(f"CAST(:p{i} AS {types[n]}[])" for i, n in enumerate(names)) + ")"
+            )
         else:
             rows = "VALUES (" + ", ".join(f":{n}" for n in names) + ")"
         stmt = (f"INSERT INTO {table.name} ({', '.join(names)}) {rows} "

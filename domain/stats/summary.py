@@ -500,15 +500,36 @@ def summary(session: Session, q: SummaryQuery) -> Summary:
                                   settled=t.get("settled", 0), early=t.get("early", 0), on_time=t.get("on_time", 0),
                                   late=t.get("late", 0)))
     return Summary(
-        period=Period(first_day=q.start, last_day=q.end, days=(q.end - q.start).days + 1, unit=q.unit, unit_name=unit_name,
-                      field=q.field, field_name=field_name, granularity=granularity),
-        procedures=_procedures(session, q), received=received, growth=growth, results=results,
-        processing_time=processing, payments=Payments(fee_due=total.get("fee_due", 0),
-                                                      paid_online=total.get("paid_online", 0),
-                                                      share=share(total.get("paid_online", 0), total.get("fee_due", 0))),
-        authentication=Authentication(transactions=total.get("tx", 0), authenticated=total.get("tx_auth", 0),
-                                      share=share(total.get("tx_auth", 0), total.get("tx", 0))),
-        satisfaction=satisfaction, by_unit=by_unit, by_field=by_field, series=series)
+        period=Period(
+            first_day=q.start,
+            last_day=q.end,
+            days=(q.end - q.start).days + 1,
+            unit=q.unit,
+            unit_name=unit_name,
+            field=q.field,
+            field_name=field_name,
+            granularity=granularity,
+        ),
+        procedures=_procedures(session, q),
+        received=received,
+        growth=growth,
+        results=results,
+        processing_time=processing,
+        payments=Payments(
+            fee_due=total.get("fee_due", 0),
+            paid_online=total.get("paid_online", 0),
+            share=share(total.get("paid_online", 0), total.get("fee_due", 0)),
+        ),
+        authentication=Authentication(
+            transactions=total.get("tx", 0),
+            authenticated=total.get("tx_auth", 0),
+            share=share(total.get("tx_auth", 0), total.get("tx", 0)),
+        ),
+        satisfaction=satisfaction,
+        by_unit=by_unit,
+        by_field=by_field,
+        series=series,
+    )
 
 
 def filter_choices(session: Session) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -145,7 +145,9 @@ def test_jwt_attacks(client) -> None:  # type: ignore[no-untyped-def]
     }
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacks["RS256 instead of HS256"] = jwt.encode(claims, key, algorithm="RS256", headers={"kid": header["kid"]})
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     # HS/RS confusion: HMAC signed with the public key bytes (pyjwt refuses to do it, so build it by hand)
     import hashlib
     import hmac
@@ -186,8 +188,11 @@ def test_one_time_code_verifies_phone(client, caplog: pytest.LogCaptureFixture) 
     assert r.status_code == 202
     code = caplog.records[-1].getMessage().rsplit(": ", 1)[1]
     assert len(code) == 6 and code.isdigit()
-    wrong = client.post("/api/v1/auth/codes/verify", json={"channel": "phone", "code": "000000" if code != "000000" else "111111"},
-                        headers=bearer(tokens))
+    wrong = client.post(
+        "/api/v1/auth/codes/verify",
+        json={"channel": "phone", "code": "000000" if code != "000000" else "111111"},
+        headers=bearer(tokens),
+    )
     assert wrong.status_code == 400
     ok = client.post("/api/v1/auth/codes/verify", json={"channel": "phone", "code": code}, headers=bearer(tokens))
     assert ok.status_code == 200

@@ -101,7 +101,9 @@ def test_idempotency_key(client, procedure: str) -> None:  # type: ignore[no-unt
     first = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
     second = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=h)
     assert first.status_code == second.status_code == 200 and first.json()["code"] == second.json()["code"]
-    too_long = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers={**bearer(tokens), "Idempotency-Key": "k" * 129})
+    too_long = client.post(
+        f"/api/v1/dossiers/{d['id']}/submit", headers={**bearer(tokens), "Idempotency-Key": "k" * 129}
+    )
     assert too_long.status_code == 400  # checked before anything else, even for a dossier already filed
 
 
@@ -238,8 +240,14 @@ def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url:
     older = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
     db = Database(database_url)
     now = datetime.now(UTC)
-    db.run(lambda s: s.execute(update(Dossier).where(Dossier.id == old["id"]).values(updated_at=now - timedelta(days=25))))
-    db.run(lambda s: s.execute(update(Dossier).where(Dossier.id == older["id"]).values(updated_at=now - timedelta(days=31))))
+    db.run(
+        lambda s: s.execute(update(Dossier).where(Dossier.id == old["id"]).values(updated_at=now - timedelta(days=25)))
+    )
+    db.run(
+        lambda s: s.execute(
+            update(Dossier).where(Dossier.id == older["id"]).values(updated_at=now - timedelta(days=31))
+        )
+    )
     assert cli(["expire-drafts", "--days", "30", "--warn-days", "7"]) == 0
     assert client.get(f"/api/v1/dossiers/{older['id']}", headers=bearer(tokens)).status_code == 404
     assert client.get(f"/api/v1/dossiers/{old['id']}", headers=bearer(tokens)).status_code == 200
@@ -276,4 +284,6 @@ def test_identity_level_two_and_admin_form_edit(client, database_url: str) -> No
     bad = client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(tokens),
                       json={"steps": [], "fields": [{"name": "X"}], "documents": []})
     assert bad.status_code == 400
-    assert client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(citizen), json=edited).status_code == 403
+    assert (
+        client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(citizen), json=edited).status_code == 403
+    )

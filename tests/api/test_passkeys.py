@@ -20,7 +20,10 @@ from tests.softauthn import SoftAuthenticator
 
 PROBLEM = "application/problem+json"
 REG_OPTIONS, REG_VERIFY = "/api/v1/auth/passkeys/registration/options", "/api/v1/auth/passkeys/registration/verify"
-AUTH_OPTIONS, AUTH_VERIFY = "/api/v1/auth/passkeys/authentication/options", "/api/v1/auth/passkeys/authentication/verify"
+AUTH_OPTIONS, AUTH_VERIFY = (
+    "/api/v1/auth/passkeys/authentication/options",
+    "/api/v1/auth/passkeys/authentication/verify",
+)
 
 
 @pytest.fixture(scope="module")
@@ -312,6 +315,14 @@ def test_passkeys_script_is_served_and_small(client) -> None:  # type: ignore[no
     r = client.get("/static/passkeys.js", headers={"accept-encoding": "identity"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     assert len(r.content) < 4096
-    for needle in ("parseCreationOptionsFromJSON", "parseRequestOptionsFromJSON", "toJSON", "isConditionalMediationAvailable",
-                   'mediation: "conditional"', "data-passkey-status", "X-CSRFToken", "documentElement.lang"):
+    for needle in (
+        "parseCreationOptionsFromJSON",
+        "parseRequestOptionsFromJSON",
+        "toJSON",
+        "isConditionalMediationAvailable",
+        'mediation: "conditional"',
+        "data-passkey-status",
+        "X-CSRFToken",
+        "documentElement.lang",
+    ):
         assert needle in r.text, needle

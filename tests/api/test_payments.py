@@ -36,7 +36,11 @@ from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone,
 from tests.softauthn import SoftAuthenticator
 
 CODE, UNIT, FEE = "1.004222", "000.31.11.H56", 10_000  # đăng ký thường trú: 10.000 ₫ online
-VNP_SECRET, PAYGOV_SECRET, SANDBOX_SECRET = "VNPAYTESTSECRET0123456789ABCDEF", "paygov-test-secret", "sandbox-test-secret"
+VNP_SECRET, PAYGOV_SECRET, SANDBOX_SECRET = (
+    "VNPAYTESTSECRET0123456789ABCDEF",
+    "paygov-test-secret",
+    "sandbox-test-secret",
+)
 
 
 # --- a fake Paygov and VNPAY merchant API on 127.0.0.1 ----------------------------------------------------
@@ -176,7 +180,9 @@ def payment_row(db: Database, payment_id: int) -> Payment:
     return row
 
 
-def officer(client: Any, db: Database, unit: str = UNIT, roles: tuple[str, ...] = ("accountant",)) -> tuple[dict[str, Any], int]:
+def officer(
+    client: Any, db: Database, unit: str = UNIT, roles: tuple[str, ...] = ("accountant",)
+) -> tuple[dict[str, Any], int]:
     phone = new_phone()
 
     def run(s: Any) -> int:
@@ -280,10 +286,15 @@ def test_double_tap_without_key_makes_one_payment(client: Any, db: Database) -> 
     a, b = pay(client, tokens, dossier_id, "vnpay"), pay(client, tokens, dossier_id, "vnpay")
     assert a.status_code == b.status_code == 201 and a.json()["id"] == b.json()["id"]
     assert pay(client, tokens, dossier_id, "sandbox").status_code == 409  # another gateway while one is live
-    assert client.post(f"/api/v1/payments/{a.json()['id']}/cancel", headers=bearer(tokens)).json()["status"] == "cancelled"
+    assert (
+        client.post(f"/api/v1/payments/{a.json()['id']}/cancel", headers=bearer(tokens)).json()["status"] == "cancelled"
+    )
     c = pay(client, tokens, dossier_id, "sandbox")
     assert c.status_code == 201 and c.json()["id"] != a.json()["id"]
-    assert db.run(lambda s: s.scalar(select(func.count()).select_from(Payment).where(Payment.dossier_id == dossier_id))) == 2
+    assert (
+        db.run(lambda s: s.scalar(select(func.count()).select_from(Payment).where(Payment.dossier_id == dossier_id)))
+        == 2
+    )
 
 
 def test_bad_input(client: Any, db: Database) -> None:
@@ -439,7 +450,9 @@ def test_vietqr_confirmed_by_bank_statement(client: Any, db: Database) -> None:
     qr = decode(p["qr"]["payload"])
     assert qr["54"] == str(FEE) and qr["62.08"] == p["dossier_code"] and qr["38.01.00"] == "970415"
     assert p["qr"]["purpose"] == p["dossier_code"]
-    assert client.post(f"/api/v1/payments/{p['id']}/transferred", headers=bearer(tokens)).json()["status"] == "submitted"
+    assert (
+        client.post(f"/api/v1/payments/{p['id']}/transferred", headers=bearer(tokens)).json()["status"] == "submitted"
+    )
     squeezed = re.sub(r"[.\-]", "", p["dossier_code"])  # banks often drop dots and dashes
     statement = ("Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n"
                  f"26/11/2026;10.000;CT DEN:123 {squeezed} NGUYEN VAN AN;FT2633001\n"
@@ -455,9 +468,14 @@ def test_vietqr_confirmed_by_bank_statement(client: Any, db: Database) -> None:
                                                                             "content-type": "text/csv"},
                         content=statement.encode())
     assert [x["result"] for x in again.json()["lines"]] == ["already", "skipped", "not_found"]
-    assert client.get(f"/api/v1/payments/{p['id']}/receipt", headers=bearer(tokens)).json()["gateway_txn"] == "FT2633001"
-    bad = client.post("/api/v1/officer/payments/bank-statement", headers={**bearer(officer_tokens),
-                                                                          "content-type": "text/csv"}, content=b"a,b\n1,2")
+    assert (
+        client.get(f"/api/v1/payments/{p['id']}/receipt", headers=bearer(tokens)).json()["gateway_txn"] == "FT2633001"
+    )
+    bad = client.post(
+        "/api/v1/officer/payments/bank-statement",
+        headers={**bearer(officer_tokens), "content-type": "text/csv"},
+        content=b"a,b\n1,2",
+    )
     assert bad.status_code == 400
 
 
@@ -601,7 +619,9 @@ def test_100_identical_callbacks_from_threads_each_with_its_own_engine(client: A
         t.join(timeout=120)
     assert sorted(results) == ["already"] * 99 + ["confirmed"]
     assert len(events(db, p["reference"])) == 100
-    assert db.run(lambda s: s.scalar(select(func.count()).select_from(Receipt).where(Receipt.payment_id == p["id"]))) == 1
+    assert (
+        db.run(lambda s: s.scalar(select(func.count()).select_from(Receipt).where(Receipt.payment_id == p["id"]))) == 1
+    )
     assert db.run(lambda s: s.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.subject == f"payment:{p['id']}", AuditEvent.event == "payment.success"))) == 1
 

@@ -111,7 +111,9 @@ def test_unsupported_database() -> None:
         normalise_database_url("mysql://u@h/db")
 
 
-def test_cli_refuses_production_without_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_production_without_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from api.cli import main
     from domain.settings import get_settings
 

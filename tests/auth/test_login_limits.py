@@ -25,8 +25,14 @@ def _no_cookies(client: Any) -> None:
 def spellings(phone: str) -> list[str]:
     """0977000111 → the forms people type: +84…, with spaces, with dashes, with dots."""
     rest = phone[1:]
-    return [f"+84{rest}", f"+84 {rest[:2]} {rest[2:5]} {rest[5:]}", f"{phone[:4]} {phone[4:7]} {phone[7:]}", f"{phone[:4]}-{phone[4:7]}-{phone[7:]}",
-            f"{phone[:4]}.{phone[4:7]}.{phone[7:]}", phone]
+    return [
+        f"+84{rest}",
+        f"+84 {rest[:2]} {rest[2:5]} {rest[5:]}",
+        f"{phone[:4]} {phone[4:7]} {phone[7:]}",
+        f"{phone[:4]}-{phone[4:7]}-{phone[7:]}",
+        f"{phone[:4]}.{phone[4:7]}.{phone[7:]}",
+        phone,
+    ]
 
 
 def attempt(client: Any, username: str, password: str = WRONG, ip: str = "10.9.9.8") -> Any:

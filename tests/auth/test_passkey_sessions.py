@@ -119,7 +119,9 @@ def test_who_may_issue_codes(client: Any, db: Database) -> None:
     r = client.post(url.format(user_id(db, officer)), headers=bearer(unit_admin))
     assert r.status_code == 201 and len(r.json()["code"]) == 14, r.text
     tokens = login(client, officer)
-    assert client.post(REG_OPTIONS, headers=bearer(tokens), json={"enrolment_code": r.json()["code"]}).status_code == 200
+    assert (
+        client.post(REG_OPTIONS, headers=bearer(tokens), json={"enrolment_code": r.json()["code"]}).status_code == 200
+    )
     for target in (elsewhere, other_admin):  # another unit's officer, another unit admin: not yours (404)
         assert client.post(url.format(user_id(db, target)), headers=bearer(unit_admin)).status_code == 404
     _, citizen = signed_in(client)

@@ -43,5 +43,7 @@ def test_the_old_token_after_its_successor_was_used_ends_the_family(client: Any)
     _, first = signed_in(client)
     second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).json()
     third = client.post(REFRESH, json={"refresh_token": second["refresh_token"]}).json()
-    assert client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).status_code == 401  # in grace, but stale
+    assert (
+        client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).status_code == 401
+    )  # in grace, but stale
     assert client.get("/api/v1/me", headers=bearer(third)).status_code == 401

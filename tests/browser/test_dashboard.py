@@ -45,7 +45,12 @@ def test_dashboard_on_a_phone(march: dict[str, int], phone: Any) -> None:
     section.get_by_text("Bảng số liệu").click()
     table = section.get_by_role("table")
     assert table.is_visible()
-    assert table.get_by_role("row", name=re.compile(r"^17\/03\/2025")).inner_text().split() == ["17/03/2025", "0", "0", "1"]
+    assert table.get_by_role("row", name=re.compile(r"^17\/03\/2025")).inner_text().split() == [
+        "17/03/2025",
+        "0",
+        "0",
+        "1",
+    ]
     total = table.get_by_role("row", name=re.compile("^Cộng")).inner_text().split()
     assert total == ["Cộng", "2", "2", "1"]
     _no_sideways_scroll(phone)

@@ -145,7 +145,9 @@ async def test_preferences_and_verified_addresses_choose_channels(db: Database, 
         def prefs(session: Any) -> None:
             from domain.outbox import preferences
 
-            preferences.update(session, uid, {("dossier.received", "sms"): True, ("dossier.received", "webpush"): False})
+            preferences.update(
+                session, uid, {("dossier.received", "sms"): True, ("dossier.received", "webpush"): False}
+            )
 
         await db.write(prefs)
 
@@ -157,7 +159,9 @@ async def test_preferences_and_verified_addresses_choose_channels(db: Database, 
             return a.id, b.id
 
         a_id, b_id = await db.write(send)
-        rows = await db.read(lambda s: list(s.scalars(select(Delivery).where(Delivery.notification_id.in_((a_id, b_id))))))
+        rows = await db.read(
+            lambda s: list(s.scalars(select(Delivery).where(Delivery.notification_id.in_((a_id, b_id)))))
+        )
         by = {(d.notification_id, d.channel) for d in rows}
         assert by == {(a_id, "email"), (a_id, "sms"), (b_id, "webpush")}
 
@@ -290,9 +294,18 @@ async def test_private_endpoints_are_refused_before_connecting(db: Database, dat
 
             for endpoint in (sub.endpoint, "https://10.1.2.3/push/x", "https://[::ffff:192.168.0.1]/push/y",
                              f"https://localhost:{push.port}/push/{sub.token}"):
-                session.add(PushSubscription(user_id=uid, endpoint=endpoint, endpoint_hash=endpoint[-64:].rjust(64, "0"),
-                                             p256dh=sub.p256dh, auth=b64e(sub.auth), lang="vi", user_agent="",
-                                             created_at=datetime.now(UTC)))
+                session.add(
+                    PushSubscription(
+                        user_id=uid,
+                        endpoint=endpoint,
+                        endpoint_hash=endpoint[-64:].rjust(64, "0"),
+                        p256dh=sub.p256dh,
+                        auth=b64e(sub.auth),
+                        lang="vi",
+                        user_agent="",
+                        created_at=datetime.now(UTC),
+                    )
+                )
 
         await db.write(sneak_in)
         before = push.requests
@@ -475,7 +488,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 async def test_email_over_smtp(db: Database, database_url: str, smtp: tuple[Inbox, int]) -> None:
     handler, port = smtp
-    with notify_env(MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(port), MOTCUA_MAIL_FROM="Dịch vụ công <tb@example.org>") as s:
+    with notify_env(
+        MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(port), MOTCUA_MAIL_FROM="Dịch vụ công <tb@example.org>"
+    ) as s:
         uid = await db.write(lambda session: make_user(session, email="dung@example.org", verified_email=True))
         dossier_id = await submit_draft(db, uid)
         worker = Worker(db, s)
@@ -484,7 +499,9 @@ async def test_email_over_smtp(db: Database, database_url: str, smtp: tuple[Inbo
             [d] = await deliveries_of(db, dossier_id)
             assert d.status == "delivered" and d.channel == "email"
             [(rcpt, msg)] = handler.messages
-            note = await db.read(lambda s_: s_.scalar(select(Notification).where(Notification.dossier_id == dossier_id)))
+            note = await db.read(
+                lambda s_: s_.scalar(select(Notification).where(Notification.dossier_id == dossier_id))
+            )
             assert rcpt == ["dung@example.org"] and msg["Subject"].startswith("Đã nộp hồ sơ 000.00.99.H56")
             assert msg["Message-ID"] == f"<{note.message_id}.{d.id}@example.org>" and msg["Content-Language"] == "vi"
             body = msg.get_payload(decode=True).decode()
@@ -508,7 +525,9 @@ async def test_email_over_smtp(db: Database, database_url: str, smtp: tuple[Inbo
 
 
 async def test_email_server_down_is_retried(db: Database, database_url: str) -> None:
-    with notify_env(MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(_free_port()), MOTCUA_NOTIFY_MAX_ATTEMPTS="2") as s:
+    with notify_env(
+        MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT=str(_free_port()), MOTCUA_NOTIFY_MAX_ATTEMPTS="2"
+    ) as s:
         uid = await db.write(lambda session: make_user(session, email="e@example.org", verified_email=True))
         dossier_id = await submit_draft(db, uid)
         worker = Worker(db, s)

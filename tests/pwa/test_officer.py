@@ -296,7 +296,11 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
     done(act(receiver, d["id"], "consult", to_unit=OTHER_UNIT, reason="Xin xác nhận nơi cư trú"), d["id"],
          "consult")
     asked = other.get(pane)
-    assert asked.status_code == 200 and "Xin xác nhận nơi cư trú" in asked.text and "/xu-ly/answer_consultation" in asked.text
+    assert (
+        asked.status_code == 200
+        and "Xin xác nhận nơi cư trú" in asked.text
+        and "/xu-ly/answer_consultation" in asked.text
+    )
     done(act(other, d["id"], "answer_consultation", reason="Đúng nơi cư trú"), d["id"], "answer_consultation")
     assert "Đúng nơi cư trú" in receiver.get(pane).text
     # route to another unit with a step deadline: a tracking slip (form 05)

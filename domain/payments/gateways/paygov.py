@@ -82,7 +82,10 @@ class PaygovGateway(Gateway):
         return StartResult(redirect_url=url)
 
     def notice(self, data: dict[str, Any]) -> Notice:
-        ok = same(str(data.get("checksum", "")), self.sign(data, RESULT_FIELDS)) and data.get("partnerCode") == self.partner
+        ok = (
+            same(str(data.get("checksum", "")), self.sign(data, RESULT_FIELDS))
+            and data.get("partnerCode") == self.partner
+        )
         ref = str(data.get("orderId", ""))[:64]
         try:
             amount = int(str(data.get("amount", "")))
@@ -95,8 +98,17 @@ class PaygovGateway(Gateway):
                 paid = datetime.strptime(str(data["paidAt"]), "%Y%m%d%H%M%S").replace(tzinfo=VN).astimezone(UTC)
             except ValueError:
                 paid = None
-        return Notice(ref, STATUS.get(status), amount, ok, gateway_txn=str(data.get("transactionId") or "")[:64] or None,
-                      paid_at=paid, code=status, raw=data, malformed="" if status in STATUS else "status")
+        return Notice(
+            ref,
+            STATUS.get(status),
+            amount,
+            ok,
+            gateway_txn=str(data.get("transactionId") or "")[:64] or None,
+            paid_at=paid,
+            code=status,
+            raw=data,
+            malformed="" if status in STATUS else "status",
+        )
 
     def parse_return(self, query: dict[str, str]) -> Notice:
         return self.notice(dict(query))

@@ -801,7 +801,9 @@ def test_route_refusals_are_problem_details(upload_app: Any, tmp_path: Path) -> 
     assert res.json()["detail"] == "Chỉ nhận ảnh (JPEG, PNG, WebP, HEIC) hoặc PDF."
     res = upload_app.post("/api/upload", files=[("page", ("flood.png", png_claiming(50_000, 50_000), "image/png"))])
     assert res.status_code == 400 and res.json()["detail"] == "Ảnh quá lớn về số điểm ảnh."
-    res = upload_app.post("/api/upload", files=[("page", ("big.jpg", b"\xff\xd8\xff" + b"0" * (20 * MiB), "image/jpeg"))])
+    res = upload_app.post(
+        "/api/upload", files=[("page", ("big.jpg", b"\xff\xd8\xff" + b"0" * (20 * MiB), "image/jpeg"))]
+    )
     assert res.status_code == 413 and res.json()["detail"] == "Tệp quá lớn (tối đa 20 MB)."
     assert listdir(tmp_path / "in") == []
 

@@ -170,7 +170,9 @@ def test_sandbox_round_trip() -> None:
     assert called.signature_ok and called.reference == request["ref"] and called.gateway_txn == returned.gateway_txn
     tampered = json.loads(body)
     tampered["amount"] = "1"
-    assert not gw.parse_callback({}, json.dumps(tampered).encode(), {k.lower(): v for k, v in headers.items()}).signature_ok
+    assert not gw.parse_callback(
+        {}, json.dumps(tampered).encode(), {k.lower(): v for k, v in headers.items()}
+    ).signature_ok
     assert not gw.parse_callback({}, b"{not json", {}).signature_ok
 
 

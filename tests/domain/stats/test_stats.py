@@ -419,7 +419,9 @@ def prop_world(catalogue_db: str) -> World:
     return make_world(catalogue_db, PROP_UNIT)
 
 
-def _apply(s: Session, w: World, ids: list[int], index: int, action: str, hours: int, clock: dict[int, datetime]) -> None:
+def _apply(
+    s: Session, w: World, ids: list[int], index: int, action: str, hours: int, clock: dict[int, datetime]
+) -> None:
     cal = Calendar()
     if action == "file" or not ids:
         at = datetime(2031, 6, 2, 8, tzinfo=TZ) + timedelta(hours=hours * 7)
