@@ -121,7 +121,7 @@ def boundary_from_content_type(content_type: str | None) -> bytes:
     return str(boundary).encode("latin-1", "replace")
 
 
-async def parse_multipart_stream(
+async def parse_multipart_stream(  # noqa: C901  (one single-pass state machine over the stream)
     chunks: AsyncIterator[bytes],
     boundary: bytes | str,
     dest_dir: Path,

@@ -73,12 +73,12 @@ def handmade_schema(code: str) -> dict[str, Any] | None:
     return check_schema(json.loads(path.read_text(encoding="utf-8")))
 
 
-def check_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def check_schema(schema: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  (one check per rule of the form schema)
     """Refuse a malformed schema (an admin's edit, a hand-made file) before it becomes a revision."""
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
         raise InvalidInput("a form needs a list of fields", field="schema")
     steps = schema.setdefault("steps", ["Thông tin"])
-    def check_fields(fields: list[dict[str, Any]], nested: bool) -> None:
+    def check_fields(fields: list[dict[str, Any]], nested: bool) -> None:  # noqa: C901  (one check per rule of a field)
         names: set[str] = set()
         for f in fields:
             if not isinstance(f, dict) or not NAME.match(str(f.get("name", ""))):
@@ -154,7 +154,7 @@ def _address(value: Any) -> dict[str, Any]:
             "text": f"{street}, {ward.name}, {province.name}"}
 
 
-def _scalar(f: dict[str, Any], value: Any) -> Any:
+def _scalar(f: dict[str, Any], value: Any) -> Any:  # noqa: C901  (one branch per field kind of the form schema)
     kind = f["type"]
     if kind == "checkbox":
         return value in (True, "true", "on", "1", 1)
@@ -217,7 +217,9 @@ def _empty(value: Any) -> bool:
         isinstance(value, dict) and not any(v not in (None, "") and str(v).strip() for v in value.values()))
 
 
-def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) -> dict[str, Any]:
+def validate(  # noqa: C901  (one branch per field kind: group, repeat, scalar)
+    schema: dict[str, Any], data: dict[str, Any], *, complete: bool
+) -> dict[str, Any]:
     """Clean the data of a form. ``complete=False`` (drafts) keeps what is valid and skips required checks;
     ``complete=True`` (submit) raises :class:`FormErrors` listing every problem."""
     if not isinstance(data, dict):
@@ -225,7 +227,9 @@ def validate(schema: dict[str, Any], data: dict[str, Any], *, complete: bool) ->
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
 
-    def one(f: dict[str, Any], value: Any, path: str, into: dict[str, Any]) -> None:
+    def one(  # noqa: C901  (one branch per field kind: group, repeat, scalar)
+        f: dict[str, Any], value: Any, path: str, into: dict[str, Any]
+    ) -> None:
         if _empty(value):
             if complete and f.get("required"):
                 errors[path] = f"Chưa điền: {f['label']}."
