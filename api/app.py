@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,7 +31,7 @@ from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_from_env
-from domain.settings import Settings, get_settings
+from domain.settings import Settings, install, load_settings
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
 from pwa import notifications as notification_pages
 from pwa import officer as officer_pages
@@ -89,7 +90,8 @@ def security_headers(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
-    settings = settings or get_settings()
+    # the composition root: the settings are read here once (or handed in) and installed for the process
+    settings = install(settings or load_settings(os.environ))
     for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
         logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
     database = db or Database(settings.database.url)

@@ -11,16 +11,25 @@ from pathlib import Path
 
 from domain.db import Database
 from domain.errors import DomainError
-from domain.settings import ROOT, SettingsError, get_settings
+from domain.settings import ROOT, Settings, SettingsError, install, load_settings
 
 log = logging.getLogger("motcua")
 SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
 
 
-def _db() -> Database:
-    from domain.settings import get_settings
+_settings: Settings | None = None
 
-    get_settings()  # read once: the outbox learns which channels this deployment delivers on
+
+def get_settings() -> Settings:
+    """The CLI is a composition root: it reads the environment once per command (when the command first
+    needs a setting) and installs the value for the process (the outbox learns its channels there)."""
+    global _settings
+    if _settings is None:
+        _settings = install(load_settings(os.environ))
+    return _settings
+
+
+def _db() -> Database:
     return Database(get_settings().database.url)
 
 
@@ -386,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    global _settings
+    _settings = None  # each command reads the environment afresh
     try:
         return int(args.fn(args))
     except SettingsError as exc:

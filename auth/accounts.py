@@ -33,7 +33,7 @@ from domain.catalog.models import Unit
 from domain.clock import utc
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from domain.settings import get_settings
+from domain.settings import current_settings
 
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)
@@ -240,7 +240,7 @@ def require_admin(session: Session, user_id: int) -> User:
 
 # --- one-time codes (phone / email ownership) --------------------------------------------------
 def _code_hash(code: str, code_id: int) -> str:
-    key = get_settings().web.secret_key.encode()
+    key = current_settings().web.secret_key.encode()
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -69,7 +69,7 @@ from domain.audit import record
 from domain.clock import now as _now
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from domain.outbox.enqueue import enqueue
-from domain.settings import get_settings
+from domain.settings import current_settings
 
 __all__ = [  # the core's names that callers of auth.passkeys use
     "CHALLENGE_TTL", "MESSAGES", "STEP_UP_WINDOW", "AccountDisabled", "Assertion", "PasskeyError", "RelyingParty",
@@ -86,7 +86,7 @@ SIGNIN_FAILURES = ratelimit.Limit("passkey-client", 30, timedelta(minutes=15), t
 # --- the relying party ------------------------------------------------------------------------
 def relying_party() -> RelyingParty:
     """The RP ID and expected origin, both from PUBLIC_URL: its host name, and scheme://host[:port]."""
-    return RelyingParty.of(get_settings().public_url)
+    return RelyingParty.of(current_settings().public_url)
 
 
 # --- registration -----------------------------------------------------------------------------

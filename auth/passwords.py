@@ -32,9 +32,9 @@ def _hasher_for(env: str) -> tuple[PasswordHasher, str]:
 
 
 def _h() -> tuple[PasswordHasher, str]:
-    from domain.settings import get_settings
+    from domain.settings import current_settings
 
-    return _hasher_for(get_settings().env)
+    return _hasher_for(current_settings().env)
 
 
 @functools.cache

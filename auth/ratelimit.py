@@ -43,9 +43,9 @@ LOOKUP_CLIENT = Limit("lookup-client", 60, timedelta(minutes=1), timedelta(minut
 def _max(limit: Limit) -> int:
     """Per-client-address limits scale with MOTCUA_CLIENT_LIMIT_FACTOR (many people share one address)."""
     if limit.name.endswith("-client"):
-        from domain.settings import get_settings
+        from domain.settings import current_settings
 
-        return limit.max_count * get_settings().limits.client_limit_factor
+        return limit.max_count * current_settings().limits.client_limit_factor
     return limit.max_count
 
 

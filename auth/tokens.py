@@ -24,7 +24,7 @@ from domain.audit import record
 from domain.clock import utc
 from domain.db import Reader
 from domain.errors import Unauthorized
-from domain.settings import get_settings
+from domain.settings import current_settings
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
 AUDIENCE = "motcua-api"
@@ -39,11 +39,9 @@ REFRESH_GRACE = timedelta(seconds=10)
 
 def _keys() -> dict[str, bytes]:
     """Signing keys by key id, derived from SECRET_KEY (and SECRET_KEY_PREVIOUS while rotating)."""
-    import os
-
-    settings = get_settings()
+    settings = current_settings()
     keys = {}
-    for secret in (settings.web.secret_key, os.environ.get("SECRET_KEY_PREVIOUS", "")):
+    for secret in (settings.web.secret_key, settings.web.previous_secret_key):
         if secret:
             key = hmac.new(secret.encode(), b"motcua jwt v1", hashlib.sha256).digest()
             keys[hashlib.sha256(key).hexdigest()[:8]] = key
@@ -90,7 +88,7 @@ def roles_of(session: Session, user: User) -> list[str]:
 def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None,
                   *, jti: str | None = None) -> str:
     now = now or datetime.now(UTC)
-    settings = get_settings()
+    settings = current_settings()
     kid = _current_kid()
     claims = {
         "iss": settings.public_url,
@@ -120,7 +118,7 @@ _VERIFIED_MAX = 4096
 def decode_access(token: str) -> dict[str, Any]:
     """Verify signature, algorithm, issuer, audience, expiry and type; raise Unauthorized otherwise."""
     keys = _keys()
-    issuer = get_settings().public_url
+    issuer = current_settings().public_url
     known = _VERIFIED.get(token)
     if known is not None:
         known_kid, known_key, known_claims = known

@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -468,14 +466,26 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
 
 
-@functools.cache
-def get_settings() -> Settings:
-    """TRANSITIONAL: the process's settings, read once. Only composition roots may call it; the callers
-    left in auth/, pwa/ and the core are being switched to values handed in."""
-    settings = load_settings(os.environ)
-    # the outbox writes deliveries only on the channels this deployment can send on. Imported here, not
-    # at the top: settings stay a leaf that everything (the outbox too) can import
+_installed: Settings | None = None
+
+
+def install(settings: Settings) -> Settings:
+    """Make ``settings`` the process's settings. Only the composition roots call this (``api.app``,
+    ``api.cli``, the worker entry point, the test fixtures), with the value they read once through
+    :func:`load_settings`. The outbox learns here which channels this deployment delivers on."""
+    global _installed
+    _installed = settings
+    # imported here, not at the top: settings stay a leaf that everything (the outbox too) can import
     from domain.outbox.enqueue import Channels, deliver_on  # noqa: PLC0415
 
     deliver_on(Channels(webpush=settings.notifications.push_enabled, email=settings.notifications.email_enabled))
     return settings
+
+
+def current_settings() -> Settings:
+    """TRANSITIONAL: the settings a composition root installed (never read from the environment here).
+    The callers left in auth/, pwa/ and the core are being switched to values handed in."""
+    if _installed is None:
+        raise SettingsError("no settings installed: the composition root (api.app.create_app, api.cli, the "
+                            "worker entry point) installs load_settings(os.environ) before anything runs")
+    return _installed

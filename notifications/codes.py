@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import DomainError
 from domain.outbox.enqueue import enqueue_code
-from domain.settings import get_settings
+from domain.settings import current_settings
 from notifications.channels.sms import can_send
 
 log = logging.getLogger("motcua.codes")
@@ -26,7 +26,7 @@ class DeliveryUnavailable(DomainError):
 
 
 async def deliver_code(app: Any, row: Any, code: str) -> None:
-    settings = get_settings().notifications
+    settings = current_settings().notifications
     dev = settings.env in ("dev", "test")
     reachable = settings.email_enabled if row.channel == "email" else can_send(settings)
     if not reachable and not dev:

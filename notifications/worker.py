@@ -56,7 +56,7 @@ from domain.outbox.models import (
     PushSubscription,
 )
 from domain.outbox.models import DELIVERED as STATUS_DELIVERED
-from domain.settings import NotifySettings, get_settings
+from domain.settings import NotifySettings, current_settings
 from notifications.channels import DELIVERED, RETRY, TECHNICAL, Result
 from notifications.channels import email as email_channel
 from notifications.channels import sms as sms_channel
@@ -296,7 +296,7 @@ class Worker:
                  batch: int = 100, concurrency: int = 64, sms: sms_channel.SmsProvider | None = None,
                  resolve: Any = None, seed: int | None = None) -> None:
         self.db = db
-        self.settings = settings or get_settings().notifications
+        self.settings = settings or current_settings().notifications
         self.name = name or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch = max(1, min(batch, 1000))
         self.concurrency = max(1, min(concurrency, 512))

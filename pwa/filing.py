@@ -17,11 +17,11 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 
 from api.web.lookup import public_lookup
 from api.web.session import page_principal, page_user
+from api.web.state import settings_of
 from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput
-from domain.settings import get_settings
 from domain.workflow import STATE_NAMES_VI, State
 from pwa.render import is_htmx, render
 
@@ -253,7 +253,7 @@ async def receipt(request: Request[Any, Any, Any], dossier_id: int) -> Response[
     d: Dossier = ctx["d"]
     if d.code is None:
         return Redirect(f"/ho-so/{dossier_id}", status_code=303)
-    url = f"{get_settings().public_url}/tra-cuu?ma={d.code}"
+    url = f"{settings_of(request).public_url}/tra-cuu?ma={d.code}"
     return render(request, "filing/receipt.html", {**ctx, "qr": qr_svg(url), "lookup_url": url})
 
 

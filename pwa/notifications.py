@@ -17,7 +17,7 @@ from api.web.session import page_principal, page_user
 from auth import accounts
 from domain.errors import DomainError, InvalidInput
 from domain.outbox import preferences, templates
-from domain.settings import get_settings
+from domain.settings import current_settings
 from notifications import worker as outbox_worker
 from notifications.channels import inbox, webpush
 from pwa.render import render, request_language
@@ -93,7 +93,7 @@ async def _settings_page(request: Request[Any, Any, Any], user_id: int, *, error
     ctx = await request.app.state.db.read(load)
     return render(request, "notifications/settings.html", {
         **ctx, "channels": preferences.CONFIGURABLE, "channel_names": CHANNEL_NAMES, "error": error, "saved": saved,
-        "push_enabled": get_settings().notifications.push_enabled}, status=status)
+        "push_enabled": current_settings().notifications.push_enabled}, status=status)
 
 
 @get("/thong-bao/cai-dat", include_in_schema=False)
@@ -180,7 +180,7 @@ async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response
     me = page_user(request)
     await guards.require_admin(request, me.user_id)
     tpl, values = templates.preview_request(event, request.query_params)
-    base = get_settings().notifications.public_url
+    base = current_settings().notifications.public_url
     previews = [templates.preview(event, lang, values, public_url=base) for lang in templates.LANGUAGES]
     return render(request, "notifications/preview.html", {
         "tpl": tpl, "previews": previews, "values": {**tpl.sample, **values}})

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.web.session import page_principal, page_user
+from api.web.state import settings_of
 from auth.accounts import needs_passkey_enrolment
 from auth.passkeys import relying_party
 from domain import exports
@@ -38,7 +39,7 @@ from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
-from domain.settings import get_settings
+from domain.settings import current_settings
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
 
@@ -249,7 +250,7 @@ def _pane(session: Session, off: backoffice.Officer, dossier_id: int, now: datet
         "unit_processors": [(units[c], people) for c, people in processors.items() if c in units],
         "units": sorted((u for u in units.values() if u.active), key=lambda u: (u.level, u.name)),
         "unit_names": {c: u.name for c, u in units.items()},
-        "verify_url": f"{get_settings().public_url}/xac-minh/{result.public_id}" if result else None,
+        "verify_url": f"{current_settings().public_url}/xac-minh/{result.public_id}" if result else None,
         "min_day": (now.astimezone(TZ).date() + timedelta(days=1)).isoformat(),
     }
 
@@ -506,7 +507,7 @@ async def generate_result(request: Request[Any, Any, Any], dossier_id: int) -> R
         version = _version(form.get("version"))
         ctx = await db.read(_generate_context, me.user_id, dossier_id, version)
         public_id = backoffice.new_public_id()
-        verify_url = f"{get_settings().public_url}/xac-minh/{public_id}"
+        verify_url = f"{settings_of(request).public_url}/xac-minh/{public_id}"
         pdf = await asyncio.to_thread(render_result_pdf, issued_on=datetime.now(UTC), verify_url=verify_url, **ctx)
         digest = backoffice.result_hash(pdf)
         key = f"{digest[:2]}/{digest}"

@@ -36,7 +36,7 @@ from domain.payments.gateways.base import Gateway, StartResult
 from domain.payments.gateways.sandbox import OUTCOMES, SandboxGateway
 from domain.payments.machine import FINAL, LIVE, NAMES_VI, REFUND_NAMES_VI, RefundStatus, Status
 from domain.payments.models import Payment
-from domain.settings import GATEWAYS, get_settings
+from domain.settings import GATEWAYS, current_settings
 from pwa.account import login_redirect
 from pwa.render import is_htmx, render
 
@@ -49,7 +49,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def pay_page_csp() -> str:
     """The pay form's answer redirects to the gateway: browsers check form-action on redirects too."""
-    s = get_settings().payments
+    s = current_settings().payments
     origins = []
     for name, url in (("vnpay", s.vnpay_url), ("paygov", s.paygov_url)):
         if s.is_enabled(name) and url:
@@ -219,7 +219,7 @@ async def verify_receipt(request: Request[Any, Any, Any], public_id: str) -> Res
 
 # --- the sandbox gateway (a stand-in for a real one) ----------------------------------------------
 def _sandbox() -> SandboxGateway:
-    if not get_settings().payments.is_enabled("sandbox"):
+    if not current_settings().payments.is_enabled("sandbox"):
         raise NotFound("Cổng thử nghiệm không được bật.")
     gw = gateways.make("sandbox")
     assert isinstance(gw, SandboxGateway)
@@ -278,7 +278,7 @@ async def sandbox_choose(request: Request[Any, Any, Any]) -> Response[Any]:
         raise InvalidInput("Chưa chọn kết quả.", field="outcome")
     return_url, body, headers = gw.outcome(params, outcome)
     background = None
-    if get_settings().payments.sandbox_callbacks == "http" and params["callback_url"].startswith(("http://", "https://")):
+    if current_settings().payments.sandbox_callbacks == "http" and params["callback_url"].startswith(("http://", "https://")):
         background = BackgroundTask(deliver_callback, params["callback_url"], body, headers)
     return Redirect(return_url, status_code=303, background=background)
 

@@ -13,7 +13,7 @@ from jinja2 import BaseLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from markupsafe import Markup
 
-from domain.settings import get_settings
+from api.web.state import settings_of
 from pwa.i18n import (
     format_date,
     format_date_vn,
@@ -120,7 +120,7 @@ def render(request: Request[Any, Any, Any], template: str, context: dict[str, An
     query_lang = request.query_params.get("lang")
     if query_lang is not None and query_lang == lang and request.cookies.get("lang") != lang:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True,
-                            secure=get_settings().secure_cookies, path="/")
+                            secure=settings_of(request).secure_cookies, path="/")
     return response
 
 

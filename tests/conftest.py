@@ -65,16 +65,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    from domain.settings import get_settings
+    from tests.helpers import settings_from_env
 
-    get_settings.cache_clear()
+    settings_from_env()
     yield values
     for key, old in saved.items():
         if old is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = old
-    get_settings.cache_clear()
     drop_database(pg_name)
 
 
@@ -92,12 +91,12 @@ def catalogue_db(database_url: str) -> str:
     from domain.catalog.offer import apply_config, read_config
     from domain.catalog.procedures import import_normalised, read_bundle
     from domain.db import Database
-    from domain.settings import get_settings
+    from domain.settings import current_settings
 
     db = Database(database_url)
     db.run(lambda s: import_normalised(s, read_bundle()))
     db = Database(database_url)
-    db.run(apply_config, read_config(get_settings().web.province_config))
+    db.run(apply_config, read_config(current_settings().web.province_config))
     return database_url
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import secrets
+from collections.abc import Iterator
 from typing import Any
+
+from domain.settings import Settings, current_settings, install, load_settings
 
 PASSWORD = "một câu mật khẩu dài"
 
@@ -115,3 +119,20 @@ def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
     r = c.post(f"/dang-nhap/passkey/verify?next={next_}", content=json.dumps(auth.get(options.json())).encode(),
                headers=headers)
     assert r.status_code == 200, r.text
+
+
+def settings_from_env() -> Settings:
+    """What a composition root does at start-up: read the environment once and install the value. Tests
+    that change a variable call this to stand for a restart of the process."""
+    return install(load_settings(os.environ))
+
+
+@contextlib.contextmanager
+def settings_in_force(settings: Settings) -> Iterator[Settings]:
+    """Install ``settings`` for a block, then the ones in force before it."""
+    before = current_settings()
+    install(settings)
+    try:
+        yield settings
+    finally:
+        install(before)

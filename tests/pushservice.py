@@ -379,12 +379,13 @@ NOTIFY_ENV_KEYS = ("MOTCUA_VAPID_PRIVATE_KEY", "MOTCUA_PUSH_ALLOW_LOOPBACK", "MO
 
 @contextlib.contextmanager
 def notify_env(**values: str) -> Any:
-    """Set notification settings (environment variables) for a block; the settings cache is cleared
-    on the way in and out. Defaults: a fresh VAPID key, loopback push services allowed, fast retries."""
+    """Set notification settings (environment variables) for a block; the settings are read and
+    installed again on the way in and out. Defaults: a fresh VAPID key, loopback push services allowed, fast retries."""
     import os
 
-    from domain.settings import SettingsError, get_settings
+    from domain.settings import SettingsError
     from notifications.channels.webpush import generate_keys
+    from tests.helpers import settings_from_env
 
     defaults = {"MOTCUA_VAPID_PRIVATE_KEY": generate_keys()[0], "MOTCUA_PUSH_ALLOW_LOOPBACK": "1",
                 "MOTCUA_NOTIFY_BACKOFF_SECONDS": "0.05", "MOTCUA_NOTIFY_BACKOFF_CAP_SECONDS": "0.2",
@@ -395,19 +396,17 @@ def notify_env(**values: str) -> Any:
     for key in saved:
         os.environ.pop(key, None)
     os.environ.update({k: v for k, v in wanted.items() if v != ""})
-    get_settings.cache_clear()
     try:
-        yield get_settings().notifications
+        yield settings_from_env().notifications
     finally:
         for key, old in saved.items():
             if old is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
-        get_settings.cache_clear()
-        # read again: the outbox's channels (handed over when the settings are read) follow the restored ones
+        # read again, as a restarted process would: the outbox's channels follow the restored settings
         with contextlib.suppress(SettingsError):
-            get_settings()
+            settings_from_env()
 
 
 def make_user(session: Any, *, email: str | None = None, verified_email: bool = False, phone: str | None = None,

@@ -19,7 +19,7 @@ from auth import accounts
 from auth.tokens import Principal
 from domain.errors import InvalidInput
 from domain.outbox import preferences, templates
-from domain.settings import get_settings
+from domain.settings import current_settings
 from notifications import worker as outbox_worker
 from notifications.channels import inbox, webpush
 
@@ -173,7 +173,7 @@ class PushController(Controller):
     @get("/vapid-public-key")
     async def vapid_public_key(self) -> VapidKeyOut:
         """The server's VAPID public key: the `applicationServerKey` browsers subscribe with."""
-        settings = get_settings().notifications
+        settings = current_settings().notifications
         if not settings.push_enabled:
             raise webpush.PushUnavailable("Web Push is not configured on this server (no VAPID key)")
         return VapidKeyOut(public_key=webpush.public_key_of(settings.vapid_private_key))
@@ -244,7 +244,7 @@ class NotificationAdminController(Controller):
         """A template filled with its sample values; any `?name=value` of its placeholders overrides them."""
         await guards.require_admin(request, me.user_id)
         _, values = templates.preview_request(event, request.query_params)
-        return templates.preview(event, _lang(request), values, public_url=get_settings().notifications.public_url)
+        return templates.preview(event, _lang(request), values, public_url=current_settings().notifications.public_url)
 
 
 ROUTES: list[Any] = [NotificationController, PushController, NotificationAdminController]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
+from api.web.state import settings_of
 from auth import accounts
 from auth.passkeys import relying_party
 from auth.tokens import Principal
@@ -24,7 +25,6 @@ from domain import exports
 from domain.db import Database
 from domain.dossiers import backoffice, commands
 from domain.errors import Conflict, InvalidInput
-from domain.settings import get_settings
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -151,7 +151,7 @@ class OfficerController(Controller):
         """Attach the result document (multipart `file`, PDF or image) or generate it (JSON `{"generate": true}`)."""
         db = request.app.state.db
         public_id = backoffice.new_public_id()
-        verify_url = f"{get_settings().public_url}/xac-minh/{public_id}"
+        verify_url = f"{settings_of(request).public_url}/xac-minh/{public_id}"
         if request.headers.get("content-type", "").startswith("multipart/"):
             from api.web.uploads import receive_result_upload
 

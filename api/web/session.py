@@ -20,7 +20,7 @@ from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate
 from domain.clock import utc
 from domain.db import Database
 from domain.errors import Unauthorized
-from domain.settings import get_settings
+from domain.settings import current_settings
 
 # Sent with sign-out: the browser drops what it cached and stored for this site (pages in the HTTP cache
 # and the service worker's caches, drafts in storage), so the next person at this phone sees none of it.
@@ -35,7 +35,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 
 def auth_cookies(pair: TokenPair) -> list[Cookie]:
-    secure = get_settings().secure_cookies
+    secure = current_settings().secure_cookies
     return [
         Cookie(key=ACCESS_COOKIE, value=pair.access_token, httponly=True, secure=secure, samesite="lax", path="/",
                max_age=pair.expires_in),
@@ -45,7 +45,7 @@ def auth_cookies(pair: TokenPair) -> list[Cookie]:
 
 
 def cleared_cookies() -> list[Cookie]:
-    secure = get_settings().secure_cookies
+    secure = current_settings().secure_cookies
     return [Cookie(key=name, value="", httponly=True, secure=secure, samesite="lax", path="/", max_age=0)
             for name in (ACCESS_COOKIE, REFRESH_COOKIE)]
 

@@ -49,7 +49,7 @@ from domain.payments.machine import (
 )
 from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, Refund
 from domain.settings import PAYMENT_EXPIRY as EXPIRY
-from domain.settings import get_settings
+from domain.settings import current_settings
 
 CLOSED_DOSSIER = ("draft", "withdrawn", "refused_at_intake", "rejected")
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -66,9 +66,9 @@ def new_reference() -> str:
 
 
 def public_url() -> str:
-    from domain.settings import get_settings
+    from domain.settings import current_settings
 
-    return get_settings().public_url
+    return current_settings().public_url
 
 
 def next_url(payment: Payment) -> str:
@@ -91,7 +91,7 @@ def payment_info(session: Session, payment: Payment) -> PaymentInfo:
 def qr_details(payment: Payment) -> dict[str, Any] | None:
     if not payment.qr_payload:
         return None
-    s = get_settings().payments
+    s = current_settings().payments
     decoded = gateways.vietqr_fields(payment.qr_payload)
     return {"payload": payment.qr_payload, "bank_bin": s.vietqr_bank_bin, "account": s.vietqr_account,
             "account_name": s.vietqr_account_name, "amount_vnd": payment.amount_vnd,
@@ -241,7 +241,7 @@ def assess_fee(session: Session, officer_id: int, dossier_id: int, amount_vnd: i
                reason: str = "") -> FeeAssessment:
     """An officer sets the amount of one dossier (a fee the council decides, or the catalogue left unclear)."""
     dossier = officer_dossier(session, officer_id, dossier_id)
-    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > get_settings().payments.max_amount_vnd:
+    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > current_settings().payments.max_amount_vnd:
         raise InvalidInput("Số tiền không hợp lệ.", field="amount_vnd")
     if not reason.strip():
         raise InvalidInput("Cần ghi căn cứ (nghị quyết của HĐND, văn bản…).", field="reason")
@@ -296,7 +296,7 @@ def create_payment(  # noqa: C901  (each refusal of the fee flow, in order)
     if q.amount_vnd is None:
         raise Conflict("Chưa xác định được mức phí, lệ phí của hồ sơ; cơ quan tiếp nhận sẽ thông báo.",
                        field="amount_vnd")
-    if q.amount_vnd < 0 or q.amount_vnd > get_settings().payments.max_amount_vnd:
+    if q.amount_vnd < 0 or q.amount_vnd > current_settings().payments.max_amount_vnd:
         raise InvalidInput("Số tiền phải nộp không hợp lệ; hãy liên hệ cơ quan tiếp nhận.", field="amount_vnd")
     if q.amount_vnd == 0:
         raise Conflict("Thủ tục này không thu phí, lệ phí.", field="amount_vnd")
@@ -479,7 +479,7 @@ def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amou
         raise Conflict("Chỉ xác nhận tay được khoản chuyển khoản VietQR.", field="gateway")
     if not bank_ref.strip():
         raise InvalidInput("Cần mã giao dịch ngân hàng.", field="bank_ref")
-    if amount_vnd > get_settings().payments.second_confirm_vnd and payment.status in LIVE:
+    if amount_vnd > current_settings().payments.second_confirm_vnd and payment.status in LIVE:
         first = session.scalar(select(PaymentEvent).where(
             PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "officer", PaymentEvent.result == "pending")
             .order_by(PaymentEvent.id.desc()).limit(1))

@@ -21,9 +21,9 @@ GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr":
 
 
 def verify_url(public_id: str) -> str:
-    from domain.settings import get_settings
+    from domain.settings import current_settings
 
-    return f"{get_settings().public_url}/bien-lai/{public_id}"
+    return f"{current_settings().public_url}/bien-lai/{public_id}"
 
 
 def series_for(at: datetime) -> str:
@@ -86,7 +86,7 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
     from domain.documents.storage import key_for, storage_from_env
     from domain.dossiers.filing import StoredFile, add_to_wallet
-    from domain.settings import get_settings
+    from domain.settings import current_settings
 
     at = payment.paid_at or datetime.now(UTC)
     series = series_for(at)
@@ -99,7 +99,7 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     session.flush()
     content = render_document(receipt)
     digest = hashlib.sha256(content).hexdigest()
-    storage = storage_from_env(local_root=get_settings().storage.local_dir)
+    storage = storage_from_env(local_root=current_settings().storage.local_dir)
     storage.put(key_for(digest), content, "text/html")
     doc = add_to_wallet(session, owner_id, StoredFile(
         storage_key=key_for(digest), sha256=digest, content_type="text/html; charset=utf-8", size=len(content),

@@ -30,9 +30,8 @@ from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import decode
 from domain.payments.gateways.vnpay import hash_data, secure_hash
 from domain.payments.models import Payment, PaymentEvent, Receipt
-from domain.settings import get_settings
 from domain.workflow import Actor
-from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone, signed_in
+from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone, settings_from_env, signed_in
 from tests.softauthn import SoftAuthenticator
 
 CODE, UNIT, FEE = "1.004222", "000.31.11.H56", 10_000  # đăng ký thường trú: 10.000 ₫ online
@@ -108,14 +107,14 @@ def gateways_on(fake_server: str) -> Iterator[None]:
               "PAYGOV_PARTNER_CODE": "MOTCUA", "PAYGOV_SECRET": PAYGOV_SECRET}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    get_settings.cache_clear()
+    settings_from_env()
     yield
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    get_settings.cache_clear()
+    settings_from_env()
 
 
 @pytest.fixture(scope="module")

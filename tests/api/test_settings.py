@@ -6,7 +6,14 @@ import os
 
 import pytest
 
-from domain.settings import DEV_SECRET, SettingsError, load_settings, normalise_database_url
+from domain.settings import (
+    DEV_SECRET,
+    SettingsError,
+    current_settings,
+    install,
+    load_settings,
+    normalise_database_url,
+)
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,13 +122,12 @@ def test_cli_refuses_production_without_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from api.cli import main
-    from domain.settings import get_settings
 
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    get_settings.cache_clear()
+    before = current_settings()
     try:
-        assert main(["migrate"]) == 2
+        assert main(["migrate"]) == 2  # the CLI reads the environment itself, as a new process would
     finally:
-        get_settings.cache_clear()
+        install(before)
     assert "SECRET_KEY is not set" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, tzinfo
 
 import jwt
@@ -11,17 +12,19 @@ import pytest
 
 from auth import tokens
 from domain.errors import Unauthorized
-from domain.settings import get_settings
+from domain.settings import current_settings, install
+from tests.helpers import settings_in_force
 
 
 @pytest.fixture
 def token(env: dict[str, str]) -> Iterator[str]:  # the app's settings
     kid = tokens._current_kid()
     now = int(time.time())
-    claims = {"iss": get_settings().public_url, "aud": tokens.AUDIENCE, "sub": "1", "typ": "access", "sid": "s1",
+    before = current_settings()
+    claims = {"iss": before.public_url, "aud": tokens.AUDIENCE, "sub": "1", "typ": "access", "sid": "s1",
               "exp": now + 60, "iat": now}
     yield jwt.encode(claims, tokens._keys()[kid], algorithm="HS256", headers={"kid": kid})
-    get_settings.cache_clear()
+    install(before)
 
 
 def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,17 +41,17 @@ def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.Monkey
         tokens.decode_access(token)
 
 
-def test_a_remembered_token_dies_with_its_key(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remembered_token_dies_with_its_key(token: str) -> None:
     tokens.decode_access(token)
-    monkeypatch.setenv("SECRET_KEY", "another secret key of at least 32 characters")
-    get_settings.cache_clear()
-    with pytest.raises(Unauthorized, match="unknown key"):
+    now = current_settings()
+    rotated = replace(now, web=replace(now.web, secret_key="another secret key of at least 32 characters"))
+    with settings_in_force(rotated), pytest.raises(Unauthorized, match="unknown key"):
         tokens.decode_access(token)
 
 
-def test_a_remembered_token_belongs_to_its_issuer(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remembered_token_belongs_to_its_issuer(token: str) -> None:
     tokens.decode_access(token)
-    monkeypatch.setenv("PUBLIC_URL", "https://dichvucong.example.vn")
-    get_settings.cache_clear()
-    with pytest.raises(Unauthorized, match="issuer"):
+    now = current_settings()
+    moved = replace(now, web=replace(now.web, public_url="https://dichvucong.example.vn"))
+    with settings_in_force(moved), pytest.raises(Unauthorized, match="issuer"):
         tokens.decode_access(token)

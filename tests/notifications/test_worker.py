@@ -26,10 +26,10 @@ from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.outbox.enqueue import enqueue
 from domain.outbox.models import Attempt, Delivery, Notification, PushSubscription
-from domain.settings import get_settings
 from domain.workflow import Actor
 from notifications import ssrf
 from notifications.worker import Worker, WorkerBusy, claim, failed, retry_delivery, sqlite_lock
+from tests.helpers import settings_from_env
 from tests.pushservice import (
     PushService,
     Subscription,
@@ -594,7 +594,7 @@ def _clean_subscriptions(database_url: str) -> Iterator[None]:
     yield
     db = Database(database_url)
     db.run(lambda s: s.execute(delete(PushSubscription)))
-    get_settings.cache_clear()
+    settings_from_env()
 
 
 def test_lease_longer_than_timeouts_is_required(database_url: str) -> None:

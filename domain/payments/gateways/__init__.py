@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from domain.errors import InvalidInput, NotFound
 from domain.payments.gateways.base import Gateway
-from domain.settings import GATEWAYS, PaymentSettings, get_settings
+from domain.settings import GATEWAYS, PaymentSettings, current_settings
 
 LABELS = {"sandbox": "Cổng thử nghiệm (sandbox)", "vnpay": "VNPAY (thẻ ATM, ví, QR ngân hàng)",
           "vietqr": "Chuyển khoản VietQR", "paygov": "Nền tảng thanh toán quốc gia (Paygov)"}
 
 
 def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
-    settings = settings or get_settings().payments
+    settings = settings or current_settings().payments
     if name == "sandbox":
         from domain.payments.gateways.sandbox import SandboxGateway
 
@@ -34,7 +34,7 @@ def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
 
 def enabled(name: str) -> Gateway:
     """An enabled gateway by name; 400 for a known but disabled one, 404 for an unknown name."""
-    settings = get_settings().payments
+    settings = current_settings().payments
     if name not in GATEWAYS:
         raise NotFound(f"Không có cổng thanh toán {name[:20]!r}.")
     if not settings.is_enabled(name):
@@ -43,7 +43,7 @@ def enabled(name: str) -> Gateway:
 
 
 def enabled_names() -> tuple[str, ...]:
-    return get_settings().payments.enabled
+    return current_settings().payments.enabled
 
 
 def vietqr_fields(payload: str) -> dict[str, str]:

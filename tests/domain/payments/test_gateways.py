@@ -220,7 +220,7 @@ def test_settings_defaults_and_production_checks() -> None:
 
 def test_create_app_refuses_production_without_gateway_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     from api.app import create_app
-    from domain.settings import get_settings
+    from domain.settings import current_settings, install
 
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
@@ -228,10 +228,10 @@ def test_create_app_refuses_production_without_gateway_secrets(monkeypatch: pyte
     monkeypatch.setenv("PAYMENT_GATEWAYS", "vnpay")
     monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
     monkeypatch.delenv("VNPAY_TMN_CODE", raising=False)
-    get_settings.cache_clear()
+    before = current_settings()
     try:
         with pytest.raises(SettingsError, match="VNPAY_TMN_CODE"):
             create_app()
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        install(before)

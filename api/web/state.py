@@ -1,0 +1,19 @@
+"""What the composition root put on ``app.state`` for the handlers: the settings it read once, the storage
+it built once. Handlers and the web plumbing read them from the request, never from the environment."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Request
+
+from domain.documents.storage import Storage
+from domain.settings import Settings
+
+
+def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def storage_of(request: Request[Any, Any, Any]) -> Storage:
+    return cast(Storage, request.app.state.storage)
