@@ -27,6 +27,7 @@ from api.v1.calendar import CalendarController
 from api.v1.catalog import CatalogController
 from api.web.errors import error_handlers
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
+from api.web.proxies import TrustedProxiesMiddleware, parse_networks
 from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
@@ -140,7 +141,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             *dashboard.ROUTES,
         ],
         before_request=notification_pages.unread_for_header,
-        middleware=[DefineMiddleware(SessionCookieMiddleware)],
+        middleware=[DefineMiddleware(TrustedProxiesMiddleware, trusted=parse_networks(settings.web.trusted_proxies)),
+                    DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
             secret=settings.web.secret_key,
             cookie_name="motcua_csrf",

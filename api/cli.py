@@ -258,7 +258,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # others (a p99 far above the p50); asyncio's loop is fair at the same throughput (figures in
     # bench/README.md, "Figures behind the code's comments")
     uvicorn.run("api.app:app_from_env", factory=True, host=args.host, port=settings.web.port,
-                log_level="warning" if args.quiet else "info", proxy_headers=True, server_header=False,
+                log_level="warning" if args.quiet else "info", server_header=False,
+                proxy_headers=False,  # the app decides whom to believe: MOTCUA_TRUSTED_PROXIES (api/web/proxies.py)
                 loop="asyncio", workers=args.workers if args.workers > 1 else None)
     return 0
 

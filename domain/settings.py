@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -68,6 +69,7 @@ class WebSettings:
     province_config: Path
     var_dir: Path
     previous_secret_key: str = ""  # SECRET_KEY_PREVIOUS: still accepted while keys rotate
+    trusted_proxies: tuple[str, ...] = ()  # MOTCUA_TRUSTED_PROXIES: who may say who the client is
 
     @property
     def is_production(self) -> bool:
@@ -291,9 +293,23 @@ def _web(environ: Mapping[str, str]) -> WebSettings:
         public_url=(_text(environ, "PUBLIC_URL") or f"http://localhost:{port}").rstrip("/"),
         secret_key=secret or DEV_SECRET,
         previous_secret_key=environ.get("SECRET_KEY_PREVIOUS", ""),
+        trusted_proxies=_networks(environ, "MOTCUA_TRUSTED_PROXIES"),
         province_config=Path(_text(environ, "MOTCUA_PROVINCE_CONFIG") or ROOT / "config" / "province.toml"),
         var_dir=_var_dir(environ),
     )
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (``10.0.0.5,10.1.0.0/16,::1``), checked."""
+    out = []
+    for part in (environ.get(name) or "").split(","):
+        text = part.strip()
+        if text:
+            try:
+                out.append(str(ipaddress.ip_network(text, strict=False)))
+            except ValueError:
+                raise SettingsError(f"{name}: {text!r} is not an IP address or network") from None
+    return tuple(out)
 
 
 def _var_dir(environ: Mapping[str, str]) -> Path:
