@@ -31,7 +31,7 @@ from api.web.proxies import TrustedProxiesMiddleware, parse_networks
 from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
 from domain.db import Database
-from domain.documents.storage import storage_from_env
+from domain.documents.storage import storage_for
 from domain.settings import Settings, install, load_settings
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
 from pwa import notifications as notification_pages
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 "db": database,
                 "settings": settings,
                 "province_name": "",
-                "storage": storage_from_env(local_root=settings.storage.local_dir),
+                "storage": storage_for(settings.storage),
             }
         ),
         lifespan=[lifespan],

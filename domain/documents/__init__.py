@@ -22,6 +22,7 @@ from domain.documents.storage import (
     Storage,
     StorageConfigError,
     key_for,
+    storage_for,
     storage_from_env,
 )
 from domain.documents.streaming import (
@@ -52,6 +53,7 @@ __all__ = [
     "safe_display_name",
     "save_upload_file",
     "sniff",
+    "storage_for",
     "storage_from_env",
     "stream_to_file",
 ]

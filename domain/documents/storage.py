@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
+from domain.settings import StorageSettings
+
 CHUNK = 64 * 1024
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{64})")
@@ -287,8 +289,17 @@ def default_storage_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("MOTCUA_STORAGE_DIR") or var_dir / "files").resolve()
 
 
-def storage_from_env(env: Mapping[str, str] | None = None, *, local_root: Path | None = None) -> Storage:
-    """The storage the environment asks for.
+def storage_for(settings: StorageSettings) -> Storage:
+    """The storage the settings name: built once by a composition root (the app, the CLI, the worker)."""
+    if settings.kind == "s3":
+        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint, region=settings.s3_region,
+                         access_key=settings.s3_access_key, secret_key=settings.s3_secret_key)
+    return LocalStorage(settings.local_dir)
+
+
+def storage_from_env(env: Mapping[str, str], *, local_root: Path | None = None) -> Storage:
+    """The storage a mapping of environment variables asks for (the caller passes the mapping: the core
+    never reads ``os.environ``; the roots use :func:`storage_for` with ``settings.storage``).
 
     ``MOTCUA_STORAGE=local`` (default): files under ``local_root`` (pass ``settings.storage.local_dir``),
     else ``MOTCUA_STORAGE_DIR`` or ``<var>/files``. ``MOTCUA_STORAGE=s3``: bucket
@@ -296,7 +307,6 @@ def storage_from_env(env: Mapping[str, str] | None = None, *, local_root: Path |
     ``MOTCUA_S3_REGION`` (default us-east-1), credentials ``AWS_ACCESS_KEY_ID`` /
     ``AWS_SECRET_ACCESS_KEY`` (else boto3's usual chain). Raises :class:`StorageConfigError`.
     """
-    env = os.environ if env is None else env
     kind = (env.get("MOTCUA_STORAGE") or "local").strip().lower()
     if kind == "local":
         return LocalStorage(local_root or default_storage_dir(env))

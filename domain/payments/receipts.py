@@ -84,7 +84,7 @@ def render_document(receipt: Receipt) -> bytes:
 def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: str, unit_name: str,
           owner_id: int, organisation_id: int | None) -> Receipt:
     """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
-    from domain.documents.storage import key_for, storage_from_env
+    from domain.documents.storage import key_for, storage_for
     from domain.dossiers.filing import StoredFile, add_to_wallet
     from domain.settings import current_settings
 
@@ -99,7 +99,7 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     session.flush()
     content = render_document(receipt)
     digest = hashlib.sha256(content).hexdigest()
-    storage = storage_from_env(local_root=current_settings().storage.local_dir)
+    storage = storage_for(current_settings().storage)
     storage.put(key_for(digest), content, "text/html")
     doc = add_to_wallet(session, owner_id, StoredFile(
         storage_key=key_for(digest), sha256=digest, content_type="text/html; charset=utf-8", size=len(content),

@@ -17,8 +17,10 @@ from domain.documents.storage import (
     StorageConfigError,
     check_key,
     key_for,
+    storage_for,
     storage_from_env,
 )
+from domain.settings import StorageSettings
 
 MiB = 1024 * 1024
 
@@ -160,6 +162,14 @@ def test_storage_from_env(tmp_path: Path) -> None:
         storage_from_env({"MOTCUA_STORAGE": "s3", "MOTCUA_S3_BUCKET": "b", "MOTCUA_S3_ENDPOINT": "minio:9000"})
     with pytest.raises(StorageConfigError, match="local or s3"):
         storage_from_env({"MOTCUA_STORAGE": "ftp"})
+
+
+def test_storage_for_builds_what_the_settings_name(tmp_path: Path) -> None:
+    local = storage_for(StorageSettings(local_dir=tmp_path / "z"))
+    assert isinstance(local, LocalStorage) and local.root == tmp_path / "z"
+    s3 = storage_for(StorageSettings(kind="s3", s3_bucket="hoso", s3_endpoint="http://127.0.0.1:9",
+                                     s3_access_key="k", s3_secret_key="s"))
+    assert isinstance(s3, S3Storage) and s3.bucket == "hoso"
 
 
 # --- S3 against a real S3-protocol server -------------------------------------------------------
