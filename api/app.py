@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
+from sqlalchemy import text
 
 from api.v1 import dossiers, officer
 from api.v1 import notifications as notification_api
@@ -33,6 +34,7 @@ from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_for
 from domain.settings import Settings, install, load_settings
+from notifications.worker import embedded
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
 from pwa import notifications as notification_pages
 from pwa import officer as officer_pages
@@ -45,8 +47,6 @@ log = logging.getLogger("motcua")
 @get("/healthz", tags=["ops"])
 async def healthz(request: Request[Any, Any, Any]) -> dict[str, str]:
     """Liveness and database reachability."""
-    from sqlalchemy import text
-
     await request.app.state.db.read(lambda s: s.execute(text("SELECT 1")).scalar_one())
     return {"status": "ok"}
 
@@ -106,8 +106,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # waits: that was the p99 under load (figures in bench/README.md)
         gc.collect()
         gc.freeze()
-        from notifications.worker import embedded
-
         # MOTCUA_EMBEDDED_WORKER=1 (make run): the notification worker runs in this process
         try:
             async with embedded(database, settings.notifications.embedded_worker):

@@ -13,6 +13,8 @@ from domain.db import Database
 from domain.errors import DomainError
 from domain.settings import ROOT, Settings, SettingsError, install, load_settings
 
+# Each command imports what it runs (those imports are marked for PLC0415): `motcua --help` and one command
+# stay fast, and a command does not load the web app, the worker or the demo generator it does not use.
 log = logging.getLogger("motcua")
 SHARED_RAW = ROOT.parent / "shared" / "data" / "tthc" / "raw"
 
@@ -34,7 +36,7 @@ def _db() -> Database:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from domain.migrate import upgrade
+    from domain.migrate import upgrade  # noqa: PLC0415
 
     upgrade(get_settings().database.url)
     print("database schema is up to date")
@@ -42,7 +44,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from domain.catalog.procedures import import_paths
+    from domain.catalog.procedures import import_paths  # noqa: PLC0415
 
     summary = _db().run(import_paths, args.paths)
     for error in summary.errors:
@@ -52,7 +54,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_build_catalogue(args: argparse.Namespace) -> int:
-    from domain.catalog.procedures import BUNDLE, parse_paths, write_bundle
+    from domain.catalog.procedures import BUNDLE, parse_paths, write_bundle  # noqa: PLC0415
 
     records = list(parse_paths(args.paths or [SHARED_RAW]))
     failed = [f"{source}: {error}" for source, _d, _r, error in records if error]
@@ -64,7 +66,7 @@ def cmd_build_catalogue(args: argparse.Namespace) -> int:
 
 
 def cmd_load_catalogue(args: argparse.Namespace) -> int:
-    from domain.catalog.procedures import BUNDLE, import_normalised, read_bundle
+    from domain.catalog.procedures import BUNDLE, import_normalised, read_bundle  # noqa: PLC0415
 
     summary = _db().run(lambda s: import_normalised(s, read_bundle(Path(args.bundle) if args.bundle else BUNDLE)))
     print(summary.as_line())
@@ -72,7 +74,7 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
 
 
 def cmd_load_offer(args: argparse.Namespace) -> int:
-    from domain.catalog.offer import apply_config, read_config
+    from domain.catalog.offer import apply_config, read_config  # noqa: PLC0415
 
     cfg = read_config(Path(args.config) if args.config else get_settings().web.province_config)
     summary = _db().run(apply_config, cfg)
@@ -117,7 +119,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         if code:
             return code
     if get_settings().env == "dev":
-        from domain.stats.demo import already_loaded
+        from domain.stats.demo import already_loaded  # noqa: PLC0415
 
         raw = os.environ.get("MOTCUA_DEMO_DOSSIERS", "300").strip()
         if not raw.isdigit():
@@ -131,7 +133,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     """Plausible history through the domain's rules, written in batches (see domain/stats/demo.py)."""
-    from domain.stats.demo import Options, generate
+    from domain.stats.demo import Options, generate  # noqa: PLC0415
 
     if get_settings().env == "production":
         print("demo data is never generated in production", file=sys.stderr)
@@ -158,7 +160,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 def cmd_stats_rebuild(_args: argparse.Namespace) -> int:
     """Recount the statistics roll-ups from the dossier tables (after a bulk change that bypassed them)."""
-    from domain.stats.rollups import rebuild
+    from domain.stats.rollups import rebuild  # noqa: PLC0415
 
     count = _db().run(rebuild)
     print(f"statistics rebuilt from {count:,} dossiers")
@@ -172,7 +174,7 @@ ROLE_GRANTS = {"officer": ("receiver", "processor"), "approver": ("approver",), 
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from auth import accounts as service
+    from auth import accounts as service  # noqa: PLC0415
 
     def run(session):  # type: ignore[no-untyped-def]
         if args.role in ("officer", "approver", "accountant") and not args.unit:
@@ -191,8 +193,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_enrolment_code(args: argparse.Namespace) -> int:
-    from domain.accounts import enrolment
-    from domain.accounts.users import find_user
+    from domain.accounts import enrolment  # noqa: PLC0415
+    from domain.accounts.users import find_user  # noqa: PLC0415
 
     def run(session):  # type: ignore[no-untyped-def]
         user = find_user(session, args.username)
@@ -208,7 +210,7 @@ def cmd_enrolment_code(args: argparse.Namespace) -> int:
 
 
 def cmd_create_unit(args: argparse.Namespace) -> int:
-    from auth import accounts as service
+    from auth import accounts as service  # noqa: PLC0415
 
     unit = _db().run(service.create_unit, args.code, args.name, args.level)
     print(f"unit {unit.code} ({unit.name}) ready")
@@ -216,7 +218,7 @@ def cmd_create_unit(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(_args: argparse.Namespace) -> int:
-    from domain.audit import verify_chain
+    from domain.audit import verify_chain  # noqa: PLC0415
 
     report = _db().run(verify_chain)
     if report.broken_at is None:
@@ -227,7 +229,7 @@ def cmd_verify_audit(_args: argparse.Namespace) -> int:
 
 
 def cmd_verify_decision(args: argparse.Namespace) -> int:
-    from domain.dossiers.backoffice import verify_decisions
+    from domain.dossiers.backoffice import verify_decisions  # noqa: PLC0415
 
     check = _db().run(verify_decisions, args.dossier_id)
     for d in check.decisions:
@@ -240,9 +242,9 @@ def cmd_verify_decision(args: argparse.Namespace) -> int:
 
 def cmd_expire_drafts(args: argparse.Namespace) -> int:
     """Warn the owners of drafts nobody touched for a while, then delete the drafts (run daily)."""
-    from datetime import timedelta
+    from datetime import timedelta  # noqa: PLC0415
 
-    from domain.dossiers.filing import expire_drafts
+    from domain.dossiers.filing import expire_drafts  # noqa: PLC0415
 
     summary = _db().run(expire_drafts, ttl=timedelta(days=args.days), warn_before=timedelta(days=args.warn_days))
     print(f"warned: {len(summary.warned)}, deleted: {summary.deleted}")
@@ -250,7 +252,7 @@ def cmd_expire_drafts(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import uvicorn  # noqa: PLC0415
 
     settings = get_settings()
     print(f"motcua serving on http://localhost:{settings.web.port} (env: {settings.env})")
@@ -267,10 +269,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """The notification worker as its own process: until SIGTERM/SIGINT (or, with --once, until
     nothing is due). Several may run on PostgreSQL; SQLite takes one."""
-    import asyncio
-    import signal
+    import asyncio  # noqa: PLC0415
+    import signal  # noqa: PLC0415
 
-    from notifications.worker import Worker, WorkerBusy, sqlite_lock
+    from notifications.worker import Worker, WorkerBusy, sqlite_lock  # noqa: PLC0415
 
     async def run() -> int:
         db = Database(get_settings().database.url)
@@ -303,8 +305,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_vapid_keys(args: argparse.Namespace) -> int:
     """Make the Web Push (VAPID) key pair once; print it as settings, or keep it in var/vapid.env (dev)."""
-    from domain.settings import read_env_file, vapid_file
-    from notifications.channels.webpush import generate_keys, public_key_of
+    from domain.settings import read_env_file, vapid_file  # noqa: PLC0415
+    from notifications.channels.webpush import generate_keys, public_key_of  # noqa: PLC0415
 
     path = vapid_file(get_settings().web.var_dir)
     if args.save and path.exists() and not args.force:

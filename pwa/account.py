@@ -15,7 +15,11 @@ from litestar.response import Redirect
 from api.web.session import CLEAR_SITE_DATA, client_ip, page_principal, page_user, set_session_cookies
 from auth import accounts as service
 from auth.accounts import Client
+from auth.passkeys import delete_passkey as remove
+from auth.passkeys import list_passkeys, require_step_up
+from auth.passkeys import rename_passkey as rename
 from auth.tokens import TokenPair
+from domain.accounts.models import AuthSession
 from domain.errors import DomainError, Unauthorized
 from notifications.codes import deliver_code
 from pwa.render import render
@@ -122,9 +126,6 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
 
 # --- account ---------------------------------------------------------------------------------
 def _account_context(session: Any, user_id: int, session_id: str) -> dict[str, Any]:
-    from auth.passkeys import list_passkeys
-    from domain.accounts.models import AuthSession
-
     user = service.get_user(session, user_id)
     current = session.get(AuthSession, session_id)
     return {
@@ -172,8 +173,6 @@ async def end_session(request: Request[Any, Any, Any], session_id: str) -> Respo
 @post("/tai-khoan/dang-xuat-thiet-bi-khac", include_in_schema=False)
 async def end_other_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     """A sensitive action: needs a passkey assertion within the last 5 minutes (step-up)."""
-    from auth.passkeys import require_step_up
-
     me = page_user(request)
 
     def run(session: Any) -> None:
@@ -191,8 +190,6 @@ async def end_other_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/tai-khoan/passkeys/{passkey_id:int}/doi-ten", include_in_schema=False)
 async def rename_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
-    from auth.passkeys import rename_passkey as rename
-
     me = page_user(request)
     form = await _form(request)
     try:
@@ -204,8 +201,6 @@ async def rename_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Re
 
 @post("/tai-khoan/passkeys/{passkey_id:int}/xoa", include_in_schema=False)
 async def delete_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
-    from auth.passkeys import delete_passkey as remove
-
     me = page_user(request)
     try:
         await request.app.state.db.write(remove, me.user_id, passkey_id, ip=client_ip(request),

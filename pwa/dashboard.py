@@ -11,6 +11,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from api.web.session import page_user
+from domain.catalog.models import Procedure
+from domain.dossiers.filing import get_dossier
 from domain.errors import DomainError, InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -217,9 +219,6 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 # --- rating a returned dossier ------------------------------------------------------------------------
 def _rating_context(session: Any, user_id: int, dossier_id: int) -> dict[str, Any]:
-    from domain.catalog.models import Procedure
-    from domain.dossiers.filing import get_dossier
-
     d = get_dossier(session, user_id, dossier_id)
     name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code))
     return {"d": d, "procedure_name": name or d.procedure_code, "rating": ratings.rating_of(session, d.id),

@@ -18,6 +18,8 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 from api.web.lookup import public_lookup
 from api.web.session import page_principal, page_user
 from api.web.state import settings_of
+from api.web.uploads import receive_upload, stream_document
+from domain.catalog.procedures import get_procedure
 from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
@@ -73,8 +75,6 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def _load(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
-    from domain.catalog.procedures import get_procedure
-
     d = service.get_dossier(session, user_id, dossier_id)
     schema = service.schema_of(session, d)
     view = get_procedure(session, d.procedure_code)
@@ -176,8 +176,6 @@ async def wards(request: Request[Any, Any, Any]) -> Response[Any]:
       opt={"exclude_from_csrf": True})  # checked on the streamed body by receive_upload
 async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.web.uploads import receive_upload
-
     db = request.app.state.db
     try:
         slot, stored = await receive_upload(request, csrf=True)
@@ -282,8 +280,6 @@ async def wallet(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/tai-lieu/{document_id:int}", include_in_schema=False)
 async def document_content(request: Request[Any, Any, Any], document_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.web.uploads import stream_document
-
     doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
     return stream_document(request, doc)
 

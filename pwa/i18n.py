@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,6 @@ def _vn(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)  # stored in UTC
     return value.astimezone(VN_TZ)
 

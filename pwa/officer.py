@@ -28,17 +28,20 @@ from sqlalchemy.orm import Session
 
 from api.web.session import page_principal, page_user
 from api.web.state import settings_of
+from api.web.uploads import store_upload, stream_document, streamed_form
 from auth.accounts import needs_passkey_enrolment
 from auth.passkeys import relying_party
 from domain import exports
 from domain.accounts.models import OfficerRole, User
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
+from domain.documents.processing import EXTENSIONS, PDF_TYPE
 from domain.dossiers import backoffice, commands
 from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.results import render_result_pdf
 from domain.settings import current_settings
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
@@ -412,15 +415,11 @@ def _dossier_document(session: Session, user_id: int, dossier_id: int, document_
 async def document(request: Request[Any, Any, Any], dossier_id: int, document_id: int) -> Response[Any]:
     """A page of the dossier, through the officer's scope (another unit's: 404)."""
     me = page_user(request)
-    from api.web.uploads import stream_document
-
     doc = await request.app.state.db.read(_dossier_document, me.user_id, dossier_id, document_id)
     return stream_document(request, doc)
 
 
 def _result_file(session: Session, user_id: int, dossier_id: int, result_id: int) -> service.StoredFile:
-    from domain.documents.processing import EXTENSIONS
-
     off = backoffice.officer(session, user_id)
     d = backoffice.get_for_officer(session, off, dossier_id)
     r = session.get(DossierResult, result_id)
@@ -433,8 +432,6 @@ def _result_file(session: Session, user_id: int, dossier_id: int, result_id: int
 @get("/can-bo/ho-so/{dossier_id:int}/ket-qua/{result_id:int}", include_in_schema=False)
 async def result_file(request: Request[Any, Any, Any], dossier_id: int, result_id: int) -> Response[Any]:
     me = page_user(request)
-    from api.web.uploads import stream_document
-
     return stream_document(request, await request.app.state.db.read(_result_file, me.user_id, dossier_id,
                                                                      result_id))
 
@@ -458,8 +455,6 @@ def _attach(session: Session, user_id: int, dossier_id: int, version: int, store
 
 async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service.StoredFile, str]:
     """The result file of a multipart form, streamed to disk, CSRF-checked before anything is stored."""
-    from api.web.uploads import store_upload, streamed_form
-
     async with streamed_form(request, max_files=1, max_fields=6, csrf=True) as form:
         version = _version(form.get("version"))
         files = form.files_of("file")
@@ -497,9 +492,6 @@ def _generate_context(session: Session, user_id: int, dossier_id: int, version: 
 @post("/can-bo/ho-so/{dossier_id:int}/ket-qua/tao", include_in_schema=False)
 async def generate_result(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """Generate the result from the template with the dossier's data (a PDF with the verify QR code)."""
-    from domain.documents.processing import PDF_TYPE
-    from domain.results import render_result_pdf
-
     me = page_user(request)
     form = await _form(request)
     db = request.app.state.db
@@ -567,8 +559,6 @@ def _sha256_of(path: Path) -> str:
       opt={"exclude_from_csrf": True})  # public and changes nothing: the file is hashed and forgotten
 async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Response[Any]:
     """Compare an uploaded copy with the issued result's hash: khớp / không khớp."""
-    from api.web.uploads import streamed_form
-
     await request.app.state.db.read(backoffice.verify_result, public_id)  # 404 before reading the body
     try:
         async with streamed_form(request, max_files=1, max_fields=2) as form:

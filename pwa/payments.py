@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -245,8 +246,6 @@ async def sandbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 def _deliver(url: str, body: bytes, headers: dict[str, str]) -> None:
     """POST the signed callback like a gateway does: a few tries with back-off, then give up (logged)."""
-    import time
-
     for attempt in range(4):
         try:
             req = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -325,8 +324,6 @@ async def _officer_action(request: Request[Any, Any, Any], dossier_id: int, acti
         if isinstance(exc, NotFound):
             raise
         return await _officer_page(request, dossier_id, error=exc, status=exc.status)
-    from urllib.parse import quote
-
     return Redirect(f"/can-bo/ho-so/{dossier_id}/thanh-toan?tb={quote(message)}", status_code=303)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import BaseLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
+from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from api.web.state import settings_of
@@ -100,8 +101,6 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
 
 def csrf_token(request: Request[Any, Any, Any]) -> str:
     """The token every form posts back as `_csrf_token` (htmx sends it as X-CSRFToken)."""
-    from litestar.utils.scope.state import ScopeState
-
     token = ScopeState.from_scope(request.scope).csrf_token
     return token if isinstance(token, str) else ""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
 
+from domain.calendar.engine import TZ, expected_result
+from domain.calendar.store import load_calendar
 from domain.catalog import procedures as service
 from domain.catalog.procedures import SearchQuery
 from pwa.render import is_htmx, render
@@ -65,11 +68,6 @@ async def results(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/thu-tuc/{code:str}", include_in_schema=False)
 async def procedure(request: Request[Any, Any, Any], code: str) -> Response[bytes]:
-    from datetime import datetime
-
-    from domain.calendar.engine import TZ, expected_result
-    from domain.calendar.store import load_calendar
-
     db = request.app.state.db
     view = await db.read(service.get_procedure, code)
     expected = None  # "file now → result expected by": only where this province takes the dossier

@@ -18,6 +18,7 @@ from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, rotate
 from domain.db import Database
 from domain.errors import Unauthorized
+from notifications.codes import deliver_code
 
 log = logging.getLogger("motcua.auth")
 
@@ -152,8 +153,6 @@ class AuthController(Controller):
     @post("/codes", status_code=HTTP_202_ACCEPTED, dependencies={"me": Provide(api_principal)})
     async def request_code(self, request: Request[Any, Any, Any], data: CodeRequestIn, me: Principal) -> dict[str, str]:
         """Send a one-time code (10 minutes, single use) to prove the phone number or e-mail is yours."""
-        from notifications.codes import deliver_code
-
         row, code = await request.app.state.db.write(service.request_code, me.user_id, data.channel,
                                                      client=_client(request))
         await deliver_code(request.app, row, code)

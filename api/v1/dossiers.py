@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.web.lookup import public_lookup
 from api.web.session import api_principal
+from api.web.uploads import receive_upload, stream_document
 from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers import filing as service
-from domain.dossiers.models import Dossier
+from domain.dossiers.models import Dossier, FormRevision, WalletDocument
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -127,8 +128,6 @@ def document_out(doc: Any) -> DocumentOut:
 
 
 def dossier_out(session: Session, d: Dossier) -> DossierOut:
-    from domain.dossiers.models import FormRevision
-
     form = session.get(FormRevision, d.form_revision_id)
     return DossierOut(
         id=d.id, code=d.code, procedure_code=d.procedure_code, status=d.status,
@@ -206,8 +205,6 @@ class DossierController(Controller):
     @post("/{dossier_id:int}/documents", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
     async def upload(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DocumentOut:
         """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
-        from api.web.uploads import receive_upload
-
         slot, stored = await receive_upload(request)
         doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
         return document_out(doc)
@@ -278,8 +275,6 @@ class DocumentController(Controller):
     async def wallet(self, request: Request[Any, Any, Any], me: Principal) -> list[DocumentOut]:
         """My document wallet (and my organisations'): uploads and issued results."""
         def run(session: Session) -> list[DocumentOut]:
-            from domain.dossiers.models import WalletDocument
-
             rows = session.scalars(service.visible_documents(session, me.user_id)
                                    .order_by(WalletDocument.created_at.desc()).limit(500))
             return [document_out(d) for d in rows]
@@ -290,8 +285,6 @@ class DocumentController(Controller):
     @get("/{document_id:int}/content")
     async def content(self, request: Request[Any, Any, Any], me: Principal, document_id: int) -> Response[Any]:
         """The file itself (streamed)."""
-        from api.web.uploads import stream_document
-
         doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
         return stream_document(request, doc)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,13 +18,17 @@ from sqlalchemy.orm import Session
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.session import api_principal
 from api.web.state import settings_of
+from api.web.uploads import receive_result_upload
 from auth import accounts
 from auth.passkeys import relying_party
 from auth.tokens import Principal
 from domain import exports
 from domain.db import Database
-from domain.dossiers import backoffice, commands
-from domain.errors import Conflict, InvalidInput
+from domain.documents.processing import PDF_TYPE
+from domain.dossiers import backoffice, commands, filing
+from domain.dossiers.filing import StoredFile, get_dossier
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.results import render_result_pdf
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -153,16 +157,8 @@ class OfficerController(Controller):
         public_id = backoffice.new_public_id()
         verify_url = f"{settings_of(request).public_url}/xac-minh/{public_id}"
         if request.headers.get("content-type", "").startswith("multipart/"):
-            from api.web.uploads import receive_result_upload
-
             stored, title = await receive_result_upload(request)
         else:
-            from datetime import UTC
-
-            from domain.documents.processing import PDF_TYPE
-            from domain.dossiers.filing import StoredFile
-            from domain.results import render_result_pdf
-
             ctx = await db.read(backoffice.result_context, me.user_id, dossier_id)
             pdf = await asyncio.to_thread(render_result_pdf, issued_on=datetime.now(UTC), verify_url=verify_url, **ctx)
             digest = backoffice.result_hash(pdf)
@@ -227,8 +223,6 @@ class AdminController(Controller):
         self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn
     ) -> dict[str, Any]:
         """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
-        from domain.dossiers import filing
-
         def run(session: Session) -> dict[str, Any]:
             accounts.require_admin(session, me.user_id)
             form = filing.edit_form(session, code, {"steps": data.steps, "fields": data.fields,
@@ -248,9 +242,6 @@ class DecisionController(Controller):
                               dossier_id: int) -> DecisionCheckOut:
         """Re-verify the stored passkey assertions of a dossier's decisions against the approvers' keys."""
         def run(session: Session) -> backoffice.DecisionCheck:
-            from domain.dossiers.filing import get_dossier
-            from domain.errors import NotFound
-
             try:
                 get_dossier(session, me.user_id, dossier_id)  # the filer may check their own
             except NotFound:

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.session import api_principal, client_ip
 from auth.tokens import Principal
+from domain.dossiers.filing import get_dossier
 from domain.errors import NotFound
 from domain.payments import fees, gateways, receipts
 from domain.payments import operations as service
@@ -113,8 +114,6 @@ class DossierPaymentController(Controller):
     async def list_payments(self, request: Request[Any, Any, Any], me: Principal,
                             dossier_id: int) -> list[dict[str, Any]]:
         def run(session: Any) -> list[dict[str, Any]]:
-            from domain.dossiers.filing import get_dossier
-
             d = get_dossier(session, me.user_id, dossier_id)
             return [service.payment_view(session, p) for p in service.dossier_payments(session, d.id)]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.web.session import api_principal
 from auth.tokens import Principal
 from domain.db import Database
+from domain.dossiers.filing import get_dossier
 from domain.errors import InvalidInput
 from domain.stats import ratings, reports
 from domain.stats.rollups import CRITERIA
@@ -83,8 +84,6 @@ class RatingController(Controller):
     async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> RatingState:
         """Whether this dossier can be rated now (its result was returned, not rated yet) and the rating."""
         def run(session: Session) -> RatingState:
-            from domain.dossiers.filing import get_dossier
-
             d = get_dossier(session, me.user_id, dossier_id)
             r = ratings.rating_of(session, d.id)
             return RatingState(dossier_id=d.id, can_rate=ratings.can_rate(d) and r is None,

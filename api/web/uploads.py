@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,8 +31,6 @@ CSRF_COOKIE = "motcua_csrf"
 
 
 def _csrf_valid(token: str, secret: str) -> str | None:
-    import hmac
-
     if len(token) <= CSRF_SECRET_LENGTH:
         return None
     body, mac = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
@@ -44,8 +43,6 @@ def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
     secret = request.app.state.settings.web.secret_key
     cookie = _csrf_valid(request.cookies.get(CSRF_COOKIE, ""), secret)
     given = _csrf_valid(sent or request.headers.get("x-csrftoken") or "", secret)
-    import hmac
-
     if cookie is None or given is None or not hmac.compare_digest(cookie, given):
         raise PermissionDeniedException("Biểu mẫu đã hết hạn; vui lòng tải lại trang rồi gửi lại (CSRF token "
                                         "verification failed).")
