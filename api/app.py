@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -18,16 +18,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License
 from sqlalchemy import text
 
-from api.v1 import dossiers, officer
+from api.v1 import auth as auth_api
+from api.v1 import calendar as calendar_api
+from api.v1 import catalog as catalog_api
+from api.v1 import dossiers as dossier_api
 from api.v1 import notifications as notification_api
+from api.v1 import officer as officer_api
 from api.v1 import passkeys as passkey_api
 from api.v1 import payments as payment_api
 from api.v1 import stats as stats_api
-from api.v1.auth import AuthController, MeController
-from api.v1.calendar import CalendarController
-from api.v1.catalog import CatalogController
 from api.web.errors import error_handlers
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
+from api.web.providers import PROVIDERS
 from api.web.proxies import TrustedProxiesMiddleware, parse_networks
 from api.web.session import SessionCookieMiddleware, SignInRequired
 from domain.catalog.offer import current_province
@@ -45,10 +47,20 @@ log = logging.getLogger("motcua")
 
 
 @get("/healthz", tags=["ops"])
-async def healthz(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def healthz(db: Database) -> dict[str, str]:
     """Liveness and database reachability."""
-    await request.app.state.db.read(lambda s: s.execute(text("SELECT 1")).scalar_one())
+    await db.read(lambda s: s.execute(text("SELECT 1")).scalar_one())
     return {"status": "ok"}
+
+
+# The JSON API (api.v1) and the plumbing's own endpoints, in the order of the OpenAPI document
+API_ROUTES: list[Any] = [healthz, *catalog_api.ROUTES, *auth_api.ROUTES, *calendar_api.ROUTES, *dossier_api.ROUTES,
+                         *officer_api.ROUTES, *passkey_api.ROUTES, *payment_api.ROUTES, *notification_api.ROUTES,
+                         *stats_api.ROUTES]
+# The pages (pwa)
+PAGE_ROUTES: list[Any] = [*views.ROUTES, *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *static_files.ROUTES,
+                          *passkey_routes.ROUTES, *payment_pages.ROUTES, *notification_pages.ROUTES,
+                          *officer_pages.ROUTES, *dashboard.ROUTES]
 
 
 def _signed_in(scope: Any) -> bool:
@@ -115,29 +127,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     return Litestar(
-        route_handlers=[
-            healthz,
-            CatalogController,
-            AuthController,
-            MeController,
-            *views.ROUTES,
-            CalendarController,
-            *account.ROUTES,
-            *admin.ROUTES,
-            *filing.ROUTES,
-            *dossiers.ROUTES,
-            *officer.ROUTES,
-            *static_files.ROUTES,
-            *passkey_api.ROUTES,
-            *passkey_routes.ROUTES,
-            *payment_api.ROUTES,
-            *payment_pages.ROUTES,
-            *notification_api.ROUTES,
-            *notification_pages.ROUTES,
-            *officer_pages.ROUTES,
-            *stats_api.ROUTES,
-            *dashboard.ROUTES,
-        ],
+        route_handlers=[*API_ROUTES, *PAGE_ROUTES],
+        dependencies=PROVIDERS,
         before_request=notification_pages.unread_for_header,
         middleware=[DefineMiddleware(TrustedProxiesMiddleware, trusted=parse_networks(settings.web.trusted_proxies)),
                     DefineMiddleware(SessionCookieMiddleware)],

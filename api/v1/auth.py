@@ -9,10 +9,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import ResponseHeader
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from api.web.session import CLEAR_SITE_DATA, api_principal, client_ip
+from api.web.providers import API_USER
+from api.web.session import CLEAR_SITE_DATA, client_ip
 from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, rotate
@@ -120,48 +120,52 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/register", status_code=HTTP_201_CREATED)
-    async def register(self, request: Request[Any, Any, Any], data: RegisterIn) -> UserOut:
+    async def register(self, request: Request[Any, Any, Any], db: Database, data: RegisterIn) -> UserOut:
         """Create a citizen account (identity level 1). The username is a mobile number or an e-mail."""
-        user = await request.app.state.db.write(service.register, data.full_name, data.username, data.password,
+        user = await db.write(service.register, data.full_name, data.username, data.password,
                                                 client=_client(request), cccd=data.cccd)
         return UserOut(id=user.id, username=user.username, full_name=user.full_name, kind=user.kind)
 
     @post("/login", status_code=HTTP_200_OK)
-    async def login(self, request: Request[Any, Any, Any], data: LoginIn) -> TokensOut:
+    async def login(self, request: Request[Any, Any, Any], db: Database, data: LoginIn) -> TokensOut:
         """Sign in with a password → an access token (JWT, 10 min) and a refresh token."""
-        result = await request.app.state.db.write(service.login, data.username, data.password,
+        result = await db.write(service.login, data.username, data.password,
                                                   client=_client(request))
         if isinstance(result, Unauthorized):
             raise result
         return tokens(result)
 
     @post("/refresh", status_code=HTTP_200_OK)
-    async def refresh(self, request: Request[Any, Any, Any], data: RefreshIn) -> TokensOut:
+    async def refresh(self, request: Request[Any, Any, Any], db: Database, data: RefreshIn) -> TokensOut:
         """Trade a refresh token for a new pair (rotation; replaying a used token ends the session)."""
-        result = await request.app.state.db.write(rotate, data.refresh_token, ip=client_ip(request))
+        result = await db.write(rotate, data.refresh_token, ip=client_ip(request))
         if isinstance(result, Unauthorized):
             raise result
         return tokens(result)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, dependencies={"me": Provide(api_principal)},
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, dependencies={"me": API_USER},
           response_headers=[ResponseHeader(name="Clear-Site-Data", value=CLEAR_SITE_DATA,
                                            description="a browser drops this site's caches and storage")])
-    async def logout(self, request: Request[Any, Any, Any], me: Principal) -> None:
+    async def logout(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> None:
         """End this session: its access and refresh tokens stop working at once."""
-        await request.app.state.db.write(service.logout, me.session_id, user_id=me.user_id, ip=client_ip(request))
+        await db.write(service.logout, me.session_id, user_id=me.user_id, ip=client_ip(request))
 
-    @post("/codes", status_code=HTTP_202_ACCEPTED, dependencies={"me": Provide(api_principal)})
-    async def request_code(self, request: Request[Any, Any, Any], data: CodeRequestIn, me: Principal) -> dict[str, str]:
+    @post("/codes", status_code=HTTP_202_ACCEPTED, dependencies={"me": API_USER})
+    async def request_code(
+        self, request: Request[Any, Any, Any], db: Database, data: CodeRequestIn, me: Principal
+    ) -> dict[str, str]:
         """Send a one-time code (10 minutes, single use) to prove the phone number or e-mail is yours."""
-        row, code = await request.app.state.db.write(service.request_code, me.user_id, data.channel,
+        row, code = await db.write(service.request_code, me.user_id, data.channel,
                                                      client=_client(request))
         await deliver_code(request.app, row, code)
         return {"status": "sent", "channel": data.channel}
 
-    @post("/codes/verify", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
-    async def verify_code(self, request: Request[Any, Any, Any], data: CodeVerifyIn, me: Principal) -> dict[str, str]:
+    @post("/codes/verify", status_code=HTTP_200_OK, dependencies={"me": API_USER})
+    async def verify_code(
+        self, request: Request[Any, Any, Any], db: Database, data: CodeVerifyIn, me: Principal
+    ) -> dict[str, str]:
         """Check a one-time code; the phone number or e-mail becomes verified."""
-        error = await request.app.state.db.write(service.verify_code, me.user_id, data.channel, data.code,
+        error = await db.write(service.verify_code, me.user_id, data.channel, data.code,
                                                  ip=client_ip(request))
         if error is not None:
             raise error
@@ -188,7 +192,7 @@ async def me_out(request: Request[Any, Any, Any], me: Principal) -> MeOut:
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["identity"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
     async def me(self, request: Request[Any, Any, Any], me: Principal) -> MeOut:
@@ -196,37 +200,44 @@ class MeController(Controller):
         return await me_out(request, me)
 
     @get("/sessions")
-    async def sessions(self, request: Request[Any, Any, Any], me: Principal) -> list[SessionOut]:
+    async def sessions(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> list[SessionOut]:
         """My active sessions (devices)."""
-        rows = await request.app.state.db.read(service.list_sessions, me.user_id)
+        rows = await db.read(service.list_sessions, me.user_id)
         return [SessionOut(id=s.id, created_at=s.created_at, last_used_at=s.last_used_at, amr=s.amr,
                            user_agent=s.user_agent, ip=s.ip, current=s.id == me.session_id) for s in rows]
 
     @delete("/sessions/{session_id:str}", status_code=HTTP_204_NO_CONTENT)
-    async def end_session(self, request: Request[Any, Any, Any], me: Principal, session_id: str) -> None:
+    async def end_session(self, request: Request[Any, Any, Any], db: Database, me: Principal, session_id: str) -> None:
         """End one of my sessions (sign that device out)."""
-        await request.app.state.db.write(service.end_session, me.user_id, session_id, ip=client_ip(request))
+        await db.write(service.end_session, me.user_id, session_id, ip=client_ip(request))
 
     @get("/organisations")
-    async def organisations(self, request: Request[Any, Any, Any], me: Principal) -> list[OrganisationOut]:
-        rows = await request.app.state.db.read(service.my_organisations, me.user_id)
+    async def organisations(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal
+    ) -> list[OrganisationOut]:
+        rows = await db.read(service.my_organisations, me.user_id)
         return [OrganisationOut(id=o.id, name=o.name, tax_code=o.tax_code, role=r) for o, r in rows]
 
     @post("/organisations", status_code=HTTP_201_CREATED)
-    async def create_organisation(self, request: Request[Any, Any, Any], me: Principal,
+    async def create_organisation(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                                   data: OrganisationIn) -> OrganisationOut:
         """Create a business/organisation account (tax code checked), owned by me."""
-        org = await request.app.state.db.write(service.create_organisation, me.user_id, data.name, data.tax_code)
+        org = await db.write(service.create_organisation, me.user_id, data.name, data.tax_code)
         return OrganisationOut(id=org.id, name=org.name, tax_code=org.tax_code, role="owner")
 
     @post("/organisations/{org_id:int}/invitations", status_code=HTTP_201_CREATED)
-    async def invite(self, request: Request[Any, Any, Any], me: Principal, org_id: int,
+    async def invite(self, request: Request[Any, Any, Any], db: Database, me: Principal, org_id: int,
                      data: InvitationIn) -> dict[str, Any]:
         """Invite a person (by phone or e-mail) as owner or staff."""
-        inv = await request.app.state.db.write(service.invite, org_id, me.user_id, data.username, data.role)
+        inv = await db.write(service.invite, org_id, me.user_id, data.username, data.role)
         return {"id": inv.id, "username": inv.username, "role": inv.role, "expires_at": inv.expires_at}
 
     @post("/invitations/{invitation_id:int}/accept", status_code=HTTP_200_OK)
-    async def accept(self, request: Request[Any, Any, Any], me: Principal, invitation_id: int) -> dict[str, Any]:
-        m = await request.app.state.db.write(service.accept_invitation, invitation_id, me.user_id)
+    async def accept(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, invitation_id: int
+    ) -> dict[str, Any]:
+        m = await db.write(service.accept_invitation, invitation_id, me.user_id)
         return {"organisation_id": m.organisation_id, "role": m.role}
+
+
+ROUTES = [AuthController, MeController]

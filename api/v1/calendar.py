@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from domain.calendar.engine import DEFAULT_SCHEDULE, UNITS, WorkSchedule, parse_moment
 from domain.calendar.store import load_calendar
+from domain.db import Database
 from domain.errors import InvalidInput
 
 MAX_AMOUNT = 3650  # days (ten years)
@@ -81,6 +82,7 @@ class CalendarController(Controller):
     async def due_date(
         self,
         request: Request[Any, Any, Any],
+        db: Database,
         start: Annotated[str | None, Parameter(
             description="when the dossier is received, ISO 8601; without an offset: Vietnam time")] = None,
         amount: Annotated[str | None, Parameter(description="processing time, > 0")] = None,
@@ -95,8 +97,9 @@ class CalendarController(Controller):
         received = _start(start)
         value = _amount(amount, unit)
         schedule = _cutoff(cutoff)
-        calendar = await request.app.state.db.read(load_calendar)
+        calendar = await db.read(load_calendar)
         due = calendar.due_date(received, value, unit, schedule)
+        assert due is not None  # None only while a pause is open, and none is given here
         return DueDate(due_date=due, unit=unit, amount=value,
                        counts_from=calendar.effective_start(received, schedule))
 
@@ -104,6 +107,7 @@ class CalendarController(Controller):
     async def days_off(
         self,
         request: Request[Any, Any, Any],
+        db: Database,
         year: Annotated[str | None, Parameter(description=f"{FIRST_YEAR}..{LAST_YEAR}")] = None,
         lang: Annotated[str, Parameter(description="vi | en (names of the days)")] = "vi",
     ) -> DaysOff:
@@ -111,7 +115,7 @@ class CalendarController(Controller):
         if not year or not year.strip().isdigit() or not FIRST_YEAR <= int(year) <= LAST_YEAR:
             raise InvalidInput(f"Năm (year) phải là số nguyên từ {FIRST_YEAR} đến {LAST_YEAR}.", field="year")
         number = int(year)
-        calendar = await request.app.state.db.read(load_calendar)
+        calendar = await db.read(load_calendar)
         days = calendar.special_days(number, "en" if lang == "en" else "vi")
         return DaysOff(
             year=number,
@@ -119,3 +123,6 @@ class CalendarController(Controller):
             extra_working_days=[SpecialDay(date=d.day, name=d.name, source=d.source) for d in days
                                 if d.working],
         )
+
+
+ROUTES = [CalendarController]

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from domain.catalog import procedures as service
 from domain.catalog.procedures import SearchQuery
+from domain.db import Database
 
 
 class Duration(msgspec.Struct):
@@ -118,6 +119,7 @@ class CatalogController(Controller):
     async def list_procedures(
         self,
         request: Request[Any, Any, Any],
+        db: Database,
         q: Annotated[str, Parameter(description="words to find, diacritics and case ignored")] = "",
         field: Annotated[str | None, Parameter(description="field slug, see /api/v1/fields")] = None,
         level: Annotated[str | None, Parameter(description="ministry | province | commune | other")] = None,
@@ -128,7 +130,6 @@ class CatalogController(Controller):
         page_size: Annotated[int, Parameter(ge=1, le=service.MAX_PAGE_SIZE)] = 20,
     ) -> ProcedurePage:
         """Search and browse the national catalogue (ranked when `q` is given)."""
-        db = request.app.state.db
         query = SearchQuery(q=q, field=field, level=level, audience=audience, offered=offered,
                             online_only=online, page=page, page_size=page_size)
         if field:
@@ -141,14 +142,17 @@ class CatalogController(Controller):
         )
 
     @get("/procedures/{code:str}")
-    async def get_procedure(self, request: Request[Any, Any, Any], code: str) -> ProcedureDetail:
+    async def get_procedure(self, request: Request[Any, Any, Any], db: Database, code: str) -> ProcedureDetail:
         """One procedure, normalised, with this province's offer."""
-        view = await request.app.state.db.read(service.get_procedure, code)
+        view = await db.read(service.get_procedure, code)
         return to_detail(view)
 
     @get("/fields")
-    async def list_fields(self, request: Request[Any, Any, Any]) -> list[FieldItem]:
+    async def list_fields(self, request: Request[Any, Any, Any], db: Database) -> list[FieldItem]:
         """Fields (lĩnh vực) with how many procedures each has and how many this province offers."""
-        rows = await request.app.state.db.read(service.list_fields)
+        rows = await db.read(service.list_fields)
         return [FieldItem(slug=f.slug, name=f.name, procedure_count=f.procedure_count,
                           offered_count=f.offered_count) for f in rows]
+
+
+ROUTES = [CatalogController]

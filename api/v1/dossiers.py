@@ -8,12 +8,11 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
 from api.web.lookup import public_lookup
-from api.web.session import api_principal
+from api.web.providers import API_USER
 from api.web.uploads import receive_upload, stream_document
 from auth.tokens import Principal
 from domain.db import Database
@@ -145,9 +144,8 @@ class FormController(Controller):
     tags = ["filing"]
 
     @get("/{code:str}/form")
-    async def form(self, request: Request[Any, Any, Any], code: str) -> FormOut:
+    async def form(self, request: Request[Any, Any, Any], db: Database, code: str) -> FormOut:
         """The current form revision of a procedure: fields and document slots, for any client to fill."""
-        db = request.app.state.db
         form = await db.read(service.current_form, code)
         if form is None or form.source == "default":
             form = await db.write(service.ensure_form, code)
@@ -159,70 +157,71 @@ class FormController(Controller):
 class DossierController(Controller):
     path = "/api/v1/dossiers"
     tags = ["filing"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
-    async def mine(self, request: Request[Any, Any, Any], me: Principal) -> list[DossierSummary]:
+    async def mine(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> list[DossierSummary]:
         """My dossiers and my organisations', drafts included, newest first."""
-        rows = await request.app.state.db.read(service.my_dossiers, me.user_id)
+        rows = await db.read(service.my_dossiers, me.user_id)
         return [DossierSummary(id=d.id, code=d.code, procedure_code=d.procedure_code, procedure_name=name,
                                status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
                                updated_at=d.updated_at, due_date=d.due_at) for d, name in rows]
 
     @post("", status_code=HTTP_201_CREATED)
-    async def create(self, request: Request[Any, Any, Any], me: Principal, data: CreateIn) -> DossierOut:
+    async def create(self, request: Request[Any, Any, Any], db: Database, me: Principal, data: CreateIn) -> DossierOut:
         """Start a draft of a procedure this province offers online."""
         def run(session: Session) -> DossierOut:
             d = service.create_draft(session, me.user_id, data.procedure_code, organisation_id=data.organisation_id,
                                      data=data.data)
             return dossier_out(session, d)
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
     @get("/{dossier_id:int}")
-    async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DossierOut:
-        db: Database = request.app.state.db
+    async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
         return await db.read(
             lambda s: dossier_out(s, service.get_dossier(s, me.user_id, dossier_id)))
 
     @patch("/{dossier_id:int}")
-    async def update(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                      data: PatchIn) -> DossierOut:
         """Save form data (partial: the given fields replace the stored ones)."""
         def run(session: Session) -> DossierOut:
             d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=data.version)
             return dossier_out(session, d)
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
     @delete("/{dossier_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def remove(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> None:
+    async def remove(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> None:
         """Delete a draft (a filed dossier can only be withdrawn)."""
-        await request.app.state.db.write(service.delete_draft, me.user_id, dossier_id)
+        await db.write(service.delete_draft, me.user_id, dossier_id)
 
     @post("/{dossier_id:int}/documents", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
-    async def upload(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DocumentOut:
+    async def upload(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int
+    ) -> DocumentOut:
         """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
         slot, stored = await receive_upload(request)
-        doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
+        doc = await db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
         return document_out(doc)
 
     @post("/{dossier_id:int}/documents/from-wallet", status_code=HTTP_201_CREATED)
-    async def from_wallet(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def from_wallet(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                           data: FromWalletIn) -> DocumentOut:
         """Attach a document already in my (or my organisation's) wallet, without uploading again."""
-        doc = await request.app.state.db.write(service.attach, me.user_id, dossier_id, data.slot,
+        doc = await db.write(service.attach, me.user_id, dossier_id, data.slot,
                                                document_id=data.document_id)
         return document_out(doc)
 
     @delete("/{dossier_id:int}/documents/{attachment_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def detach(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, attachment_id: int) -> None:
-        await request.app.state.db.write(service.detach, me.user_id, dossier_id, attachment_id)
+    async def detach(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, attachment_id: int
+    ) -> None:
+        await db.write(service.detach, me.user_id, dossier_id, attachment_id)
 
     @post("/{dossier_id:int}/submit", status_code=HTTP_200_OK)
-    async def submit(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> SubmitOut:
+    async def submit(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> SubmitOut:
         """File the dossier: checks fields, documents and identity level; gives the code and due date.
         Idempotent: repeating it (double tap, retry, same `Idempotency-Key`) answers the same."""
         key = request.headers.get("idempotency-key", "")
@@ -232,60 +231,59 @@ class DossierController(Controller):
             assert d.code is not None
             return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
     @post("/{dossier_id:int}/withdraw", status_code=HTTP_200_OK)
-    async def withdraw(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def withdraw(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                        data: WithdrawIn) -> DossierOut:
         def run(session: Session) -> DossierOut:
             return dossier_out(session, service.withdraw(session, me.user_id, dossier_id, data.reason,
                                                          expected_version=data.version, amr=",".join(me.amr)))
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
     @post("/{dossier_id:int}/clone", status_code=HTTP_201_CREATED)
-    async def clone(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> CloneOut:
+    async def clone(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> CloneOut:
         """File again: a new draft on the current form revision with this dossier's data and documents."""
         def run(session: Session) -> CloneOut:
             draft, dropped = service.clone(session, me.user_id, dossier_id)
             return CloneOut(dossier=dossier_out(session, draft), dropped_fields=dropped)
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
     @get("/{dossier_id:int}/history")
-    async def history(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> list[HistoryOut]:
+    async def history(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int
+    ) -> list[HistoryOut]:
         def run(session: Session) -> list[HistoryOut]:
             d = service.get_dossier(session, me.user_id, dossier_id)
             return [HistoryOut(at=h.at, event=h.event, from_status=h.from_status, to_status=h.to_status,
                                reason=h.reason) for h in service.history(session, d.id)]
 
-        db: Database = request.app.state.db
         return await db.read(run)
 
 
 class DocumentController(Controller):
     path = "/api/v1/documents"
     tags = ["filing"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
-    async def wallet(self, request: Request[Any, Any, Any], me: Principal) -> list[DocumentOut]:
+    async def wallet(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> list[DocumentOut]:
         """My document wallet (and my organisations'): uploads and issued results."""
         def run(session: Session) -> list[DocumentOut]:
             rows = session.scalars(service.visible_documents(session, me.user_id)
                                    .order_by(WalletDocument.created_at.desc()).limit(500))
             return [document_out(d) for d in rows]
 
-        db: Database = request.app.state.db
         return await db.read(run)
 
     @get("/{document_id:int}/content")
-    async def content(self, request: Request[Any, Any, Any], me: Principal, document_id: int) -> Response[Any]:
+    async def content(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, document_id: int
+    ) -> Response[Any]:
         """The file itself (streamed)."""
-        doc = await request.app.state.db.read(service.get_document, me.user_id, document_id)
+        doc = await db.read(service.get_document, me.user_id, document_id)
         return stream_document(request, doc)
 
 

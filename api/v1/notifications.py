@@ -8,15 +8,15 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
 from api.web import guards
+from api.web.providers import API_USER
 from api.web.push import subscribe
-from api.web.session import api_principal
 from auth import accounts
 from auth.tokens import Principal
+from domain.db import Database
 from domain.errors import InvalidInput
 from domain.outbox import preferences, templates
 from domain.settings import current_settings
@@ -120,31 +120,33 @@ def _int(request: Request[Any, Any, Any], name: str, default: int | None, low: i
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
-    async def mine(self, request: Request[Any, Any, Any], me: Principal) -> InboxOut:
+    async def mine(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> InboxOut:
         """My notifications, newest first, and how many are unread. Next page: `?before=<next_before>`."""
         limit = _int(request, "limit", 20, 1, inbox.MAX_PAGE) or 20
         before = _int(request, "before", None, 1, 2**62)
-        items, unread = await request.app.state.db.read(inbox.mine, me.user_id, _lang(request), limit=limit,
+        items, unread = await db.read(inbox.mine, me.user_id, _lang(request), limit=limit,
                                                         before=before)
         return InboxOut(items=items, unread=unread,
                         next_before=items[-1].id if len(items) == limit else None)
 
     @post("/{notification_id:int}/read", status_code=HTTP_200_OK)
-    async def read(self, request: Request[Any, Any, Any], me: Principal, notification_id: int) -> UnreadOut:
+    async def read(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, notification_id: int
+    ) -> UnreadOut:
         """Mark one of my notifications read; answers my new unread count."""
         def run(session: Session) -> int:
             inbox.mark_read(session, me.user_id, notification_id)
             session.flush()
             return inbox.unread_count(session, me.user_id)
 
-        return UnreadOut(unread=await request.app.state.db.write(run))
+        return UnreadOut(unread=await db.write(run))
 
     @post("/read-all", status_code=HTTP_200_OK)
-    async def read_all(self, request: Request[Any, Any, Any], me: Principal) -> UnreadOut:
-        await request.app.state.db.write(inbox.mark_all_read, me.user_id)
+    async def read_all(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> UnreadOut:
+        await db.write(inbox.mark_all_read, me.user_id)
         return UnreadOut(unread=0)
 
     @get("/preferences")
@@ -153,10 +155,10 @@ class NotificationController(Controller):
         return await _preferences_out(request, me)
 
     @put("/preferences")
-    async def set_preferences(self, request: Request[Any, Any, Any], me: Principal,
+    async def set_preferences(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                               data: PreferencesIn) -> PreferencesOut:
         choices = {(c.event, c.channel): c.enabled for c in data.choices}
-        await request.app.state.db.write(preferences.update, me.user_id, choices, data.lang)
+        await db.write(preferences.update, me.user_id, choices, data.lang)
         return await _preferences_out(request, me)
 
 
@@ -178,26 +180,30 @@ class PushController(Controller):
             raise webpush.PushUnavailable("Web Push is not configured on this server (no VAPID key)")
         return VapidKeyOut(public_key=webpush.public_key_of(settings.vapid_private_key))
 
-    @post("/subscriptions", status_code=HTTP_201_CREATED, dependencies={"me": Provide(api_principal)})
+    @post("/subscriptions", status_code=HTTP_201_CREATED, dependencies={"me": API_USER})
     async def subscribe(self, request: Request[Any, Any, Any], me: Principal, data: SubscriptionIn) -> SubscriptionOut:
         """Keep this device's push subscription (the browser's `{endpoint, keys: {p256dh, auth}}`)."""
         return _sub_out(await subscribe(request, me.user_id, data.endpoint, data.keys.p256dh, data.keys.auth,
                                         data.lang))
 
-    @get("/subscriptions", dependencies={"me": Provide(api_principal)})
-    async def subscriptions(self, request: Request[Any, Any, Any], me: Principal) -> list[SubscriptionOut]:
-        rows = await request.app.state.db.read(webpush.list_subscriptions, me.user_id)
+    @get("/subscriptions", dependencies={"me": API_USER})
+    async def subscriptions(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal
+    ) -> list[SubscriptionOut]:
+        rows = await db.read(webpush.list_subscriptions, me.user_id)
         return [_sub_out(s) for s in rows]
 
-    @delete("/subscriptions/{sub_id:int}", status_code=HTTP_204_NO_CONTENT, dependencies={"me": Provide(api_principal)})
-    async def unsubscribe(self, request: Request[Any, Any, Any], me: Principal, sub_id: int) -> None:
+    @delete("/subscriptions/{sub_id:int}", status_code=HTTP_204_NO_CONTENT, dependencies={"me": API_USER})
+    async def unsubscribe(self, request: Request[Any, Any, Any], db: Database, me: Principal, sub_id: int) -> None:
         """Forget one of my devices' subscriptions."""
-        await request.app.state.db.write(webpush.delete_subscription, me.user_id, sub_id=sub_id)
+        await db.write(webpush.delete_subscription, me.user_id, sub_id=sub_id)
 
-    @delete("/subscriptions", status_code=HTTP_204_NO_CONTENT, dependencies={"me": Provide(api_principal)})
-    async def unsubscribe_endpoint(self, request: Request[Any, Any, Any], me: Principal, endpoint: str) -> None:
+    @delete("/subscriptions", status_code=HTTP_204_NO_CONTENT, dependencies={"me": API_USER})
+    async def unsubscribe_endpoint(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, endpoint: str
+    ) -> None:
         """Forget the subscription with this endpoint (`?endpoint=`), as a browser knows it."""
-        await request.app.state.db.write(webpush.delete_subscription, me.user_id, endpoint=endpoint)
+        await db.write(webpush.delete_subscription, me.user_id, endpoint=endpoint)
 
 
 def _sub_out(s: Any) -> SubscriptionOut:
@@ -208,10 +214,10 @@ def _sub_out(s: Any) -> SubscriptionOut:
 class NotificationAdminController(Controller):
     path = "/api/v1/admin/notifications"
     tags = ["notifications", "admin"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/failed")
-    async def failed(self, request: Request[Any, Any, Any], me: Principal) -> FailedListOut:
+    async def failed(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> FailedListOut:
         """Deliveries that failed for good (after the retry cap, or refused), newest first."""
         limit = _int(request, "limit", 50, 1, 500) or 50
         offset = _int(request, "offset", 0, 0, 1_000_000) or 0
@@ -220,17 +226,19 @@ class NotificationAdminController(Controller):
             accounts.require_admin(session, me.user_id)
             return outbox_worker.failed(session, limit=limit, offset=offset)
 
-        rows, total = await request.app.state.db.read(run)
+        rows, total = await db.read(run)
         return FailedListOut(items=rows, total=total)
 
     @post("/deliveries/{delivery_id:int}/retry", status_code=HTTP_200_OK)
-    async def retry(self, request: Request[Any, Any, Any], me: Principal, delivery_id: int) -> dict[str, Any]:
+    async def retry(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, delivery_id: int
+    ) -> dict[str, Any]:
         """Send a failed delivery again (a fresh round of attempts)."""
         def run(session: Session) -> str:
             accounts.require_admin(session, me.user_id)
             return outbox_worker.retry_delivery(session, delivery_id).status
 
-        return {"delivery_id": delivery_id, "status": await request.app.state.db.write(run)}
+        return {"delivery_id": delivery_id, "status": await db.write(run)}
 
     @get("/templates")
     async def templates_list(self, request: Request[Any, Any, Any], me: Principal) -> list[TemplateOut]:

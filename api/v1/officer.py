@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
 from api.v1.dossiers import DossierOut, dossier_out
-from api.web.session import api_principal
+from api.web.providers import API_USER
 from api.web.state import settings_of
 from api.web.uploads import receive_result_upload
 from auth import accounts
@@ -91,15 +90,15 @@ class ActionOperation(Operation):
 class OfficerController(Controller):
     path = "/api/v1/officer"
     tags = ["back office"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/queue")
-    async def queue(self, request: Request[Any, Any, Any], me: Principal,
+    async def queue(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                     view: Annotated[str, Parameter(description="new|supplements|mine|due_soon|overdue|all")] = "new",
                     q: str = "", limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
                     offset: Annotated[int, Parameter(ge=0, le=100_000)] = 0) -> QueueOut:
         """My units' dossiers by view; `q` searches code, name, CCCD."""
-        rows, total = await request.app.state.db.read(backoffice.queue, me.user_id, view, q=q, limit=limit,
+        rows, total = await db.read(backoffice.queue, me.user_id, view, q=q, limit=limit,
                                                       offset=offset)
         return QueueOut(view=view, total=total, items=[QueueItem(
             id=r.dossier.id, code=r.dossier.code, procedure_code=r.dossier.procedure_code,
@@ -109,28 +108,28 @@ class OfficerController(Controller):
             for r in rows])
 
     @get("/dossiers/{dossier_id:int}")
-    async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> DossierOut:
+    async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
         def run(session: Session) -> DossierOut:
             off = backoffice.officer(session, me.user_id)
             return dossier_out(session, backoffice.get_for_officer(session, off, dossier_id))
 
-        db: Database = request.app.state.db
         return await db.read(run)
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}/options", status_code=HTTP_200_OK)
-    async def options(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def options(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                       action: str) -> dict[str, Any]:
         """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
         if action not in backoffice.SIGNED:
             raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy "
                                "cập.", field="action")
-        db: Database = request.app.state.db
         return await db.write(backoffice.approval_options, me.user_id, dossier_id, action,
                                                 rp=relying_party())
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK,
           operation_class=ActionOperation)
-    async def act(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, action: str) -> DossierOut:
+    async def act(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, action: str
+    ) -> DossierOut:
         """receive, request_supplement, refuse_intake, assign, route, consult, answer_consultation, note,
         propose, send_back, approve, reject, issue_result, return_result, apologize — with the expected
         `version` (409 and the fresh state when stale)."""
@@ -144,16 +143,14 @@ class OfficerController(Controller):
                                     rp=relying_party())
             return result if isinstance(result, Exception) else dossier_out(session, result)
 
-        db: Database = request.app.state.db
         out = await db.write(run)
         if isinstance(out, Exception):
             raise out
         return out
 
     @post("/dossiers/{dossier_id:int}/result", status_code=HTTP_201_CREATED, request_max_body_size=21 * 1024 * 1024)
-    async def result(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> ResultOut:
+    async def result(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> ResultOut:
         """Attach the result document (multipart `file`, PDF or image) or generate it (JSON `{"generate": true}`)."""
-        db = request.app.state.db
         public_id = backoffice.new_public_id()
         verify_url = f"{settings_of(request).public_url}/xac-minh/{public_id}"
         if request.headers.get("content-type", "").startswith("multipart/"):
@@ -174,11 +171,11 @@ class OfficerController(Controller):
                          size=r.size, title=r.title, verify_url=verify_url)
 
     @get("/logbook.csv")
-    async def logbook(self, request: Request[Any, Any, Any], me: Principal, unit: str,
+    async def logbook(self, request: Request[Any, Any, Any], db: Database, me: Principal, unit: str,
                       from_: Annotated[date, Parameter(query="from")],
                       to: date) -> Response[bytes]:
         """The logbook (form 06) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
-        rows = await request.app.state.db.read(backoffice.logbook, me.user_id, unit, from_, to)
+        rows = await db.read(backoffice.logbook, me.user_id, unit, from_, to)
         return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})
 
@@ -197,10 +194,10 @@ class FormIn(msgspec.Struct):
 class AdminController(Controller):
     path = "/api/v1"
     tags = ["back office"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @post("/officer/users/{user_id:int}/verify-identity", status_code=HTTP_200_OK)
-    async def verify_identity(self, request: Request[Any, Any, Any], me: Principal, user_id: int,
+    async def verify_identity(self, request: Request[Any, Any, Any], db: Database, me: Principal, user_id: int,
                               data: IdentityIn) -> dict[str, Any]:
         """An officer who checked the person's papers raises the account to identity level 2: the system admin,
         or a receiver / unit admin of a unit where the person has a filed dossier (else 404), after a fresh
@@ -212,7 +209,6 @@ class AdminController(Controller):
                 return user
             return {"id": user.id, "identity_level": user.identity_level}
 
-        db: Database = request.app.state.db
         result = await db.write(run)
         if isinstance(result, Conflict):
             raise result
@@ -220,7 +216,7 @@ class AdminController(Controller):
 
     @post("/admin/procedures/{code:str}/form", status_code=HTTP_201_CREATED)
     async def edit_form(
-        self, request: Request[Any, Any, Any], me: Principal, code: str, data: FormIn
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, code: str, data: FormIn
     ) -> dict[str, Any]:
         """A system admin edits a procedure's form: a new revision; dossiers started stay on theirs."""
         def run(session: Session) -> dict[str, Any]:
@@ -229,7 +225,6 @@ class AdminController(Controller):
                                                     "documents": data.documents}, actor_id=me.user_id)
             return {"procedure_code": code, "revision": form.revision}
 
-        db: Database = request.app.state.db
         return await db.write(run)
 
 
@@ -237,8 +232,8 @@ class DecisionController(Controller):
     path = "/api/v1"
     tags = ["back office"]
 
-    @get("/dossiers/{dossier_id:int}/decision/verify", dependencies={"me": Provide(api_principal)})
-    async def verify_decision(self, request: Request[Any, Any, Any], me: Principal,
+    @get("/dossiers/{dossier_id:int}/decision/verify", dependencies={"me": API_USER})
+    async def verify_decision(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                               dossier_id: int) -> DecisionCheckOut:
         """Re-verify the stored passkey assertions of a dossier's decisions against the approvers' keys."""
         def run(session: Session) -> backoffice.DecisionCheck:
@@ -249,15 +244,14 @@ class DecisionController(Controller):
                 backoffice.get_for_officer(session, off, dossier_id)
             return backoffice.verify_decisions(session, dossier_id)
 
-        check = await request.app.state.db.read(run)
+        check = await db.read(run)
         return DecisionCheckOut(dossier_id=dossier_id, valid=check.valid,
                                 decisions=[DecisionOut(**d) for d in check.decisions])
 
     @get("/verify/{public_id:str}")
-    async def verify_result(self, request: Request[Any, Any, Any], public_id: str,
+    async def verify_result(self, request: Request[Any, Any, Any], db: Database, public_id: str,
                             sha256: str | None = None) -> backoffice.VerifyOut:
         """Public: is this a result we issued? Issuer, procedure, date, document hash (no personal data)."""
-        db: Database = request.app.state.db
         return await db.read(backoffice.verify_result, public_id, sha256)
 
 

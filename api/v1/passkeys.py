@@ -12,16 +12,17 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.v1.auth import TokensOut, tokens
 from api.web.passkeys import MAX_BODY, read_credential
-from api.web.session import api_principal, client_ip
+from api.web.providers import API_USER
+from api.web.session import client_ip
 from auth import passkeys
 from auth.tokens import Principal
 from domain.accounts import enrolment
 from domain.accounts.models import Passkey
+from domain.db import Database
 from domain.errors import DomainError
 
 
@@ -67,60 +68,60 @@ class PasskeyAuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
 
-    @post("/passkeys/registration/options", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
-    async def registration_options(self, request: Request[Any, Any, Any], me: Principal,
+    @post("/passkeys/registration/options", status_code=HTTP_200_OK, dependencies={"me": API_USER})
+    async def registration_options(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                                    data: RegistrationOptionsIn | None = None) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptionsJSON to add a passkey to my account (5 minutes, single use).
 
         With passkeys already: a fresh step-up first (``/api/v1/auth/step-up``). An officer or admin without
         any: the one-time ``enrolment_code`` a unit admin (or the system admin) issued."""
-        result = await request.app.state.db.write(
+        result = await db.write(
             passkeys.add_passkey_options, me.user_id, session_id=me.session_id,
             enrolment_code=data.enrolment_code if data else None, ip=client_ip(request))
         if isinstance(result, DomainError):
             raise result
-        return result  # type: ignore[no-any-return]
+        return result
 
     @post("/passkeys/registration/verify", status_code=HTTP_201_CREATED, request_max_body_size=MAX_BODY,
-          dependencies={"me": Provide(api_principal)})
-    async def registration_verify(self, request: Request[Any, Any, Any], me: Principal,
+          dependencies={"me": API_USER})
+    async def registration_verify(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                                   name: str | None = None) -> PasskeyOut:
         """Body: the browser's RegistrationResponseJSON (credential.toJSON()). Optional ?name= for the passkey."""
         data = await read_credential(request)
-        result = await request.app.state.db.write(passkeys.verify_registration, me.user_id, data, name=name,
+        result = await db.write(passkeys.verify_registration, me.user_id, data, name=name,
                                                   ip=client_ip(request), authenticated=_amr(me))
         if isinstance(result, passkeys.PasskeyError):
             raise result
         return passkey_out(result)
 
     @post("/passkeys/authentication/options", status_code=HTTP_200_OK)
-    async def authentication_options(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def authentication_options(self, request: Request[Any, Any, Any], db: Database) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON to sign in with a passkey alone (discoverable credential)."""
-        return await request.app.state.db.write(  # type: ignore[no-any-return]
+        return await db.write(
             passkeys.authentication_options, None, "authenticate", None, ip=client_ip(request))
 
     @post("/passkeys/authentication/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY)
-    async def authentication_verify(self, request: Request[Any, Any, Any]) -> TokensOut:
+    async def authentication_verify(self, request: Request[Any, Any, Any], db: Database) -> TokensOut:
         """Body: the browser's AuthenticationResponseJSON → the same token pair as a password sign-in."""
         data = await read_credential(request)
-        result = await request.app.state.db.write(passkeys.verify_authentication, data, ip=client_ip(request),
+        result = await db.write(passkeys.verify_authentication, data, ip=client_ip(request),
                                                   user_agent=_agent(request))
         if isinstance(result, passkeys.PasskeyError):
             raise result
         return tokens(result)
 
-    @post("/step-up/options", status_code=HTTP_200_OK, dependencies={"me": Provide(api_principal)})
-    async def step_up_options(self, request: Request[Any, Any, Any], me: Principal) -> dict[str, Any]:
+    @post("/step-up/options", status_code=HTTP_200_OK, dependencies={"me": API_USER})
+    async def step_up_options(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON for a fresh assertion with one of my passkeys."""
-        return await request.app.state.db.write(  # type: ignore[no-any-return]
+        return await db.write(
             passkeys.step_up_options, me.session_id, me.user_id)
 
     @post("/step-up/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY,
-          dependencies={"me": Provide(api_principal)})
-    async def step_up_verify(self, request: Request[Any, Any, Any], me: Principal) -> StepUpOut:
+          dependencies={"me": API_USER})
+    async def step_up_verify(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> StepUpOut:
         """Body: AuthenticationResponseJSON. Sensitive actions are allowed for 5 minutes in this session."""
         data = await read_credential(request)
-        error = await request.app.state.db.write(passkeys.step_up, me.session_id, me.user_id, data,
+        error = await db.write(passkeys.step_up, me.session_id, me.user_id, data,
                                                  ip=client_ip(request))
         if error is not None:
             raise error
@@ -130,26 +131,26 @@ class PasskeyAuthController(Controller):
 class MyPasskeysController(Controller):
     path = "/api/v1/me/passkeys"
     tags = ["identity"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
-    async def list_passkeys(self, request: Request[Any, Any, Any], me: Principal) -> list[PasskeyOut]:
+    async def list_passkeys(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> list[PasskeyOut]:
         """My passkeys."""
-        rows = await request.app.state.db.read(passkeys.list_passkeys, me.user_id)
+        rows = await db.read(passkeys.list_passkeys, me.user_id)
         return [passkey_out(p) for p in rows]
 
     @patch("/{passkey_id:int}")
-    async def rename(self, request: Request[Any, Any, Any], me: Principal, passkey_id: int,
+    async def rename(self, request: Request[Any, Any, Any], db: Database, me: Principal, passkey_id: int,
                      data: RenameIn) -> PasskeyOut:
         """Rename one of my passkeys."""
-        p = await request.app.state.db.write(passkeys.rename_passkey, me.user_id, passkey_id, data.name,
+        p = await db.write(passkeys.rename_passkey, me.user_id, passkey_id, data.name,
                                              ip=client_ip(request))
         return passkey_out(p)
 
     @delete("/{passkey_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def remove(self, request: Request[Any, Any, Any], me: Principal, passkey_id: int) -> None:
+    async def remove(self, request: Request[Any, Any, Any], db: Database, me: Principal, passkey_id: int) -> None:
         """Delete one of my passkeys (never the last way to sign in; officers keep at least one)."""
-        await request.app.state.db.write(passkeys.delete_passkey, me.user_id, passkey_id, session_id=me.session_id,
+        await db.write(passkeys.delete_passkey, me.user_id, passkey_id, session_id=me.session_id,
                                          ip=client_ip(request),
                                          authenticated=_amr(me))
 
@@ -163,15 +164,17 @@ class EnrolmentCodeOut(msgspec.Struct):
 class EnrolmentController(Controller):
     path = "/api/v1/officer/users"
     tags = ["identity"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @post("/{user_id:int}/enrolment-code", status_code=HTTP_201_CREATED)
-    async def enrolment_code(self, request: Request[Any, Any, Any], me: Principal, user_id: int) -> EnrolmentCodeOut:
+    async def enrolment_code(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, user_id: int
+    ) -> EnrolmentCodeOut:
         """A one-time code (1 hour, single use) with which an officer of my unit enrols a first passkey.
 
         Unit admins issue for the officers of their units; the system admin for anyone (unit admins too).
         Someone else's account answers 404. The earlier unused code stops working."""
-        issued = await request.app.state.db.write(enrolment.issue, user_id, issuer_id=me.user_id,
+        issued = await db.write(enrolment.issue, user_id, issuer_id=me.user_id,
                                                   ip=client_ip(request), via="api")
         return EnrolmentCodeOut(user_id=issued.user_id, code=issued.code, expires_at=issued.expires_at)
 

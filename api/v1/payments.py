@@ -10,12 +10,13 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put, route
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.web.payments import handle_message, reconciliation_csv, refund_payment
-from api.web.session import api_principal, client_ip
+from api.web.providers import API_USER
+from api.web.session import client_ip
 from auth.tokens import Principal
+from domain.db import Database
 from domain.dossiers.filing import get_dossier
 from domain.errors import NotFound
 from domain.payments import fees, gateways, receipts
@@ -93,64 +94,71 @@ def _overdue(view: dict[str, Any]) -> bool:
 class DossierPaymentController(Controller):
     path = "/api/v1/dossiers/{dossier_id:int}"
     tags = ["payments"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/fee")
-    async def fee(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> FeeOut:
+    async def fee(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> FeeOut:
         """The dossier's fee and how it is made up (drafts included: shown before filing)."""
-        return fee_out(await request.app.state.db.read(service.quote, me.user_id, dossier_id))
+        return fee_out(await db.read(service.quote, me.user_id, dossier_id))
 
     @post("/payments", status_code=HTTP_201_CREATED)
-    async def create(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def create(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                      data: PaymentIn) -> dict[str, Any]:
         """Pay the dossier's fee through a gateway. Send an `Idempotency-Key` (kept 24 h): the same key and
         body answer the same payment, another body 409. A dossier has at most one live or paid payment.
         Answers `{id, status, amount_vnd, redirect_url | qr}`: send the payer to `redirect_url`, or show `qr`."""
         key = request.headers.get("idempotency-key", "")
-        return await request.app.state.db.write(  # type: ignore[no-any-return]
+        return await db.write(
             service.create_payment, me.user_id, dossier_id, data.gateway, key=key, ip=client_ip(request))
 
     @get("/payments")
-    async def list_payments(self, request: Request[Any, Any, Any], me: Principal,
+    async def list_payments(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                             dossier_id: int) -> list[dict[str, Any]]:
         def run(session: Any) -> list[dict[str, Any]]:
             d = get_dossier(session, me.user_id, dossier_id)
             return [service.payment_view(session, p) for p in service.dossier_payments(session, d.id)]
 
-        return await request.app.state.db.read(run)  # type: ignore[no-any-return]
+        return await db.read(run)
 
 
 class PaymentController(Controller):
     path = "/api/v1/payments"
     tags = ["payments"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/{payment_id:int}")
-    async def read(self, request: Request[Any, Any, Any], me: Principal, payment_id: int) -> dict[str, Any]:
+    async def read(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
+    ) -> dict[str, Any]:
         """A payment: status (created, started, submitted, success, failed, cancelled, expired, error)."""
-        db = request.app.state.db
         view = await db.read(lambda s: service.payment_view(s, service.get_payment(s, me.user_id, payment_id)))
         if _overdue(view):
             view = await db.write(lambda s: service.payment_view(s, service.refresh(s, me.user_id, payment_id)))
-        return view  # type: ignore[no-any-return]
+        return view
 
     @post("/{payment_id:int}/cancel", status_code=HTTP_200_OK)
-    async def cancel(self, request: Request[Any, Any, Any], me: Principal, payment_id: int) -> dict[str, Any]:
+    async def cancel(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
+    ) -> dict[str, Any]:
         """Give up a payment not yet submitted to the gateway."""
-        return await request.app.state.db.write(  # type: ignore[no-any-return]
+        return await db.write(
             lambda s: service.payment_view(s, service.cancel(s, me.user_id, payment_id)))
 
     @post("/{payment_id:int}/transferred", status_code=HTTP_200_OK)
-    async def transferred(self, request: Request[Any, Any, Any], me: Principal, payment_id: int) -> dict[str, Any]:
+    async def transferred(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
+    ) -> dict[str, Any]:
         """VietQR: the payer has made the transfer; the payment waits for the bank (submitted)."""
-        return await request.app.state.db.write(  # type: ignore[no-any-return]
+        return await db.write(
             lambda s: service.payment_view(s, service.mark_transferred(s, me.user_id, payment_id)))
 
     @get("/{payment_id:int}/receipt")
-    async def receipt(self, request: Request[Any, Any, Any], me: Principal, payment_id: int) -> dict[str, Any]:
+    async def receipt(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
+    ) -> dict[str, Any]:
         """The e-receipt of a successful payment (number in the unit's series, payer, amount, fee, dossier,
         verification URL of its QR code); 404 while unpaid."""
-        _payment, receipt = await request.app.state.db.read(service.my_receipt, me.user_id, payment_id)
+        _payment, receipt = await db.read(service.my_receipt, me.user_id, payment_id)
         return receipts.as_dict(receipt)
 
 
@@ -178,10 +186,10 @@ async def callback(request: Request[Any, Any, Any], gateway: str) -> Response[An
 class OfficerPaymentController(Controller):
     path = "/api/v1/officer"
     tags = ["payments (officers)"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/dossiers/{dossier_id:int}/payments")
-    async def dossier_payments(self, request: Request[Any, Any, Any], me: Principal,
+    async def dossier_payments(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                                dossier_id: int) -> list[dict[str, Any]]:
         """Every payment of a dossier of my units, with the messages received about it."""
         def run(session: Any) -> list[dict[str, Any]]:
@@ -197,24 +205,26 @@ class OfficerPaymentController(Controller):
                 out.append(view)
             return out
 
-        return await request.app.state.db.read(run)  # type: ignore[no-any-return]
+        return await db.read(run)
 
     @put("/dossiers/{dossier_id:int}/fee")
-    async def assess(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int, data: AssessIn) -> FeeOut:
+    async def assess(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, data: AssessIn
+    ) -> FeeOut:
         """Set the dossier's fee (decided by the council, or unclear in the catalogue), with its basis."""
         def run(session: Any) -> FeeOut:
             service.assess_fee(session, me.user_id, dossier_id, data.amount_vnd, name=data.name, reason=data.reason)
             return fee_out(fees.quote_for_dossier(session, service.officer_dossier(session, me.user_id, dossier_id)))
 
-        return await request.app.state.db.write(run)  # type: ignore[no-any-return]
+        return await db.write(run)
 
     @post("/payments/{payment_id:int}/confirm", status_code=HTTP_200_OK)
-    async def confirm(self, request: Request[Any, Any, Any], me: Principal, payment_id: int,
+    async def confirm(self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int,
                       data: ConfirmIn) -> dict[str, Any]:
         """VietQR: I saw the transfer (amount and bank reference) on the account. Above the four-eyes amount
         (``MOTCUA_PAYMENT_SECOND_CONFIRM_VND``) the answer is ``pending_second`` until another officer confirms
         the same amount and reference."""
-        applied = await request.app.state.db.write(service.confirm_transfer, me.user_id, payment_id,
+        applied = await db.write(service.confirm_transfer, me.user_id, payment_id,
                                                    amount_vnd=data.amount_vnd, bank_ref=data.bank_ref,
                                                    ip=client_ip(request))
         return {"result": applied.result, "status": applied.status}
@@ -227,10 +237,10 @@ class OfficerPaymentController(Controller):
         return await refund_payment(request, me, payment_id, data.reason)
 
     @post("/refunds/{refund_id:int}/complete", status_code=HTTP_200_OK)
-    async def complete(self, request: Request[Any, Any, Any], me: Principal, refund_id: int,
+    async def complete(self, request: Request[Any, Any, Any], db: Database, me: Principal, refund_id: int,
                        data: CompleteRefundIn) -> dict[str, Any]:
         """A refund made by hand (VietQR transfer back): record whether it went through."""
-        r = await request.app.state.db.write(service.complete_refund, me.user_id, refund_id, ok=data.ok,
+        r = await db.write(service.complete_refund, me.user_id, refund_id, ok=data.ok,
                                              reference=data.reference)
         return {"id": r.id, "status": r.status}
 
@@ -242,11 +252,11 @@ class OfficerPaymentController(Controller):
         return await reconciliation_csv(request, me.user_id, day, gateway, summary)
 
     @post("/payments/bank-statement", status_code=HTTP_200_OK, request_max_body_size=STATEMENT_MAX)
-    async def statement(self, request: Request[Any, Any, Any], me: Principal) -> dict[str, Any]:
+    async def statement(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> dict[str, Any]:
         """Import a bank statement (CSV body, UTF-8): credits are matched to VietQR payments by dossier code
         and amount. Answers each line's result."""
         text = (await request.body()).decode("utf-8", errors="replace")
-        report = await request.app.state.db.write(service.import_statement, me.user_id, text, ip=client_ip(request))
+        report = await db.write(service.import_statement, me.user_id, text, ip=client_ip(request))
         return {"lines": [dataclasses.asdict(x) for x in report.lines],
                 "confirmed": report.count("confirmed")}
 

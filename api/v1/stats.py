@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
-from api.web.session import api_principal
+from api.web.providers import API_USER
 from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers.filing import get_dossier
@@ -32,6 +31,7 @@ class StatsController(Controller):
     async def summary(
         self,
         request: Request[Any, Any, Any],
+        db: Database,
         from_: Annotated[date | None, Parameter(query="from", description="first day (yyyy-mm-dd); default: "
                                                 "1 January of `to`'s year")] = None,
         to: Annotated[date | None, Parameter(description="last day, included (yyyy-mm-dd); default: today")] = None,
@@ -41,7 +41,7 @@ class StatsController(Controller):
     ) -> Response[Summary]:
         end = to or today_local()
         start = from_ or date(end.year, 1, 1)
-        result = await request.app.state.db.read(summary, SummaryQuery(start, end, unit or None, field or None))
+        result = await db.read(summary, SummaryQuery(start, end, unit or None, field or None))
         return Response(result, headers={"Cache-Control": CACHE})
 
 
@@ -78,10 +78,10 @@ def _rating_out(r: Any) -> RatingOut:
 class RatingController(Controller):
     path = "/api/v1/dossiers/{dossier_id:int}/rating"
     tags = ["ratings"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("")
-    async def read(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int) -> RatingState:
+    async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> RatingState:
         """Whether this dossier can be rated now (its result was returned, not rated yet) and the rating."""
         def run(session: Session) -> RatingState:
             d = get_dossier(session, me.user_id, dossier_id)
@@ -91,26 +91,25 @@ class RatingController(Controller):
                                criteria=[Criterion(c, ratings.CRITERIA_VI[c]) for c in CRITERIA],
                                scale=ratings.SCALE_VI)
 
-        db: Database = request.app.state.db
         return await db.read(run)
 
     @post("", status_code=HTTP_201_CREATED)
-    async def rate(self, request: Request[Any, Any, Any], me: Principal, dossier_id: int,
+    async def rate(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                    data: RatingIn) -> RatingOut:
         """Rate a returned dossier once: every criterion 1–5 (`timeliness`, `attitude`, `clarity`, `ease`),
         an optional comment (≤ 2000 characters). 409 before the result is returned or a second time."""
-        r = await request.app.state.db.write(ratings.rate, me.user_id, dossier_id, data.scores, data.comment)
+        r = await db.write(ratings.rate, me.user_id, dossier_id, data.scores, data.comment)
         return _rating_out(r)
 
 
 class ReportController(Controller):
     path = "/api/v1/officer"
     tags = ["back office"]
-    dependencies = {"me": Provide(api_principal)}
+    dependencies = {"me": API_USER}
 
     @get("/reports/{kind:str}")
     async def report(
-        self, request: Request[Any, Any, Any], me: Principal, kind: str, unit: str,
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, kind: str, unit: str,
         from_: Annotated[date, Parameter(query="from")], to: date,
         format: Annotated[str, Parameter(description="csv | xlsx")] = "csv",
     ) -> Response[bytes]:
@@ -118,19 +117,19 @@ class ReportController(Controller):
         `payments`, `late` (late results and apology letters). Officers of the unit; admins any unit."""
         if format not in reports.FORMATS:
             raise InvalidInput("Định dạng (format) phải là csv hoặc xlsx.", field="format")
-        rep = await request.app.state.db.read(reports.report, me.user_id, kind, unit, from_, to)
+        rep = await db.read(reports.report, me.user_id, kind, unit, from_, to)
         body, media_type, name = reports.render(rep, format)
         return Response(body, media_type=media_type, headers={
             "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
     @get("/ratings")
     async def comments(
-        self, request: Request[Any, Any, Any], me: Principal, unit: str,
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, unit: str,
         from_: Annotated[date, Parameter(query="from")], to: date,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
     ) -> list[ratings.CommentOut]:
         """Ratings of a unit's dossiers in a period with the citizens' comments, newest first."""
-        rows: list[ratings.CommentOut] = await request.app.state.db.read(ratings.unit_comments, me.user_id, unit,
+        rows: list[ratings.CommentOut] = await db.read(ratings.unit_comments, me.user_id, unit,
                                                                          from_, to, limit=limit)
         return rows
 
