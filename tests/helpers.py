@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -61,10 +62,15 @@ def enrolment_code(username: str) -> str:
     """What a unit admin hands over: `motcua enrolment-code USERNAME`'s output."""
     from api.cli import main as cli  # noqa: PLC0415  (the CLI builds the app's settings: only when asked)
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert cli(["enrolment-code", username]) == 0
-    return out.getvalue().strip()
+    def run() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert cli(["enrolment-code", username]) == 0
+        return out.getvalue().strip()
+
+    # in a thread of its own: the CLI runs its own event loop, and a browser test's thread has one running
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def passkey_session(client: Any, auth: Any) -> dict[str, Any]:
