@@ -1,4 +1,5 @@
-"""Small helpers shared by HTTP tests."""
+"""Small helpers shared by HTTP tests: accounts and sessions over the API, staff passkeys, the pages' forms
+and CSRF tokens, filling a draft. Records built through the core instead of HTTP: ``tests/factories.py``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,25 @@ import contextlib
 import io
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from PIL import Image
+from sqlalchemy import select, update
+
+from auth.tokens import REFRESH_GRACE, _hash
+from domain.accounts.models import AuthSession, RefreshToken
+from domain.audit import AuditEvent
+from domain.db import Database
 from domain.settings import Settings, current_settings, install, load_settings
+from tests.softauthn import SoftAuthenticator
 
 PASSWORD = "một câu mật khẩu dài"
+PROBLEM = "application/problem+json"
 
 
 def new_phone() -> str:
@@ -101,12 +114,6 @@ def session_id_of(tokens: dict[str, Any]) -> str:
 
 def age_step_up(db: Any, tokens: dict[str, Any]) -> None:
     """Make the session's last passkey assertion older than the step-up window (signed in a while ago)."""
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
-
-    from sqlalchemy import update  # noqa: PLC0415
-
-    from domain.accounts.models import AuthSession  # noqa: PLC0415
-
     sid = session_id_of(tokens)
     db.run(lambda s: s.execute(update(AuthSession).where(AuthSession.id == sid)
                                .values(step_up_at=datetime.now(UTC) - timedelta(minutes=10))))
@@ -114,8 +121,6 @@ def age_step_up(db: Any, tokens: dict[str, Any]) -> None:
 
 def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
     """Sign a browser (a page client with its own cookies) in with a passkey, as passkeys.js does."""
-    import re  # noqa: PLC0415
-
     html = c.get("/dang-nhap").text
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
     assert match, "the sign-in page has no CSRF token"
@@ -142,3 +147,121 @@ def settings_in_force(settings: Settings) -> Iterator[Settings]:
         yield settings
     finally:
         install(before)
+
+
+# --- pages: forms with a CSRF token (cookies), and the pages' JSON twins -------------------------------
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "form without a CSRF token"
+    return match.group(1)
+
+
+def register_on_page(c, username: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    username = username or new_phone()
+    page = c.get("/dang-ky")
+    r = c.post("/dang-ky", data={"_csrf_token": csrf_of(page.text), "full_name": "Lê Văn Cường",
+                                 "username": username, "password": password}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return username, r
+
+
+def page_csrf(c: Any, path: str = "/dang-nhap") -> str:
+    html = c.get(path).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert match, "page without a csrf-token meta"
+    return match.group(1)
+
+
+def page_post(c: Any, url: str, token: str, body: Any = None) -> Any:
+    return c.post(url, content=json.dumps(body or {}).encode(),
+                  headers={"content-type": "application/json", "accept": "application/json", "x-csrftoken": token})
+
+
+# --- filing ------------------------------------------------------------------------------------------
+# hand-made forms of the demo province (the others use the catalogue's default form)
+HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
+ADDRESS = {"province": 80, "ward": 25459, "street": "12 Đường 30/4"}
+
+
+def jpeg(size: tuple[int, int] = (1200, 900)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def procedure(client) -> str:  # type: ignore[no-untyped-def]
+    """A fully-online procedure of the demo province that uses the default (catalogue) form."""
+    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
+    for item in items["items"]:
+        if item["code"] in HANDMADE:
+            continue
+        form = client.get(f"/api/v1/procedures/{item['code']}/form").json()
+        if 1 <= len(form["documents"]) <= 4:
+            code: str = item["code"]
+            return code
+    raise AssertionError("no suitable procedure")
+
+
+def fill(client: Any, tokens: dict[str, Any], dossier_id: int, form: dict[str, Any]) -> dict[str, Any]:
+    r = client.patch(f"/api/v1/dossiers/{dossier_id}", headers=bearer(tokens), json={"data": {
+        "applicant_name": "Phạm Thị Dung", "applicant_cccd": "072090001234", "applicant_phone": "0912345678",
+        "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
+    assert r.status_code == 200, r.text
+    for slot in form["documents"]:
+        if slot["required"]:
+            up = client.post(f"/api/v1/dossiers/{dossier_id}/documents", headers=bearer(tokens),
+                             data={"slot": slot["slot"]}, files={"file": ("anh chup.jpg", jpeg(), "image/jpeg")})
+            assert up.status_code == 201, up.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+# --- passkeys over the JSON API ----------------------------------------------------------------------
+def add_passkey(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator, *, enrolment_code: str | None = None,
+                **kw: Any) -> dict[str, Any]:
+    """Add a passkey from this session: a first one (an officer's with the enrolment code), or another one
+    right after a step-up (:func:`step_up`)."""
+    body = {"enrolment_code": enrolment_code} if enrolment_code else None
+    options = client.post(REG_OPTIONS, headers=bearer(tokens), json=body)
+    assert options.status_code == 200, options.text
+    r = credential_post(client, REG_VERIFY, auth.create(options.json(), **kw), **bearer(tokens))
+    assert r.status_code == 201, r.text
+    added: dict[str, Any] = r.json()
+    return added
+
+
+def step_up(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator) -> None:
+    """A fresh assertion with an existing passkey in this session (adding or removing a passkey needs it)."""
+    options = client.post("/api/v1/auth/step-up/options", headers=bearer(tokens))
+    assert options.status_code == 200, options.text
+    r = credential_post(client, "/api/v1/auth/step-up/verify", auth.get(options.json()), **bearer(tokens))
+    assert r.status_code == 200, r.text
+
+
+def passkey_sign_in(client: Any, auth: SoftAuthenticator, **kw: Any) -> Any:
+    options = client.post(AUTH_OPTIONS)
+    assert options.status_code == 200, options.text
+    return credential_post(client, AUTH_VERIFY, auth.get(options.json(), **kw))
+
+
+def is_problem(r: Any, status: int, word: str = "") -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["status"] == status and body["detail"]
+    assert word.lower() in body["detail"].lower(), body["detail"]
+
+
+def audit(db: Database, event: str, actor_id: int | None) -> list[dict[str, Any]]:
+    rows = db.run(lambda s: list(s.scalars(select(AuditEvent).where(AuditEvent.event == event,
+                                                                   AuditEvent.actor_id == actor_id))))
+    return [json.loads(r.detail) for r in rows]
+
+
+# --- tokens -------------------------------------------------------------------------------------------
+def age_refresh_tokens(database_url: str, refresh_token: str) -> None:
+    """Move a used refresh token's rotation back past the grace."""
+    Database(database_url).run(lambda s: s.execute(
+        update(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token))
+        .values(used_at=datetime.now(UTC) - REFRESH_GRACE - timedelta(seconds=1))))

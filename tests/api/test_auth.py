@@ -6,19 +6,15 @@ import base64
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import update
 
-from auth.tokens import REFRESH_GRACE, _hash
-from domain.accounts.models import RefreshToken
 from domain.db import Database
-from tests.helpers import PASSWORD, bearer, login, new_phone, register, signed_in
+from tests.helpers import PASSWORD, age_refresh_tokens, bearer, login, new_phone, register, signed_in
 
 PROBLEM = "application/problem+json"
 
@@ -92,13 +88,6 @@ def test_refresh_rotation_and_replay_revokes_family(client, database_url: str) -
     # the whole family is gone: the newest refresh token and its access token too
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}).status_code == 401
     assert client.get("/api/v1/me", headers=bearer(second)).status_code == 401
-
-
-def age_refresh_tokens(database_url: str, refresh_token: str) -> None:
-    """Move a used refresh token's rotation back past the grace."""
-    Database(database_url).run(lambda s: s.execute(
-        update(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token))
-        .values(used_at=datetime.now(UTC) - REFRESH_GRACE - timedelta(seconds=1))))
 
 
 def test_logout_ends_tokens(client) -> None:  # type: ignore[no-untyped-def]
@@ -247,7 +236,6 @@ def test_organisation_accounts(client) -> None:  # type: ignore[no-untyped-def]
 def test_client_address_limit(database_url: str) -> None:
     """Per-address limits, checked on the core with the real factor of 1."""
     from auth import ratelimit
-    from domain.db import Database
 
     db = Database(database_url)
     ip = f"198.51.100.{int(time.time()) % 250}"

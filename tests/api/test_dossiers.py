@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 import pytest
-from PIL import Image
 
-from tests.helpers import bearer, signed_in
-
-HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
-ADDRESS = {"province": 80, "ward": 25459, "street": "12 Đường 30/4"}
-
-
-def jpeg(size: tuple[int, int] = (1200, 900)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buf, "JPEG", quality=80)
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def procedure(client) -> str:  # type: ignore[no-untyped-def]
-    """A fully-online procedure of the demo province that uses the default (catalogue) form."""
-    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
-    for item in items["items"]:
-        if item["code"] in HANDMADE:
-            continue
-        form = client.get(f"/api/v1/procedures/{item['code']}/form").json()
-        if 1 <= len(form["documents"]) <= 4:
-            code: str = item["code"]
-            return code
-    raise AssertionError("no suitable procedure")
-
-
-def fill(client: Any, tokens: dict[str, Any], dossier_id: int, form: dict[str, Any]) -> dict[str, Any]:
-    r = client.patch(f"/api/v1/dossiers/{dossier_id}", headers=bearer(tokens), json={"data": {
-        "applicant_name": "Phạm Thị Dung", "applicant_cccd": "072090001234", "applicant_phone": "0912345678",
-        "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
-    assert r.status_code == 200, r.text
-    for slot in form["documents"]:
-        if slot["required"]:
-            up = client.post(f"/api/v1/dossiers/{dossier_id}/documents", headers=bearer(tokens),
-                             data={"slot": slot["slot"]}, files={"file": ("anh chup.jpg", jpeg(), "image/jpeg")})
-            assert up.status_code == 201, up.text
-    body: dict[str, Any] = r.json()
-    return body
+from tests.helpers import bearer, fill, jpeg, signed_in
 
 
 def test_form_shape(client, procedure: str) -> None:  # type: ignore[no-untyped-def]

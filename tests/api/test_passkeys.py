@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,68 +11,34 @@ from sqlalchemy import select, update
 from auth import accounts as service
 from auth.tokens import start_session
 from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
-from domain.audit import AuditEvent
 from domain.db import Database
-from tests.helpers import PASSWORD, bearer, enrolment_code, login, new_phone, signed_in
-from tests.softauthn import SoftAuthenticator
-
-PROBLEM = "application/problem+json"
-REG_OPTIONS, REG_VERIFY = "/api/v1/auth/passkeys/registration/options", "/api/v1/auth/passkeys/registration/verify"
-AUTH_OPTIONS, AUTH_VERIFY = (
-    "/api/v1/auth/passkeys/authentication/options",
-    "/api/v1/auth/passkeys/authentication/verify",
+from tests.helpers import (
+    AUTH_OPTIONS,
+    AUTH_VERIFY,
+    PASSWORD,
+    PROBLEM,
+    REG_OPTIONS,
+    REG_VERIFY,
+    add_passkey,
+    audit,
+    bearer,
+    enrolment_code,
+    is_problem,
+    login,
+    new_phone,
+    page_csrf,
+    page_post,
+    passkey_sign_in,
+    signed_in,
+    step_up,
 )
+from tests.helpers import credential_post as post_json
+from tests.softauthn import SoftAuthenticator
 
 
 @pytest.fixture(scope="module")
 def db(database_url: str) -> Database:
     return Database(database_url)
-
-
-def post_json(client: Any, url: str, body: Any, **headers: str) -> Any:
-    """Send a credential the way the browser does: its toJSON() as the whole body."""
-    return client.post(url, content=json.dumps(body).encode(), headers={"content-type": "application/json", **headers})
-
-
-def add_passkey(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator, *, enrolment_code: str | None = None,
-                **kw: Any) -> dict[str, Any]:
-    """Add a passkey from this session: a first one (an officer's with the enrolment code), or another one
-    right after a step-up (:func:`step_up`)."""
-    body = {"enrolment_code": enrolment_code} if enrolment_code else None
-    options = client.post(REG_OPTIONS, headers=bearer(tokens), json=body)
-    assert options.status_code == 200, options.text
-    r = post_json(client, REG_VERIFY, auth.create(options.json(), **kw), **bearer(tokens))
-    assert r.status_code == 201, r.text
-    added: dict[str, Any] = r.json()
-    return added
-
-
-def step_up(client: Any, tokens: dict[str, Any], auth: SoftAuthenticator) -> None:
-    """A fresh assertion with an existing passkey in this session (adding or removing a passkey needs it)."""
-    options = client.post("/api/v1/auth/step-up/options", headers=bearer(tokens))
-    assert options.status_code == 200, options.text
-    r = post_json(client, "/api/v1/auth/step-up/verify", auth.get(options.json()), **bearer(tokens))
-    assert r.status_code == 200, r.text
-
-
-def passkey_sign_in(client: Any, auth: SoftAuthenticator, **kw: Any) -> Any:
-    options = client.post(AUTH_OPTIONS)
-    assert options.status_code == 200, options.text
-    return post_json(client, AUTH_VERIFY, auth.get(options.json(), **kw))
-
-
-def is_problem(r: Any, status: int, word: str = "") -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status and body["detail"]
-    assert word.lower() in body["detail"].lower(), body["detail"]
-
-
-def audit(db: Database, event: str, actor_id: int | None) -> list[dict[str, Any]]:
-    rows = db.run(lambda s: list(s.scalars(select(AuditEvent).where(AuditEvent.event == event,
-                                                                   AuditEvent.actor_id == actor_id))))
-    return [json.loads(r.detail) for r in rows]
 
 
 def me(client: Any, tokens: dict[str, Any]) -> dict[str, Any]:
@@ -255,18 +219,6 @@ def test_step_up(client, db: Database) -> None:  # type: ignore[no-untyped-def]
 
 
 # --- the pages' JSON twins (cookie session + CSRF) ----------------------------------------------
-def page_csrf(c: Any, path: str = "/dang-nhap") -> str:
-    html = c.get(path).text
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
-    assert match, "page without a csrf-token meta"
-    return match.group(1)
-
-
-def page_post(c: Any, url: str, token: str, body: Any = None) -> Any:
-    return c.post(url, content=json.dumps(body or {}).encode(),
-                  headers={"content-type": "application/json", "accept": "application/json", "x-csrftoken": token})
-
-
 def test_pages_add_passkey_sign_in_and_step_up(page_client, client) -> None:  # type: ignore[no-untyped-def]
     username, _ = signed_in(client)
     token = page_csrf(page_client)

@@ -631,7 +631,7 @@ def csrf_of(html: str) -> str:
 
 
 def test_pay_on_the_pages_without_javascript(page_client: Any, db: Database) -> None:
-    from tests.pwa.test_account import register_on_page
+    from tests.helpers import register_on_page
 
     c = page_client
     register_on_page(c)

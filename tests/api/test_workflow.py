@@ -15,8 +15,7 @@ from api.cli import main as cli
 from domain.audit import AuditEvent, verify_chain
 from domain.db import Database
 from domain.dossiers.models import Dossier
-from tests.api.test_dossiers import fill
-from tests.helpers import PASSWORD, bearer, enrol_staff, login, new_phone, signed_in
+from tests.helpers import PASSWORD, bearer, enrol_staff, fill, login, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
 
 HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}

@@ -10,8 +10,7 @@ import pytest
 from auth import ratelimit
 from auth.accounts import login_subject
 from domain.db import Database
-from tests.api.test_passkeys import add_passkey, passkey_sign_in
-from tests.helpers import PASSWORD, login, register
+from tests.helpers import PASSWORD, add_passkey, login, passkey_sign_in, register
 from tests.softauthn import SoftAuthenticator
 
 WRONG = "sai mật khẩu rồi"

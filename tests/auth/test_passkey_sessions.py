@@ -16,21 +16,25 @@ from domain.accounts.models import OneTimeCode
 from domain.accounts.users import find_user
 from domain.db import Database
 from domain.outbox.models import Notification
-from tests.api.test_passkeys import REG_VERIFY, add_passkey, audit, is_problem, step_up
 from tests.api.test_workflow import act, filed, setting  # noqa: F401  (the fixture)
 from tests.helpers import (
     PASSWORD,
     REG_OPTIONS,
+    REG_VERIFY,
+    add_passkey,
     age_step_up,
+    audit,
     bearer,
     credential_post,
+    csrf_of,
     enrol_staff,
     enrolment_code,
+    is_problem,
     login,
     new_phone,
     signed_in,
+    step_up,
 )
-from tests.pwa.test_account import csrf_of
 from tests.softauthn import SoftAuthenticator
 
 UNIT = "000.00.12.H56"

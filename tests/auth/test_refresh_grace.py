@@ -6,8 +6,7 @@ from typing import Any
 
 from auth.tokens import rotate
 from domain.db import Database
-from tests.api.test_auth import age_refresh_tokens
-from tests.helpers import bearer, signed_in
+from tests.helpers import age_refresh_tokens, bearer, signed_in
 
 REFRESH = "/api/v1/auth/refresh"
 

@@ -51,8 +51,7 @@ def test_two_officers_one_wins(client, database_url: str) -> None:  # type: igno
 def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
     from domain.db import Database
     from domain.dossiers import filing as service
-    from tests.api.test_dossiers import fill
-    from tests.helpers import bearer, signed_in
+    from tests.helpers import bearer, fill, signed_in
 
     items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
     code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}

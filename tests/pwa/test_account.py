@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import PASSWORD, new_phone
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
-
-
-def register_on_page(c, username: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    username = username or new_phone()
-    page = c.get("/dang-ky")
-    r = c.post("/dang-ky", data={"_csrf_token": csrf_of(page.text), "full_name": "Lê Văn Cường",
-                                 "username": username, "password": password}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return username, r
+from tests.helpers import PASSWORD, csrf_of, new_phone, register_on_page
 
 
 def test_register_signs_in_with_httponly_cookies(page_client) -> None:  # type: ignore[no-untyped-def]

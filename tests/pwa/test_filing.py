@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from tests.pwa.test_account import csrf_of, register_on_page
+from tests.helpers import csrf_of, register_on_page
 
 
 def photo() -> bytes:

@@ -20,10 +20,20 @@ from sqlalchemy import update
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
-from tests.api.test_dossiers import ADDRESS, HANDMADE, jpeg
-from tests.api.test_passkeys import page_csrf, page_post
-from tests.helpers import PASSWORD, bearer, enrol_staff, login, new_phone, signed_in
-from tests.pwa.test_account import csrf_of
+from tests.helpers import (
+    ADDRESS,
+    HANDMADE,
+    PASSWORD,
+    bearer,
+    csrf_of,
+    enrol_staff,
+    jpeg,
+    login,
+    new_phone,
+    page_csrf,
+    page_post,
+    signed_in,
+)
 from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.00.13.H56"

@@ -8,9 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_dossiers import jpeg, procedure  # noqa: F401  (the fixture)
-from tests.helpers import bearer, signed_in
-from tests.pwa.test_account import csrf_of, register_on_page
+from tests.helpers import (
+    bearer,
+    csrf_of,
+    jpeg,
+    procedure,  # noqa: F401  (the fixture)
+    register_on_page,
+    signed_in,
+)
 
 SW = Path(__file__).resolve().parents[2] / "pwa" / "static" / "sw.js"
 

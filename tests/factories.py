@@ -1,0 +1,119 @@
+"""Factories for the usual records, built through the core (a ``Session`` and the domain's own functions),
+not through HTTP: a test that checks the back office need not click through registration and filing first.
+
+Each factory takes the test's :class:`domain.db.Database` and commits what it builds in one transaction,
+the way a request would. Records get fresh names (phone numbers), so tests never collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from auth import accounts
+from auth.tokens import start_session
+from domain.db import Database
+from domain.dossiers.filing import create_draft, next_code
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import Dossier
+from domain.payments.gateways.base import Notice
+from domain.payments.operations import apply_notice, create_payment
+from domain.workflow import Actor
+from tests.helpers import PASSWORD, enrol_staff, new_phone
+from tests.softauthn import SoftAuthenticator
+
+FEE_CODE, FEE_UNIT = "1.004222", "000.31.11.H56"  # đăng ký thường trú: 10.000 ₫ online, at this unit
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account the factories made: its id, username and the token pair of one of its sessions."""
+
+    id: int
+    username: str
+    tokens: dict[str, Any]
+    auth: SoftAuthenticator | None = None  # an officer's passkey, when enrolled over HTTP
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+
+def _tokens(s: Session, user: Any, amr: str) -> dict[str, Any]:
+    pair = start_session(s, user, amr)
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token, "token_type": pair.token_type,
+            "expires_in": pair.expires_in, "session_id": pair.session_id}
+
+
+def citizen(db: Database, full_name: str = "Nguyễn Văn An", password: str = PASSWORD) -> Person:
+    """A citizen's account, signed in with the password (an ``amr`` pwd session)."""
+    username = new_phone()
+
+    def run(s: Session) -> Person:
+        user = accounts.create_user(s, "citizen", username, password, full_name=full_name)
+        return Person(int(user.id), username, _tokens(s, user, "pwd"))
+
+    return db.run(run)
+
+
+def officer(db: Database, unit: str, roles: tuple[str, ...] = ("receiver",), *, client: Any = None,
+            full_name: str = "Trần Thu Ngân", password: str = PASSWORD) -> Person:
+    """An officer of ``unit`` with ``roles``. The back office wants a passkey session of an account with a
+    passkey: with ``client``, the officer enrols one (:func:`tests.helpers.enrol_staff`, a software
+    authenticator kept in ``Person.auth``) and works in that session; without, the session is a passkey
+    (``amr`` webauthn) session started in the core, for tests below the HTTP layer."""
+    username = new_phone()
+
+    def run(s: Session) -> Person:
+        user = accounts.create_user(s, "officer", username, password, full_name=full_name)
+        for role in roles:
+            accounts.grant_officer_role(s, user, unit, role)
+        return Person(int(user.id), username, {} if client is not None else passkey_session(s, user))
+
+    person = db.run(run)
+    if client is None:
+        return person
+    auth = SoftAuthenticator()
+    return Person(person.id, username, enrol_staff(client, username, auth, password), auth)
+
+
+def passkey_session(s: Session, user: Any) -> dict[str, Any]:
+    """The token pair of a new passkey session of ``user``, started in the core (no assertion checked)."""
+    return _tokens(s, user, "webauthn")
+
+
+def draft(db: Database, owner: Person | int, procedure_code: str = FEE_CODE,
+          data: dict[str, Any] | None = None) -> int:
+    """A draft of ``procedure_code`` owned by ``owner``; answers its id."""
+    owner_id = owner if isinstance(owner, int) else owner.id
+    return db.run(lambda s: int(create_draft(s, owner_id, procedure_code, data=data).id))
+
+
+def submitted(db: Database, owner: Person | int, procedure_code: str = FEE_CODE) -> int:
+    """A draft filed through the workflow's ``submit`` event, with its code (the form's contents do not
+    matter here); answers the dossier's id."""
+    dossier_id = draft(db, owner, procedure_code)
+
+    def run(s: Session) -> None:
+        d = s.get(Dossier, dossier_id)
+        assert d is not None
+        fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
+        d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
+
+    db.run(run)
+    return dossier_id
+
+
+def paid_payment(db: Database, owner: Person | int, dossier_id: int | None = None, gateway: str = "sandbox") -> int:
+    """A payment of a submitted dossier's fee (a new one of :data:`FEE_CODE` when ``dossier_id`` is None),
+    confirmed by the gateway's success message; answers the payment's id. ``gateway`` must be enabled."""
+    owner_id = owner if isinstance(owner, int) else owner.id
+    dossier_id = dossier_id if dossier_id is not None else submitted(db, owner_id)
+    view = db.run(lambda s: create_payment(s, owner_id, dossier_id, gateway))
+    notice = Notice(reference=view["reference"], outcome="success", amount_vnd=view["amount_vnd"], signature_ok=True,
+                    gateway_txn="FACTORY1", paid_at=datetime.now(UTC))
+    db.run(lambda s: apply_notice(s, gateway, notice, kind="callback"))
+    return int(view["id"])
