@@ -12,25 +12,14 @@ import pytest
 
 from domain.documents import processing
 from domain.documents.processing import UploadRejected, process_upload
+from tests.domain.documents.test_processing import make_pdf
 
 ANNOT = b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A %s >>"
 
 
 def hand_pdf(catalog_extra: bytes = b"", page_extra: bytes = b"", objects: tuple[bytes, ...] = ()) -> bytes:
-    """A small correct PDF written by hand (real xref offsets); extra objects are numbered from 4."""
-    bodies = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
-              b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] " + page_extra + b" >>", *objects]
-    out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
-    offsets = []
-    for n, body in enumerate(bodies, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(bodies) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(bodies) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+    """A one-page PDF written by hand; extra objects are numbered from 4."""
+    return make_pdf(1, catalog_extra, objects, page_extra=page_extra)
 
 
 def stored(tmp_path: Path, data: bytes) -> pikepdf.Pdf:

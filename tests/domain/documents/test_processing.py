@@ -81,12 +81,13 @@ def png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
-def make_pdf(pages: int = 1, catalog_extra: bytes = b"", extra_objects: tuple[bytes, ...] = ()) -> bytes:
-    """A minimal, correct PDF (real xref offsets) written by hand."""
+def make_pdf(pages: int = 1, catalog_extra: bytes = b"", extra_objects: tuple[bytes, ...] = (),
+             page_extra: bytes = b"") -> bytes:
+    """A minimal, correct PDF (real xref offsets) written by hand; extra objects are numbered after the pages."""
     kids = " ".join(f"{3 + i} 0 R" for i in range(pages)).encode()
     objects = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
                b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(pages).encode() + b" >>"]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] " + page_extra + b">>"] * pages
     objects += list(extra_objects)
     out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
     offsets = []
