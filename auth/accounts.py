@@ -30,6 +30,7 @@ from domain.accounts.passkeys import require_step_up
 from domain.accounts.users import KINDS, OFFICER_ROLES, find_user, grant_officer_role
 from domain.audit import record
 from domain.catalog.models import Unit
+from domain.catalog.offer import UNIT_CODE, UNIT_LEVELS
 from domain.clock import utc
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
@@ -76,8 +77,6 @@ def create_user(session: Session, kind: str, username: str, password: str | None
 
 
 def create_unit(session: Session, code: str, name: str, level: str) -> Unit:
-    from domain.catalog.offer import UNIT_CODE, UNIT_LEVELS
-
     if not UNIT_CODE.match(code or ""):
         raise InvalidInput("Mã đơn vị phải theo định dạng quốc gia 000.00.00.H56 (national format).", field="code")
     if level not in UNIT_LEVELS:

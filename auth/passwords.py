@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from domain.errors import InvalidInput
+from domain.settings import current_settings
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # at least 64 must be accepted (ASVS 2.1.2); we accept 128
@@ -32,8 +33,6 @@ def _hasher_for(env: str) -> tuple[PasswordHasher, str]:
 
 
 def _h() -> tuple[PasswordHasher, str]:
-    from domain.settings import current_settings
-
     return _hasher_for(current_settings().env)
 
 

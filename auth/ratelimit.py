@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.accounts.models import RateCounter
 from domain.clock import utc
+from domain.settings import current_settings
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ LOOKUP_CLIENT = Limit("lookup-client", 60, timedelta(minutes=1), timedelta(minut
 def _max(limit: Limit) -> int:
     """Per-client-address limits scale with MOTCUA_CLIENT_LIMIT_FACTOR (many people share one address)."""
     if limit.name.endswith("-client"):
-        from domain.settings import current_settings
-
         return limit.max_count * current_settings().limits.client_limit_factor
     return limit.max_count
 

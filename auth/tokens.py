@@ -19,7 +19,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain.accounts.models import AuthSession, RefreshToken, User
+from domain.accounts.models import AuthSession, Membership, OfficerRole, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
 from domain.db import Reader
@@ -74,8 +74,6 @@ class Principal:
 
 
 def roles_of(session: Session, user: User) -> list[str]:
-    from domain.accounts.models import Membership, OfficerRole
-
     roles = [user.kind]
     roles += sorted(
         {f"{r.role}@{r.unit_code}" for r in session.scalars(select(OfficerRole).where(OfficerRole.user_id == user.id))}

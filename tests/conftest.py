@@ -12,7 +12,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from domain.catalog.offer import apply_config, read_config
+from domain.catalog.procedures import import_normalised, read_bundle
+from domain.db import Database
+from domain.migrate import upgrade
+from domain.settings import current_settings
+from tests.helpers import settings_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("MOTCUA_TEST_DB", "sqlite")
@@ -25,8 +35,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
     dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     try:
@@ -65,8 +73,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    from tests.helpers import settings_from_env
-
     settings_from_env()
     yield values
     for key, old in saved.items():
@@ -79,8 +85,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def database_url(env: dict[str, str]) -> str:
-    from domain.migrate import upgrade
-
     upgrade(env["DATABASE_URL"])
     return env["DATABASE_URL"]
 
@@ -88,11 +92,6 @@ def database_url(env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def catalogue_db(database_url: str) -> str:
     """The migrated database with the bundled catalogue and the demo province's offer loaded."""
-    from domain.catalog.offer import apply_config, read_config
-    from domain.catalog.procedures import import_normalised, read_bundle
-    from domain.db import Database
-    from domain.settings import current_settings
-
     db = Database(database_url)
     db.run(lambda s: import_normalised(s, read_bundle()))
     db = Database(database_url)
@@ -103,10 +102,6 @@ def catalogue_db(database_url: str) -> str:
 @pytest.fixture(scope="session")
 def client(catalogue_db: str):  # type: ignore[no-untyped-def]
     """One HTTP test client (one event loop) for the session, talking to the real app."""
-    from litestar.testing import TestClient
-
-    from api.app import create_app
-
     with TestClient(create_app(), base_url="http://localhost:8000") as c:
         yield c
 
@@ -114,10 +109,6 @@ def client(catalogue_db: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def page_client(catalogue_db: str):  # type: ignore[no-untyped-def]
     """A client with its own cookie jar, like one browser (pages use cookies and CSRF tokens)."""
-    from litestar.testing import TestClient
-
-    from api.app import create_app
-
     with TestClient(create_app(), base_url="http://localhost:8000") as c:
         yield c
 

@@ -25,12 +25,16 @@ import contextlib
 import hashlib
 import hmac
 import json
+import json as _json
+import multiprocessing
+import os
 import secrets
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -38,6 +42,15 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+
+from domain.accounts.models import User
+from domain.catalog.models import Procedure, Unit
+from domain.dossiers.filing import ensure_form
+from domain.dossiers.models import Dossier, FormRevision
+from domain.settings import SettingsError
+from notifications.channels.webpush import SubscriptionIn, generate_keys, save_subscription
+from tests.helpers import settings_from_env
 
 URGENCIES = ("very-low", "low", "normal", "high")
 B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -381,12 +394,6 @@ NOTIFY_ENV_KEYS = ("MOTCUA_VAPID_PRIVATE_KEY", "MOTCUA_PUSH_ALLOW_LOOPBACK", "MO
 def notify_env(**values: str) -> Any:
     """Set notification settings (environment variables) for a block; the settings are read and
     installed again on the way in and out. Defaults: a fresh VAPID key, loopback push services allowed, fast retries."""
-    import os
-
-    from domain.settings import SettingsError
-    from notifications.channels.webpush import generate_keys
-    from tests.helpers import settings_from_env
-
     defaults = {"MOTCUA_VAPID_PRIVATE_KEY": generate_keys()[0], "MOTCUA_PUSH_ALLOW_LOOPBACK": "1",
                 "MOTCUA_NOTIFY_BACKOFF_SECONDS": "0.05", "MOTCUA_NOTIFY_BACKOFF_CAP_SECONDS": "0.2",
                 "MOTCUA_PUSH_TIMEOUT_SECONDS": "2", "MOTCUA_NOTIFY_LEASE_SECONDS": "40",
@@ -412,10 +419,6 @@ def notify_env(**values: str) -> Any:
 def make_user(session: Any, *, email: str | None = None, verified_email: bool = False, phone: str | None = None,
               verified_phone: bool = False, kind: str = "citizen") -> int:
     """A person straight in the database (no password: these tests do not sign in)."""
-    from datetime import UTC, datetime
-
-    from domain.accounts.models import User
-
     now = datetime.now(UTC)
     user = User(username=email or phone or f"u{uuid.uuid4().hex[:12]}@example.org", full_name="Nguyễn Thị Bình",
                 email=email, phone=phone, kind=kind, identity_level=1, created_at=now,
@@ -434,15 +437,6 @@ def make_draft(session: Any, owner_id: int) -> int:
     """A draft dossier ready for ``fire(..., "submit")``: of the catalogue's birth registration when the
     catalogue is loaded (tests), else of a small stand-in procedure made once (the benchmark's fresh
     database) — tests never add a procedure or a unit to the shared catalogue."""
-    import json as _json
-    from datetime import UTC, datetime
-
-    from sqlalchemy import select
-
-    from domain.catalog.models import Procedure, Unit
-    from domain.dossiers.filing import ensure_form
-    from domain.dossiers.models import Dossier, FormRevision
-
     now = datetime.now(UTC)
     code = session.scalar(select(Procedure.code).where(Procedure.code == TEST_PROCEDURE)) or \
         session.scalar(select(Procedure.code).where(Procedure.code == BENCH_PROCEDURE))
@@ -475,18 +469,11 @@ def make_draft(session: Any, owner_id: int) -> int:
 
 
 def procedure_name(session: Any, dossier_id: int) -> str:
-    from sqlalchemy import select
-
-    from domain.catalog.models import Procedure
-    from domain.dossiers.models import Dossier
-
     d = session.get(Dossier, dossier_id)
     return str(session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)))
 
 
 def subscribe_user(session: Any, user_id: int, sub: Any, lang: str = "vi") -> int:
-    from notifications.channels.webpush import SubscriptionIn, save_subscription
-
     row = save_subscription(session, user_id, SubscriptionIn(endpoint=sub.endpoint, p256dh=sub.p256dh,
                                                              auth=b64e(sub.auth)), lang=lang)
     return int(row.id)
@@ -532,8 +519,6 @@ class PushServiceProcess:
     times are ``time.monotonic()`` there, which on Linux is the same clock in every process."""
 
     def __init__(self) -> None:
-        import multiprocessing
-
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_child, args=(child,), name="pushservice", daemon=True)

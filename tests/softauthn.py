@@ -7,6 +7,7 @@ another origin or RP ID, no UP/UV flag, a chosen sign counter.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -26,14 +27,10 @@ CHROMIUM_EXTRA = ("other_keys_can_be_added_here",
 
 
 def b64u(data: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def unb64u(text: str) -> bytes:
-    import base64
-
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 

@@ -285,10 +285,10 @@ _HEIF_READY = False
 def _pil() -> Any:
     """Pillow, with the HEIF opener registered once (pillow-heif is imported only when needed)."""
     global _HEIF_READY
-    from PIL import Image, ImageFile
+    from PIL import Image, ImageFile  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     if not _HEIF_READY:
-        import pillow_heif
+        import pillow_heif  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
         pillow_heif.register_heif_opener(thumbnails=False)
         # Our own, lower limit is checked on every image; Pillow's warning in between is noise.
@@ -308,7 +308,7 @@ def _orientation(img: Any) -> int:
 
 
 def _transpose_method(orientation: int) -> Any:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     t = Image.Transpose
     return {2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE,
@@ -319,7 +319,7 @@ def _usable_icc(icc: Any, mode: str) -> bytes | None:
     if not isinstance(icc, bytes) or not icc or len(icc) > MAX_ICC_BYTES:
         return None
     try:
-        from PIL import ImageCms
+        from PIL import ImageCms  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
         space = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space.strip()
     except Exception:
@@ -412,7 +412,7 @@ def _process_image_now(  # noqa: C901  (one step per image fix-up, in order)
 def _normalise(img: Any, fmt: str, icc: Any, transparency: Any, *,
                max_side: int) -> tuple[Any, str, bytes | None, Any]:
     """Mode and size for the output: (image, "JPEG"|"PNG", icc profile, PNG transparency)."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     mode = img.mode
     alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or transparency is not None
@@ -487,7 +487,7 @@ def _check_pdf(path: Path, size: int, *, max_pages: int) -> int:
     if _raw_active(path):
         raise UploadRejected("pdf_active_content")
     try:
-        from pypdf import PdfReader
+        from pypdf import PdfReader  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
         with path.open("rb") as fh:
             reader = PdfReader(fh, strict=False)
@@ -519,7 +519,7 @@ def _strip_outgoing(path: Path) -> bool:  # noqa: C901  (one branch per PDF obje
     """Remove outgoing actions, /AA triggers and XFA from every object (object streams and name trees
     included: qpdf lists every object), rewriting ``path`` in place. Returns whether anything went;
     an untouched file keeps its bytes (and so any signature on it)."""
-    import pikepdf
+    import pikepdf  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     changed = False
     with pikepdf.open(path) as pdf:
@@ -563,14 +563,14 @@ def _strip_outgoing(path: Path) -> bool:  # noqa: C901  (one branch per PDF obje
 
 
 def _direct_container(value: Any) -> bool:
-    import pikepdf
+    import pikepdf  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     return isinstance(value, (pikepdf.Array, pikepdf.Dictionary)) and not value.is_indirect
 
 
 def _outgoing(value: Any) -> bool:
     """An action dictionary (or a chain of them) whose type reaches outside the document."""
-    import pikepdf
+    import pikepdf  # noqa: PLC0415  (imaging/PDF libraries load only when a file is processed)
 
     if isinstance(value, pikepdf.Array):
         return any(_outgoing(v) for v in value)
@@ -583,7 +583,7 @@ def _outgoing(value: Any) -> bool:
 def _parsed_active(reader: Any, *, keys: set[str] = _ACTIVE_KEYS, actions: set[str] = _ACTIVE_ACTIONS) -> bool:
     """Walk every indirect object (and the trailer) for active content; indirect refs are not
     followed (each is visited as an object of its own), so cycles cannot loop."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject  # noqa: PLC0415  (heavy, only when needed)
 
     refs = [IndirectObject(idnum, gen, reader) for gen, entries in reader.xref.items() for idnum in entries]
     refs += [IndirectObject(idnum, 0, reader) for idnum in reader.xref_objStm]

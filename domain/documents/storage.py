@@ -175,8 +175,8 @@ class S3Storage:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         if client is None:
-            import boto3
-            from botocore.config import Config
+            import boto3  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
+            from botocore.config import Config  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
 
             client = boto3.client(
                 "s3",
@@ -204,7 +204,7 @@ class S3Storage:
             self.client.create_bucket(Bucket=self.bucket)
 
     def _head_bucket(self) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
 
         try:
             self.client.head_bucket(Bucket=self.bucket)
@@ -215,7 +215,7 @@ class S3Storage:
         return True
 
     def _head(self, key: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
 
         try:
             return cast(dict[str, Any], self.client.head_object(Bucket=self.bucket, Key=check_key(key)))
@@ -225,7 +225,7 @@ class S3Storage:
             raise
 
     def put(self, key: str, source: Path | bytes, content_type: str) -> None:
-        from boto3.s3.transfer import TransferConfig
+        from boto3.s3.transfer import TransferConfig  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
 
         if self._head(key) is not None:
             return
@@ -240,7 +240,7 @@ class S3Storage:
                 self.client.upload_fileobj(fh, self.bucket, key, ExtraArgs=extra, Config=config)
 
     def _get_body(self, key: str) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415  (boto3 loads only when S3 storage is used)
 
         try:
             return self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"]

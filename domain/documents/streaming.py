@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header
+
 from domain.documents.processing import MAX_BYTES, UploadRejected, safe_display_name, too_large
 
 CHUNK = 64 * 1024
@@ -112,8 +114,6 @@ class MultipartForm:
 
 def boundary_from_content_type(content_type: str | None) -> bytes:
     """The multipart boundary of a ``Content-Type`` header; UploadRejected("bad_form") if none."""
-    from multipart import parse_options_header
-
     kind, options = parse_options_header(content_type or "")
     boundary = options.get("boundary", "")
     if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
@@ -140,8 +140,6 @@ async def parse_multipart_stream(  # noqa: C901  (one single-pass state machine 
     (``filename=""`` and no bytes) are skipped. The whole body size is bounded by the route's
     ``request_max_body_size`` (Litestar checks it in ``request.stream()``).
     """
-    from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
-
     form = MultipartForm()
     n_fields = 0
     segment: MultipartSegment | None = None

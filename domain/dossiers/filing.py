@@ -18,10 +18,13 @@ from sqlalchemy import Select, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.accounts.models import Membership, User
+from domain.audit import record
+from domain.calendar.due import due_for_procedure
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.db import SessionReader, SessionSql, read_datetime
 from domain.dossiers import forms
+from domain.dossiers.backoffice import end_pause
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import (
     Dossier,
@@ -32,6 +35,8 @@ from domain.dossiers.models import (
     WalletDocument,
 )
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.outbox.enqueue import enqueue
+from domain.payments.fees import quote_for_dossier
 from domain.workflow import STATE_NAMES_VI, Actor, State
 
 EDITABLE = (State.DRAFT.value, State.SUPPLEMENT_REQUESTED.value)
@@ -84,8 +89,6 @@ def _new_form_revision(session: Session, proc: Procedure, schema: dict[str, Any]
 
 def edit_form(session: Session, code: str, schema: dict[str, Any], *, actor_id: int) -> FormRevision:
     """An admin's edit: always a new revision; dossiers already started stay on theirs."""
-    from domain.audit import record
-
     proc = _procedure(session, code)
     checked = forms.check_schema(schema)
     form = _new_form_revision(session, proc, checked, f"admin:{actor_id}", current_form(session, code))
@@ -320,14 +323,10 @@ def next_code(session: Session, unit_code: str, at: datetime) -> str:
 
 def fee_for(session: Session, dossier: Dossier) -> int | None:
     """The dossier's fee by the payment rules (officer-set, council-set, catalogue; per page with tiers)."""
-    from domain.payments.fees import quote_for_dossier
-
     return quote_for_dossier(session, dossier).amount_vnd
 
 
 def compute_due(session: Session, procedure_code: str, start: datetime) -> datetime | None:
-    from domain.calendar.due import due_for_procedure
-
     return due_for_procedure(session, procedure_code, start)
 
 
@@ -372,8 +371,6 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
          amr=amr, now=now)
     if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
-        from domain.dossiers.backoffice import end_pause
-
         end_pause(session, dossier, now)
         session.flush()
     return dossier
@@ -529,8 +526,6 @@ def expire_drafts(session: Session, *, ttl: timedelta, warn_before: timedelta,
     warn = list(session.scalars(select(Dossier).where(
         Dossier.status == State.DRAFT.value, Dossier.updated_at < now - ttl + warn_before,
         Dossier.updated_at >= now - ttl, Dossier.expiry_warned_at.is_(None))))
-    from domain.outbox.enqueue import enqueue
-
     for d in warn:
         d.expiry_warned_at = now
         name = session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)) or d.procedure_code

@@ -27,7 +27,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.catalog.facts import procedure_facts
 from domain.db import SessionReader
+from domain.payments.models import FeeAssessment
 
 FREE, FIXED, PER_PAGE, COUNCIL, UNKNOWN = "free", "fixed", "per_page", "council", "unknown"
 MAX_PAGES, MAX_COPIES = 10_000, 1_000
@@ -187,9 +189,6 @@ def fee_name(procedure_name: str) -> str:
 
 def quote_for_dossier(session: Session, dossier: Any) -> FeeQuote:
     """The dossier's fee, most specific rule first (see the module's docstring)."""
-    from domain.catalog.facts import procedure_facts
-    from domain.payments.models import FeeAssessment
-
     proc = procedure_facts(session, dossier.procedure_code)
     name = fee_name(proc.name if proc is not None else dossier.procedure_code)
     rule = rule_for(proc.record if proc is not None else {})

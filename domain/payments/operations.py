@@ -17,6 +17,7 @@ import io
 import json
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from domain.clock import utc
 from domain.dossiers.filing import get_dossier, remember, store_answer, visible_dossiers
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.outbox.enqueue import payment_event
 from domain.payments import fees, gateways, receipts
 from domain.payments.gateways.base import Ack, Notice, PaymentInfo, RefundResult, StartResult
 from domain.payments.machine import (
@@ -50,6 +52,7 @@ from domain.payments.machine import (
 from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, Refund
 from domain.settings import PAYMENT_EXPIRY as EXPIRY
 from domain.settings import current_settings
+from domain.stats import rollups
 
 CLOSED_DOSSIER = ("draft", "withdrawn", "refused_at_intake", "rejected")
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -66,8 +69,6 @@ def new_reference() -> str:
 
 
 def public_url() -> str:
-    from domain.settings import current_settings
-
     return current_settings().public_url
 
 
@@ -201,11 +202,7 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
     if after == Status.SUCCESS:
         _issue_receipt(session, payment)
     if after.value != before:
-        from domain.outbox.enqueue import payment_event
-
         payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
-        from domain.stats import rollups
-
         rollups.on_payment_change(session, payment, before, after.value)  # the dashboard's online-fee share
     return before
 
@@ -513,8 +510,6 @@ HEADERS = {
 
 
 def _fold(text: str) -> str:
-    import unicodedata
-
     folded = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return " ".join("".join(c for c in folded if not unicodedata.combining(c)).lower().split())
 

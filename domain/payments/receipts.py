@@ -8,21 +8,23 @@ import io
 import secrets
 from datetime import UTC, datetime
 
+import segno
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
+from domain.documents.storage import key_for, storage_for
+from domain.dossiers.filing import StoredFile, add_to_wallet
 from domain.payments.models import Payment, Receipt, ReceiptCounter
+from domain.settings import current_settings
 
 GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr": "Chuyển khoản VietQR",
                  "paygov": "Nền tảng thanh toán quốc gia"}
 
 
 def verify_url(public_id: str) -> str:
-    from domain.settings import current_settings
-
     return f"{current_settings().public_url}/bien-lai/{public_id}"
 
 
@@ -51,8 +53,6 @@ def mask_name(name: str) -> str:
 
 
 def qr_svg(url: str, title: str = "Mã QR kiểm tra biên lai") -> str:
-    import segno
-
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, title=title,
                                      nl=False)
@@ -84,10 +84,6 @@ def render_document(receipt: Receipt) -> bytes:
 def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: str, unit_name: str,
           owner_id: int, organisation_id: int | None) -> Receipt:
     """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
-    from domain.documents.storage import key_for, storage_for
-    from domain.dossiers.filing import StoredFile, add_to_wallet
-    from domain.settings import current_settings
-
     at = payment.paid_at or datetime.now(UTC)
     series = series_for(at)
     receipt = Receipt(payment_id=payment.id, public_id=secrets.token_urlsafe(12), unit_code=payment.unit_code,

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from domain.audit import record
 from domain.catalog.models import Procedure
+from domain.dossiers.filing import get_dossier
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput
 from domain.stats import rollups
 from domain.stats.models import Rating
+from domain.stats.reports import check_period, check_unit
 from domain.stats.rollups import CRITERIA
 from domain.workflow import State
 
@@ -54,8 +56,6 @@ def _score(value: Any, name: str) -> int:
 def rate(session: Session, user_id: int, dossier_id: int, scores: dict[str, Any], comment: str = "", *,
          now: datetime | None = None) -> Rating:
     """Rate a returned dossier (its filer, once). 409 before the result is returned or a second time."""
-    from domain.dossiers.filing import get_dossier
-
     d = get_dossier(session, user_id, dossier_id, for_update=True)
     if not can_rate(d):
         raise Conflict("Chỉ đánh giá được sau khi đã nhận kết quả.", field="status")
@@ -93,8 +93,6 @@ class CommentOut(msgspec.Struct):
 def unit_comments(session: Session, user_id: int, unit: str, start: date, end: date, *,
                   limit: int = 200) -> list[CommentOut]:
     """Ratings of one of the officer's units in a period, newest first, with their comments."""
-    from domain.stats.reports import check_period, check_unit
-
     check_unit(session, user_id, unit)
     lo, hi = check_period(start, end)
     limit = max(1, min(limit, 1000))

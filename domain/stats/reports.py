@@ -15,9 +15,13 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -91,8 +95,6 @@ def _local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)
     return value.astimezone(TZ)
 
@@ -225,10 +227,6 @@ def to_csv(rep: Report) -> bytes:
 
 def to_xlsx(rep: Report) -> bytes:
     """One sheet: a title line, the header (bold, frozen), the rows; dates as dates, numbers as numbers."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=rep.title[:31].replace("/", "-"))
     widths = [max(10, min(60, len(c) + 2)) for c in rep.columns]
@@ -263,8 +261,6 @@ def to_xlsx(rep: Report) -> bytes:
 
 
 def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
     letter: str = get_column_letter(index + 1)
     return letter
 

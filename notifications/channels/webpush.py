@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
@@ -259,8 +260,6 @@ class PushSender:
                 ssrf.check_port(port, [host], ports=ssrf.PUSH_PORTS, allow_loopback=self.settings.allow_loopback)
         except ssrf.EndpointRefused as exc:
             return Result(TECHNICAL, f"endpoint refused: {exc}")
-        from urllib.parse import urlsplit
-
         parts = urlsplit(msg.endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
         try:

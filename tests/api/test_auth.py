@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
+import random
 import time
 from typing import Any
 
@@ -13,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from auth import ratelimit
+from auth.tokens import _keys
 from domain.db import Database
 from tests.helpers import PASSWORD, age_refresh_tokens, bearer, login, new_phone, register, signed_in
 
@@ -138,13 +143,9 @@ def test_jwt_attacks(client) -> None:  # type: ignore[no-untyped-def]
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     # HS/RS confusion: HMAC signed with the public key bytes (pyjwt refuses to do it, so build it by hand)
-    import hashlib
-    import hmac
     confused_head = _b64({"alg": "HS256", "typ": "JWT", "kid": header["kid"]})
     mac = hmac.new(public_pem, f"{confused_head}.{body}".encode(), hashlib.sha256).digest()
     attacks["HS/RS confusion"] = f"{confused_head}.{body}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-    from auth.tokens import _keys
-
     real_key = _keys()[header["kid"]]
     attacks["expired"] = jwt.encode({**claims, "exp": int(time.time()) - 60, "iat": int(time.time()) - 700},
                                     real_key, algorithm="HS256", headers={"kid": header["kid"]})
@@ -205,8 +206,6 @@ def test_organisation_accounts(client) -> None:  # type: ignore[no-untyped-def]
     bad = client.post("/api/v1/me/organisations", json={"name": "Công ty A", "tax_code": "0100109107"},
                       headers=bearer(owner))
     assert bad.status_code == 400 and bad.json()["field"] == "tax_code"
-    import random
-
     tax = None
     while tax is None:  # a fresh valid tax code (the DB is shared by the test session)
         first9 = f"{random.randrange(10**8, 10**9):09d}"
@@ -235,8 +234,6 @@ def test_organisation_accounts(client) -> None:  # type: ignore[no-untyped-def]
 
 def test_client_address_limit(database_url: str) -> None:
     """Per-address limits, checked on the core with the real factor of 1."""
-    from auth import ratelimit
-
     db = Database(database_url)
     ip = f"198.51.100.{int(time.time()) % 250}"
 

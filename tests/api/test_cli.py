@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from domain.db import Database
+from domain.dossiers.models import Dossier
 from tests.conftest import ROOT, drop_database, make_database_url
 
 
@@ -23,9 +26,6 @@ def test_setup_builds_a_fresh_database_with_demo_history(tmp_path: Path) -> None
         assert done.returncode == 0, done.stdout + done.stderr
         assert "demo history: 40 dossiers" in done.stdout
 
-        from domain.db import Database
-        from domain.dossiers.models import Dossier
-
         db = Database(url)
         assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(Dossier))) == 40
         again = subprocess.run([sys.executable, "-m", "api.cli", "setup"], cwd=ROOT, env=env, capture_output=True,
@@ -33,8 +33,6 @@ def test_setup_builds_a_fresh_database_with_demo_history(tmp_path: Path) -> None
         assert again.returncode == 0, again.stdout + again.stderr  # idempotent: no second history
         assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(Dossier))) == 40
         if db.async_engine is not None:
-            import asyncio
-
             asyncio.run(db.dispose())
     finally:
         drop_database(pg_name)

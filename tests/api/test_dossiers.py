@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from tests.helpers import bearer, fill, jpeg, signed_in
+from api.cli import main as cli
+from domain.db import Database
+from domain.dossiers import filing as service
+from domain.dossiers.models import Dossier, IdempotencyKey
+from domain.errors import Conflict
+from tests.api.test_payments import UNIT, filed
+from tests.api.test_workflow import officer
+from tests.helpers import PASSWORD, bearer, enrol_staff, fill, jpeg, new_phone, signed_in
+from tests.softauthn import SoftAuthenticator
 
 
 def test_form_shape(client, procedure: str) -> None:  # type: ignore[no-untyped-def]
@@ -70,15 +80,6 @@ def test_idempotency_key(client, procedure: str) -> None:  # type: ignore[no-unt
 
 def test_idempotency_key_another_body_then_expiry(catalogue_db: str) -> None:
     """Same key, same body → the stored row; another body → 409; a key past its 24 h → as good as new."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from domain.db import Database
-    from domain.dossiers import filing as service
-    from domain.dossiers.models import IdempotencyKey
-    from domain.errors import Conflict
-
     db = Database(catalogue_db)
     assert db.run(service.remember, 987654, "test:1", "k-1", {"a": 1}) is None
     again = db.run(service.remember, 987654, "test:1", "k-1", {"a": 1})
@@ -188,14 +189,6 @@ def test_unauthenticated(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import update
-
-    from api.cli import main as cli
-    from domain.db import Database
-    from domain.dossiers.models import Dossier
-
     _, tokens = signed_in(client)
     old = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
     older = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
@@ -217,10 +210,6 @@ def test_unused_drafts_warned_then_deleted(client, procedure: str, database_url:
 
 
 def test_identity_level_two_and_admin_form_edit(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from domain.db import Database
-    from tests.api.test_payments import UNIT, filed
-    from tests.api.test_workflow import officer
-
     _, citizen = signed_in(client)
     me = client.get("/api/v1/me", headers=bearer(citizen)).json()
     filed(client, Database(database_url), citizen)  # the citizen has a dossier at the officer's unit
@@ -231,10 +220,6 @@ def test_identity_level_two_and_admin_form_edit(client, database_url: str) -> No
     assert client.post(f"/api/v1/officer/users/{me['id']}/verify-identity", headers=bearer(citizen),
                        json={"cccd": "079203000123", "reason": "x"}).status_code == 404  # not an officer
     form = client.get("/api/v1/procedures/1.001612/form").json()
-    from api.cli import main as cli
-    from tests.helpers import PASSWORD, enrol_staff, new_phone
-    from tests.softauthn import SoftAuthenticator
-
     username = new_phone()
     assert cli(["create-user", "--role", "admin", "--username", username, "--password", PASSWORD]) == 0
     tokens = enrol_staff(client, username, SoftAuthenticator())

@@ -4,6 +4,7 @@ VAPID key, the admins' failed list and previews, and the pages (inbox, header co
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from auth import accounts as service
 from domain.db import Database
+from domain.errors import InvalidInput
 from domain.outbox.enqueue import enqueue
+from notifications.channels.webpush import check_subscription, public_key_of
 from tests.helpers import PASSWORD, bearer, enrol_staff, login, page_passkey_login, register, signed_in
 from tests.pushservice import PushService, b64e, notify_env
 from tests.softauthn import SoftAuthenticator
@@ -51,8 +55,6 @@ def notify_user(database_url: str, user_id: int, n: int = 1, event: str = "dossi
 
 # --- VAPID key and subscriptions ---------------------------------------------------------------
 def test_vapid_public_key(client: Any, notify: Any) -> None:
-    from notifications.channels.webpush import public_key_of
-
     r = client.get("/api/v1/push/vapid-public-key")
     assert r.status_code == 200 and r.json() == {"public_key": public_key_of(notify.vapid_private_key)}
     with notify_env(MOTCUA_VAPID_PRIVATE_KEY=""):
@@ -119,9 +121,6 @@ def test_bad_subscriptions_are_refused(client: Any, notify: Any, push: PushServi
 
 
 async def test_http_endpoints_only_in_dev_and_test(notify: Any, push: PushService) -> None:
-    from domain.errors import InvalidInput
-    from notifications.channels.webpush import check_subscription
-
     sub = push.subscribe()
     keys = sub.as_json()["keys"]
     ok = await check_subscription(sub.endpoint, keys["p256dh"], keys["auth"], notify)
@@ -176,8 +175,6 @@ def test_inbox_bad_paging_and_no_token(client: Any, notify: Any) -> None:
 
 
 def test_codes_are_not_in_the_inbox(client: Any, notify: Any, caplog: pytest.LogCaptureFixture) -> None:
-    import logging
-
     _, tokens = signed_in(client)
     with caplog.at_level(logging.WARNING, logger="motcua.codes"):
         r = client.post("/api/v1/auth/codes", headers=bearer(tokens), json={"channel": "phone"})
@@ -211,8 +208,6 @@ def test_preferences(client: Any, notify: Any) -> None:
 # --- admin -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def admin_tokens(client: Any, catalogue_db: str) -> dict[str, Any]:
-    from auth import accounts as service
-
     username = f"admin-{datetime.now(UTC).timestamp():.0f}@example.org"
     Database(catalogue_db).run(lambda s: service.create_user(s, "admin", username, PASSWORD, full_name="Quản Trị Viên"))
     auth = SoftAuthenticator()

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import select, update
 
 from auth import accounts as service
+from auth.passkeys import StepUpRequired, require_step_up
 from auth.tokens import start_session
 from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
 from domain.db import Database
+from pwa.passkey_routes import safe_next
 from tests.helpers import (
     AUTH_OPTIONS,
     AUTH_VERIFY,
@@ -194,8 +196,6 @@ def test_cannot_delete_the_last_way_to_sign_in(client, db: Database) -> None:  #
 
 
 def test_step_up(client, db: Database) -> None:  # type: ignore[no-untyped-def]
-    from auth.passkeys import StepUpRequired, require_step_up
-
     _, tokens = signed_in(client)
     auth = SoftAuthenticator()
     pk = add_passkey(client, tokens, auth)
@@ -256,8 +256,6 @@ def test_pages_refuse_without_csrf_or_session_and_keep_redirects_local(page_clie
     assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
     r = page_post(page_client, "/dang-nhap/passkey/verify", token, {"id": "x"})
     assert r.status_code == 400 and r.headers["content-type"].startswith(PROBLEM)
-    from pwa.passkey_routes import safe_next
-
     assert safe_next("/ho-so/12?x=1") == "/ho-so/12?x=1"
     for bad in ("//evil.example", "https://evil.example", "/\\evil.example", "", None, "/a\nb"):
         assert safe_next(bad) == "/tai-khoan"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html as html_lib
 import io
 import json
 import os
@@ -17,21 +18,35 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 
+from api.app import create_app
 from auth import accounts
 from domain.audit import AuditEvent
+from domain.catalog.models import Offering
 from domain.db import Database
 from domain.dossiers.filing import next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
+from domain.payments import operations as service
+from domain.payments.gateways import make
 from domain.payments.gateways.paygov import checksum
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import decode
 from domain.payments.gateways.vnpay import hash_data, secure_hash
 from domain.payments.models import Payment, PaymentEvent, Receipt
 from domain.workflow import Actor
-from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone, settings_from_env, signed_in
+from tests.helpers import (
+    PASSWORD,
+    age_step_up,
+    bearer,
+    enrol_staff,
+    new_phone,
+    register_on_page,
+    settings_from_env,
+    signed_in,
+)
 from tests.softauthn import SoftAuthenticator
 
 CODE, UNIT, FEE = "1.004222", "000.31.11.H56", 10_000  # đăng ký thường trú: 10.000 ₫ online
@@ -424,8 +439,6 @@ def test_absurd_and_negative_amounts(client: Any, db: Database) -> None:
     # a council amount of the offer that is absurd is refused at payment time
     _, tokens2 = signed_in(client)
     other = filed(client, db, tokens2)
-    from domain.catalog.models import Offering
-
     old = db.run(lambda s: s.get(Offering, CODE).local_fee_vnd)
     try:
         db.run(lambda s: s.execute(update(Offering).where(Offering.procedure_code == CODE).values(local_fee_vnd=-5)))
@@ -566,10 +579,6 @@ def test_reconciliation_csv(client: Any, db: Database) -> None:
 
 # --- concurrency ----------------------------------------------------------------------------------------------
 async def test_100_identical_callbacks_at_once_over_http(client: Any, db: Database) -> None:
-    from litestar.testing import AsyncTestClient
-
-    from api.app import create_app
-
     def setup() -> dict[str, Any]:
         _, tokens = signed_in(client)
         return pay(client, tokens, filed(client, db, tokens), "vnpay").json()  # type: ignore[no-any-return]
@@ -590,9 +599,6 @@ def test_100_identical_callbacks_from_threads_each_with_its_own_engine(client: A
                                                                       database_url: str) -> None:
     """Real concurrency: every thread has its own engine and connection (PostgreSQL allows 100 connections
     in all, so at most 60 are open at once)."""
-    from domain.payments import operations as service
-    from domain.payments.gateways import make
-
     _, tokens = signed_in(client)
     dossier_id = filed(client, db, tokens)
     p = pay(client, tokens, dossier_id, "sandbox").json()
@@ -631,8 +637,6 @@ def csrf_of(html: str) -> str:
 
 
 def test_pay_on_the_pages_without_javascript(page_client: Any, db: Database) -> None:
-    from tests.helpers import register_on_page
-
     c = page_client
     register_on_page(c)
     start = c.get("/thu-tuc/1.004222")
@@ -660,8 +664,6 @@ def test_pay_on_the_pages_without_javascript(page_client: Any, db: Database) -> 
     sandbox_page = c.get(sandbox.headers["location"])
     assert "Cổng thanh toán thử nghiệm" in sandbox_page.text
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', sandbox_page.text))
-    import html as html_lib
-
     fields = {k: html_lib.unescape(v) for k, v in fields.items()}
     back = c.post("/cong-thu-nghiem", data={**fields, "outcome": "success"}, follow_redirects=False)
     assert back.status_code == 303 and "/thanh-toan/ve/sandbox?" in back.headers["location"]

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from api.cli import main
 from domain.settings import (
     DEV_SECRET,
     SettingsError,
@@ -121,8 +122,6 @@ def test_unsupported_database() -> None:
 def test_cli_refuses_production_without_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from api.cli import main
-
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     before = current_settings()

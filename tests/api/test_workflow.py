@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import update
 
 from api.cli import main as cli
-from domain.audit import AuditEvent, verify_chain
+from domain.audit import AuditEvent, _digest, verify_chain
 from domain.db import Database
-from domain.dossiers.models import Dossier
+from domain.dossiers.models import Decision, Dossier
 from tests.helpers import PASSWORD, bearer, enrol_staff, fill, login, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
 
@@ -122,8 +122,6 @@ def test_full_lifecycle_with_signed_approval(client, setting, database_url: str)
     db = Database(database_url)
 
     def tamper(session):  # type: ignore[no-untyped-def]
-        from domain.dossiers.models import Decision
-
         row = session.query(Decision).filter_by(dossier_id=d["id"]).one()
         ev = json.loads(row.evidence)
         ev["binding"]["decision"] = "reject"
@@ -226,8 +224,6 @@ def test_audit_chain_tamper_detected(client, database_url: str) -> None:  # type
 
 def _original_event(session: Any, row: AuditEvent) -> str:
     """Find the event name whose digest matches the stored hash (the chain is self-describing)."""
-    from domain.audit import _digest
-
     for name in ("dossier.submit", "dossier.receive", "dossier.assign", "dossier.note", "dossier.route",
                  "dossier.propose", "dossier.approve", "dossier.issue_result", "dossier.return_result",
                  "dossier.request_supplement", "dossier.resubmit", "dossier.apologize", "dossier.refuse_intake",

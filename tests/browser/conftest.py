@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MOTCUA_CHROMIUM", "/usr/bin/chromium"))  # override only to test this check
@@ -37,8 +39,6 @@ EXPECT_TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="session", autouse=True)
 def _patient_expectations() -> None:
-    from playwright.sync_api import expect
-
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
@@ -133,8 +133,6 @@ def browser(live_server: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. Install it with "
                     "`make browser-deps` (apt-get install chromium fonts-noto-core).", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
@@ -178,8 +176,6 @@ def axe_check(page: Any, options: dict[str, Any] | None = None) -> list[dict[str
 
     ``page.evaluate`` injects axe through the DevTools protocol, so the app's CSP need not allow it.
     """
-    from axe_playwright_python.sync_playwright import Axe
-
     results = Axe().run(page, options=options or {"resultTypes": ["violations"]})
     return list(results.response["violations"])
 

@@ -15,6 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from domain.db import Database
+from domain.dossiers.filing import next_code
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import Dossier
+from domain.payments.gateways.sandbox import SandboxGateway
+from domain.settings import load_payment_settings
+from domain.workflow import Actor
 from tests.browser.conftest import axe_check, format_violations
 from tests.browser.test_filing_journey import register, shot, unique_phone
 
@@ -33,12 +40,6 @@ def check_axe(page: Any, what: str) -> None:
 def file_directly(database_url: str, dossier_id: int) -> None:
     """File the draft through the workflow (the form itself is tested elsewhere). On its own thread:
     Playwright keeps an event loop running in this one."""
-    from domain.db import Database
-    from domain.dossiers.filing import next_code
-    from domain.dossiers.lifecycle import fire
-    from domain.dossiers.models import Dossier
-    from domain.workflow import Actor
-
     def run(s: Any) -> None:
         d = s.get(Dossier, dossier_id)
         fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
@@ -119,9 +120,6 @@ def test_pay_on_the_sandbox_and_see_the_receipt(phone: Any, catalogue_db: str) -
 
 
 def test_status_page_updates_itself_when_the_callback_arrives(phone: Any, catalogue_db: str, live_server: str) -> None:
-    from domain.payments.gateways.sandbox import SandboxGateway
-    from domain.settings import load_payment_settings
-
     page = phone
     dossier_id = filed_dossier(page, catalogue_db, "Võ Minh Tâm")
     to_sandbox(page, dossier_id)

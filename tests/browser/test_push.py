@@ -25,10 +25,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from domain.accounts.models import User
+from domain.db import Database
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import Dossier
+from domain.workflow import Actor
 from tests.browser.conftest import PHONE, _free_socket, _wait_healthy
 from tests.helpers import PASSWORD, new_phone
-from tests.pushservice import PushService, notify_env
+from tests.pushservice import PushService, make_draft, notify_env
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,12 +107,6 @@ def poll(fn: Any, timeout: float = 10.0, page: Any = None) -> Any:
 
 
 def test_push_notification_journey(browser: Any, push_server: str, push: PushService, catalogue_db: str) -> None:
-    from domain.db import Database
-    from domain.dossiers.lifecycle import fire
-    from domain.dossiers.models import Dossier
-    from domain.workflow import Actor
-    from tests.pushservice import make_draft
-
     sub = push.subscribe()
     ctx = browser.new_context(**PHONE, locale="vi-VN", service_workers="allow", base_url=push_server)
     ctx.set_default_timeout(20_000)
@@ -140,10 +140,6 @@ def test_push_notification_journey(browser: Any, push_server: str, push: PushSer
         db = Database(catalogue_db)
 
         def submit(session: Any) -> int:
-            from sqlalchemy import select
-
-            from domain.accounts.models import User
-
             uid = session.scalar(select(User.id).where(User.phone == "+84" + phone[1:]))
             dossier_id = make_draft(session, uid)
             d = session.get(Dossier, dossier_id)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from api.cli import main
 from domain.audit import AuditEvent, authentication_share, record, verify_chain
 from domain.db import Database
 
@@ -24,8 +25,6 @@ def test_chain_detects_tampering(database_url: str) -> None:
 
 
 def test_cli_verify_audit(database_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    from api.cli import main
-
     assert main(["verify-audit"]) == 0
     assert "intact" in capsys.readouterr().out
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
+import time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from domain.db import Database
+from domain.dossiers import backoffice
+from domain.dossiers import filing as service
+from domain.errors import Conflict
+from tests.api.test_workflow import filed, officer
 from tests.conftest import BACKEND
+from tests.helpers import bearer, fill, signed_in
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locking between processes is PostgreSQL's; "
                     "SQLite serialises every writer")
 def test_two_officers_one_wins(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from domain.db import Database
-    from domain.dossiers import backoffice
-    from domain.errors import Conflict
-    from tests.api.test_workflow import filed, officer
-
     items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
     code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}
                 and len(client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
@@ -49,10 +53,6 @@ def test_two_officers_one_wins(client, database_url: str) -> None:  # type: igno
 
 
 def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from domain.db import Database
-    from domain.dossiers import filing as service
-    from tests.helpers import bearer, fill, signed_in
-
     items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 50}).json()
     code = next(i["code"] for i in items["items"] if i["code"] not in {"1.001193", "1.004222", "1.004194"}
                 and len(client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
@@ -83,13 +83,6 @@ def test_concurrent_submissions_get_unique_codes(client, database_url: str) -> N
 def test_sqlite_writers_of_two_processes_take_turns_on_a_file_lock(tmp_path: Any) -> None:
     """Each ``Database`` opens its own lock file handle, as a second process would: a writer waits on
     the kernel's file lock (woken as soon as the other commits), not in SQLite's busy handler."""
-    import fcntl
-    import time
-
-    from sqlalchemy import text
-
-    from domain.db import Database
-
     url = f"sqlite:///{tmp_path / 'writers.db'}"
     first, second = Database(url), Database(url)
     first.write_sync(lambda s: s.execute(text("CREATE TABLE t (x INTEGER)")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -9,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, pool
 
 from domain.db import Database
-from domain.migrate import heads, include_object
+from domain.migrate import heads, include_object, upgrade
 from domain.models import metadata
 
 
@@ -30,8 +31,6 @@ def test_migrations_match_models(database_url: str) -> None:
             diff = _diff(conn)
         engine.dispose()
     else:
-        import asyncio
-
         db = Database(database_url)
 
         async def run() -> list[Any]:
@@ -46,6 +45,4 @@ def test_migrations_match_models(database_url: str) -> None:
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
-    from domain.migrate import upgrade
-
     upgrade(database_url)  # already at head: nothing to do, no error

@@ -10,7 +10,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pywebpush import WebPusher
 
+from domain.errors import InvalidInput
+from domain.settings import NotifySettings
 from notifications.channels import webpush
 from tests.pushservice import DecryptError, b64d, b64e, decrypt
 
@@ -52,8 +55,6 @@ def test_vector_with_wrong_secret_or_key_does_not_decrypt() -> None:
 
 def test_pywebpush_aes128gcm_round_trip() -> None:
     """Our sender's payload (pywebpush, aes128gcm) decrypts with the independent implementation."""
-    from pywebpush import WebPusher
-
     payload = webpush.encode_payload({"id": "m1", "title": "Hồ sơ đã được tiếp nhận", "body": "Đ" * 100})
     body = WebPusher({"endpoint": "https://push.example/x", "keys": {"p256dh": UA_PUBLIC, "auth": AUTH}}) \
         .encode(payload, "aes128gcm")["body"]
@@ -72,8 +73,6 @@ def test_vapid_keys_and_token() -> None:
     private, public = webpush.generate_keys()
     assert len(b64d(private)) == 32 and len(b64d(public)) == 65 and b64d(public)[0] == 4
     assert webpush.public_key_of(private) == public
-
-    from domain.settings import NotifySettings
 
     settings = NotifySettings(
         env="test", public_url="http://localhost", vapid_private_key=private, vapid_subject="mailto:a@example.org",
@@ -96,15 +95,11 @@ def test_vapid_keys_and_token() -> None:
 @pytest.mark.parametrize("bad", ["", "not base64!", b64e(b"short"), b64e(b"\x05" + b"\x00" * 64),
                                  b64e(b"\x04" + b"\x00" * 64)])
 def test_malformed_p256dh_is_refused(bad: str) -> None:
-    from domain.errors import InvalidInput
-
     with pytest.raises(InvalidInput):
         webpush.check_keys(bad, AUTH)
 
 
 def test_malformed_auth_is_refused() -> None:
-    from domain.errors import InvalidInput
-
     with pytest.raises(InvalidInput):
         webpush.check_keys(UA_PUBLIC, b64e(b"\x00" * 8))
     assert webpush.check_keys(UA_PUBLIC, AUTH) == (UA_PUBLIC, AUTH)

@@ -5,6 +5,7 @@ database (SQLite or PostgreSQL) built by the migrations."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -14,25 +15,34 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import delete, func, select
 
 from domain.db import Database
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
-from domain.outbox.enqueue import enqueue
+from domain.outbox import preferences, templates
+from domain.outbox.enqueue import enqueue, payment_event
 from domain.outbox.models import Attempt, Delivery, Notification, PushSubscription
+from domain.settings import SettingsError
 from domain.workflow import Actor
 from notifications import ssrf
+from notifications.channels.inbox import item
+from notifications.codes import deliver_code
+from notifications.reminders import remind_officers
 from notifications.worker import Worker, WorkerBusy, claim, failed, retry_delivery, sqlite_lock
 from tests.helpers import settings_from_env
 from tests.pushservice import (
     PushService,
     Subscription,
+    b64e,
     make_draft,
     make_user,
     notify_env,
@@ -143,8 +153,6 @@ async def test_preferences_and_verified_addresses_choose_channels(db: Database, 
         unverified, _s2, _ = await citizen_with_device(db, push, email="chua@example.org", verified_email=False)
 
         def prefs(session: Any) -> None:
-            from domain.outbox import preferences
-
             preferences.update(
                 session, uid, {("dossier.received", "sms"): True, ("dossier.received", "webpush"): False}
             )
@@ -290,8 +298,6 @@ async def test_private_endpoints_are_refused_before_connecting(db: Database, dat
         sub = push.subscribe()
 
         def sneak_in(session: Any) -> None:  # rows written past the API's checks (or DNS changed since)
-            from tests.pushservice import b64e
-
             for endpoint in (sub.endpoint, "https://10.1.2.3/push/x", "https://[::ffff:192.168.0.1]/push/y",
                              f"https://localhost:{push.port}/push/{sub.token}"):
                 session.add(
@@ -346,8 +352,6 @@ async def test_ssrf_checks_with_a_resolver() -> None:
 async def test_a_delivery_sent_twice_carries_one_message_id(db: Database, settings: Any, push: PushService) -> None:
     """At least once: a worker that sent but died before recording is retried; the receiver sees the
     same message id twice and keeps one."""
-    import dataclasses
-
     uid, sub, _ = await citizen_with_device(db, push)
     dossier_id = await submit_draft(db, uid)
     short = dataclasses.replace(settings, lease_seconds=0.3)
@@ -466,17 +470,12 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
         if self.answer:
             return self.answer
-        from email import message_from_bytes
-        from email.policy import default
-
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default)))
         return "250 OK"
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    from aiosmtpd.controller import Controller
-
     handler, port = Inbox(), _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -544,8 +543,6 @@ async def test_email_server_down_is_retried(db: Database, database_url: str) -> 
 
 async def test_phone_code_goes_by_sms_and_does_not_stay(db: Database, settings: Any,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    from notifications.codes import deliver_code
-
     uid = await db.write(lambda session: make_user(session, phone="+84912000003"))
 
     class App:
@@ -570,8 +567,6 @@ async def test_phone_code_goes_by_sms_and_does_not_stay(db: Database, settings: 
 
 
 async def test_worker_loop_wakes_on_commit_and_stops(db: Database, settings: Any, push: PushService) -> None:
-    import dataclasses
-
     slow_poll = dataclasses.replace(settings, poll_seconds=30.0)  # only the commit hook can wake it in time
     uid, sub, _ = await citizen_with_device(db, push)
     stop = asyncio.Event()
@@ -598,8 +593,6 @@ def _clean_subscriptions(database_url: str) -> Iterator[None]:
 
 
 def test_lease_longer_than_timeouts_is_required(database_url: str) -> None:
-    from domain.settings import SettingsError
-
     with pytest.raises(SettingsError, match="LEASE"), notify_env(MOTCUA_NOTIFY_LEASE_SECONDS="3",
                                                                  MOTCUA_PUSH_TIMEOUT_SECONDS="2"):
         pass
@@ -607,10 +600,6 @@ def test_lease_longer_than_timeouts_is_required(database_url: str) -> None:
 
 
 async def test_officers_get_one_due_date_reminder_a_day(db: Database, settings: Any) -> None:
-    from datetime import timedelta
-
-    from notifications.reminders import remind_officers
-
     def setup(session: Any) -> tuple[int, int, int]:
         citizen = make_user(session)
         officer = make_user(session, kind="officer")
@@ -627,14 +616,10 @@ async def test_officers_get_one_due_date_reminder_a_day(db: Database, settings: 
     assert [(n.event, n.dossier_id) for n in notes] == [("officer.reminder", soon)]
     assert json.loads(notes[0].context)["dossier_code"] == f"R-{soon}"
     assert await db.write(remind_officers) == 0  # once a day, however often the worker looks
-    from domain.outbox import templates
-
     assert templates.get("officer.reminder").url_for({"dossier_id": soon}) == f"/can-bo/ho-so/{soon}"
 
 
 async def test_payment_events_for_the_payments_state_machine(db: Database, settings: Any) -> None:
-    from domain.outbox.enqueue import payment_event
-
     def run(session: Any) -> tuple[int, list[str]]:
         uid = make_user(session)
         dossier_id = make_draft(session, uid)
@@ -646,7 +631,5 @@ async def test_payment_events_for_the_payments_state_machine(db: Database, setti
     assert events == ["payment.succeeded", "payment.failed"]
     notes = await db.read(lambda s: list(s.scalars(select(Notification).where(Notification.dossier_id == dossier_id)
                                                    .order_by(Notification.id))))
-    from notifications.channels.inbox import item
-
     first = item(notes[0], "vi")
     assert first.title == "Đã thanh toán 1.250.000\u00a0₫" and f"P-{dossier_id}" in first.body

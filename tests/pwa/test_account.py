@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import re
 
+from api.cli import main
 from tests.helpers import PASSWORD, csrf_of, new_phone, register_on_page
 
 
@@ -91,8 +93,6 @@ def test_organisation_pages(page_client) -> None:  # type: ignore[no-untyped-def
     bad = page_client.post("/to-chuc", data={"_csrf_token": csrf_of(page.text), "name": "HTX Rau sạch",
                                              "tax_code": "123"})
     assert bad.status_code == 400 and "Mã số thuế" in bad.text
-    import random
-
     while True:
         first9 = f"{random.randrange(10**8, 10**9):09d}"
         check = 10 - sum(int(d) * w for d, w in zip(first9, (31, 29, 23, 19, 17, 13, 7, 5, 3), strict=True)) % 11
@@ -112,8 +112,6 @@ def test_someone_elses_organisation_is_404(page_client, client) -> None:  # type
 
 
 def test_officer_is_sent_to_enrol_a_passkey(page_client, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    from api.cli import main
-
     username = new_phone()
     assert main(["create-user", "--role", "officer", "--username", username, "--password", PASSWORD,
                  "--unit", "000.00.12.H56", "--full-name", "Cán bộ Một Cửa"]) == 0
@@ -129,8 +127,6 @@ def test_officer_is_sent_to_enrol_a_passkey(page_client, database_url: str) -> N
 
 
 def test_cli_create_user_and_unit(database_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    from api.cli import main
-
     assert main(["create-unit", "--code", "000.00.77.H56", "--name", "Sở Thử nghiệm", "--level", "province"]) == 0
     assert main(["create-user", "--role", "approver", "--username", new_phone(), "--password", PASSWORD,
                  "--unit", "000.00.77.H56"]) == 0

@@ -7,6 +7,7 @@ header), with a software authenticator."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import secrets
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import update
 
+from api.app import create_app
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
@@ -40,8 +42,6 @@ OTHER_UNIT = "000.00.13.H56"
 
 
 def page_client() -> TestClient:  # type: ignore[type-arg]
-    from api.app import create_app
-
     return TestClient(create_app(), base_url="http://localhost:8000")
 
 
@@ -402,8 +402,6 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
 
 
 def backoffice_sha(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 

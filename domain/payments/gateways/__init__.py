@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from domain.errors import InvalidInput, NotFound
 from domain.payments.gateways.base import Gateway
+from domain.payments.gateways.paygov import PaygovGateway
+from domain.payments.gateways.sandbox import SandboxGateway
+from domain.payments.gateways.vietqr import VietQRGateway, decode
+from domain.payments.gateways.vnpay import VnpayGateway
 from domain.settings import GATEWAYS, PaymentSettings, current_settings
 
 LABELS = {"sandbox": "Cổng thử nghiệm (sandbox)", "vnpay": "VNPAY (thẻ ATM, ví, QR ngân hàng)",
@@ -13,21 +17,13 @@ LABELS = {"sandbox": "Cổng thử nghiệm (sandbox)", "vnpay": "VNPAY (thẻ A
 def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
     settings = settings or current_settings().payments
     if name == "sandbox":
-        from domain.payments.gateways.sandbox import SandboxGateway
-
         return SandboxGateway(settings.sandbox_secret)
     if name == "vnpay":
-        from domain.payments.gateways.vnpay import VnpayGateway
-
         return VnpayGateway(settings.vnpay_tmn_code, settings.vnpay_hash_secret, settings.vnpay_url,
                             settings.vnpay_api_url)
     if name == "vietqr":
-        from domain.payments.gateways.vietqr import VietQRGateway
-
         return VietQRGateway(settings.vietqr_bank_bin, settings.vietqr_account, settings.vietqr_account_name)
     if name == "paygov":
-        from domain.payments.gateways.paygov import PaygovGateway
-
         return PaygovGateway(settings.paygov_url, settings.paygov_partner_code, settings.paygov_secret)
     raise NotFound(f"Không có cổng thanh toán {name!r}.")
 
@@ -47,8 +43,6 @@ def enabled_names() -> tuple[str, ...]:
 
 
 def vietqr_fields(payload: str) -> dict[str, str]:
-    from domain.payments.gateways.vietqr import decode
-
     try:
         return decode(payload)
     except ValueError:

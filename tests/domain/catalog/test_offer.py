@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from domain.catalog.models import OfferVersion
 from domain.catalog.offer import apply_config, read_config, set_offering
-from domain.catalog.procedures import get_procedure
+from domain.catalog.procedures import SearchQuery, get_procedure, search
 from domain.db import Database
 from domain.errors import InvalidInput, NotFound
 
@@ -83,10 +85,6 @@ def test_admin_edit_records_a_version(catalogue_db: str) -> None:
     with pytest.raises(NotFound):
         db.run(set_offering, "9.999999", unit="000.00.14.H56", mode="full", local_fee_vnd=None,
                local_fee_note=None, actor="test")
-    from sqlalchemy import select
-
-    from domain.catalog.models import OfferVersion
-
     last = db.read_sync(lambda s: s.scalars(select(OfferVersion).order_by(OfferVersion.id.desc())).first())
     assert last.source == "admin:test" and last.config_version.endswith("+admin")
 
@@ -94,8 +92,6 @@ def test_admin_edit_records_a_version(catalogue_db: str) -> None:
 def test_search_follows_admin_changes_to_the_offer(catalogue_db: str) -> None:
     """Search reads the offer from the procedures' copy (offer_mode, prominence): an admin's change
     shows in the filters and the ranking at once, and a withdrawal takes the procedure out."""
-    from domain.catalog.procedures import SearchQuery, search
-
     db = Database(catalogue_db)
     code = "1.001612"
 

@@ -9,14 +9,23 @@ import io
 import random
 import struct
 import time
+import zipfile
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pillow_heif
 import pytest
-from PIL import Image, ImageCms
+from litestar import Litestar, Request, post
+from litestar.datastructures import UploadFile
+from litestar.testing import TestClient
+from PIL import Image, ImageCms, ImageDraw, ImageOps
+from PIL.PngImagePlugin import PngInfo
+from pypdf import PdfWriter
+from pypdf.actions import JavaScript
 
+from api.web.errors import error_handlers
 from domain.documents import processing
 from domain.documents.processing import (
     ProcessedFile,
@@ -129,8 +138,6 @@ def make_pdf_objstm(action: bytes) -> bytes:
 
 
 def pypdf_bytes(pages: int = 2, setup: Callable[[Any], None] | None = None) -> bytes:
-    from pypdf import PdfWriter
-
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
@@ -266,8 +273,6 @@ def test_every_orientation(tmp_path: Path, orientation: int) -> None:
     expected = (40, 60) if orientation in (5, 6, 7, 8) else (60, 40)
     assert out.size == expected
     reference = Image.open(io.BytesIO(data))
-    from PIL import ImageOps
-
     want = ImageOps.exif_transpose(reference).convert("RGB")
     corner = [(0, 0), (want.width - 1, 0), (0, want.height - 1), (want.width - 1, want.height - 1)]
     red = [c for c in corner if px(want, c)[0] > 180 and px(want, c)[1] < 90]
@@ -275,8 +280,6 @@ def test_every_orientation(tmp_path: Path, orientation: int) -> None:
 
 
 def test_png_stays_png_without_metadata(tmp_path: Path) -> None:
-    from PIL.PngImagePlugin import PngInfo
-
     meta = PngInfo()
     meta.add_text("Comment", "GPS 21.0285,105.8542")
     meta.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>secret</x:xmpmeta>")
@@ -337,7 +340,7 @@ def test_multi_picture_jpeg_keeps_the_first_picture(tmp_path: Path) -> None:
 
 def _heic_encoder() -> bool:
     try:
-        import pillow_heif
+        import pillow_heif  # noqa: PLC0415  (optional: the test is skipped without it)
     except ImportError:
         return False
     return bool(pillow_heif.libheif_info().get("encoders", {}).get("x265") or pillow_heif.libheif_info().get("HEIF"))
@@ -345,8 +348,6 @@ def _heic_encoder() -> bool:
 
 @pytest.mark.skipif(not _heic_encoder(), reason="this libheif build cannot encode HEIC (decode-only)")
 def test_heic_becomes_jpeg_without_metadata(tmp_path: Path) -> None:
-    import pillow_heif
-
     pillow_heif.register_heif_opener()
     data = encode(noisy((60, 40)), "HEIF", quality=90, exif=exif_gps(6).tobytes())
     assert sniff(data[:64]) == "image/heic"
@@ -506,8 +507,6 @@ def test_jpeg_pixel_flood(tmp_path: Path) -> None:
 
 
 def test_big_jpeg_is_decoded_at_reduced_scale(tmp_path: Path) -> None:
-    from PIL import ImageDraw
-
     img = Image.new("RGB", (9000, 6000), (250, 250, 240))  # 54 MP: over 40 MP at full scale
     ImageDraw.Draw(img).rectangle((0, 0, 1500, 1000), fill=(255, 0, 0))
     path = write(tmp_path, "50mp.jpg", encode(img, "JPEG", quality=80, exif=exif_gps(6)))
@@ -533,8 +532,6 @@ def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
 
 def test_jpeg_zip_polyglot_loses_its_payload(tmp_path: Path) -> None:
     zbuf = io.BytesIO()
-    import zipfile
-
     with zipfile.ZipFile(zbuf, "w") as zf:
         zf.writestr("evil.html", "<script>alert(document.cookie)</script>")
     html = b"<html><script>alert(1)</script></html>"
@@ -611,8 +608,6 @@ def test_javascript_in_a_compressed_object_stream_is_found(tmp_path: Path) -> No
 
 
 def test_pdf_javascript_and_attachments_made_by_pypdf_are_refused(tmp_path: Path) -> None:
-    from pypdf.actions import JavaScript
-
     js = pypdf_bytes(setup=lambda w: w.add_open_action(JavaScript("app.alert('x');")))
     rejected(write(tmp_path, "js.pdf", js), "pdf_active_content")
     att = pypdf_bytes(setup=lambda w: w.add_attachment("payload.exe", b"MZ\x90\x00"))
@@ -679,8 +674,6 @@ async def test_stream_to_file_cleans_up_when_the_client_goes_away(tmp_path: Path
 
 
 async def test_save_upload_file_copies_a_litestar_upload(tmp_path: Path) -> None:
-    from litestar.datastructures import UploadFile
-
     upload = UploadFile("image/jpeg", "a.jpg", file_data=b"\xff\xd8\xff" + b"1" * (3 * MiB))
     path = await save_upload_file(upload, tmp_path, max_bytes=4 * MiB)
     assert path.stat().st_size == 3 * MiB + 3
@@ -763,11 +756,6 @@ def test_boundary_from_content_type() -> None:
 
 @pytest.fixture
 def upload_app(tmp_path: Path) -> Iterator[Any]:
-    from litestar import Litestar, Request, post
-    from litestar.testing import TestClient
-
-    from api.web.errors import error_handlers
-
     @post("/api/upload", request_max_body_size=21 * MiB)
     async def upload(request: Request[Any, Any, Any]) -> dict[str, Any]:
         boundary = boundary_from_content_type(request.headers.get("content-type"))

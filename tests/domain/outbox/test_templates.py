@@ -4,6 +4,7 @@ values for the preview, plain and short enough where it matters; a broken templa
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -104,8 +105,6 @@ def test_preview_takes_the_admins_values() -> None:
 
 
 def test_display_formats() -> None:
-    from datetime import UTC, datetime
-
     assert display(datetime(2026, 2, 17, 20, 0, tzinfo=UTC)) == "18/02/2026"  # Vietnam time
     assert display(None) == "—" and display("  a \n b ") == "a b"
     assert money(1250000) == "1.250.000\u00a0₫"

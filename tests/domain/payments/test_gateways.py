@@ -11,12 +11,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from api.app import create_app
 from domain.payments.gateways.base import Ack, PaymentInfo
 from domain.payments.gateways.paygov import PaygovGateway, checksum
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import crc16_ccitt_false, decode, encode
 from domain.payments.gateways.vnpay import VnpayGateway, hash_data, secure_hash
-from domain.settings import SettingsError, load_payment_settings
+from domain.settings import SettingsError, current_settings, install, load_payment_settings
 
 # VNPAY's integration guide, "Tạo URL Thanh toán": the documented example payment URL (API 2.1.0).
 DOC_QUERY = ("vnp_Amount=1806000&vnp_Command=pay&vnp_CreateDate=20210801153333&vnp_CurrCode=VND&vnp_IpAddr=127.0.0.1"
@@ -219,9 +220,6 @@ def test_settings_defaults_and_production_checks() -> None:
 
 
 def test_create_app_refuses_production_without_gateway_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    from api.app import create_app
-    from domain.settings import current_settings, install
-
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("PUBLIC_URL", "https://example.gov.vn")

@@ -7,6 +7,7 @@ files create never enter its figures: the summary is asked for that unit.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,16 +16,25 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.calendar.engine import TZ, Calendar
+from auth import accounts as service
+from domain.accounts.models import Passkey
+from domain.audit import AuditEvent
+from domain.calendar.due import processing_time
+from domain.calendar.engine import CIVIL_STATUS_SCHEDULE, DEFAULT_SCHEDULE, TZ, Calendar
+from domain.catalog.models import Offering, Procedure
 from domain.db import Database
 from domain.dossiers import backoffice
+from domain.dossiers.filing import compute_due, ensure_form, next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
-from domain.errors import DomainError, InvalidInput
-from domain.stats import ratings, rollups
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.payments.models import Payment
+from domain.stats import ratings, reports, rollups
+from domain.stats.reports import Report, to_csv
 from domain.stats.rollups import MemoCalendar, bucket
 from domain.stats.summary import SummaryQuery, percentile, period_of, summary
 from domain.workflow import Actor
@@ -44,9 +54,6 @@ class World:
 
 
 def pick_procedure(session: Session) -> str:
-    from domain.calendar.due import processing_time
-    from domain.catalog.models import Offering, Procedure
-
     for code, data, fld in session.execute(select(Procedure.code, Procedure.data, Procedure.field)
                                            .join(Offering, Offering.procedure_code == Procedure.code)
                                            .order_by(Procedure.code)):
@@ -56,9 +63,6 @@ def pick_procedure(session: Session) -> str:
 
 
 def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> World:
-    from auth import accounts as service
-    from domain.accounts.models import Passkey
-
     def run(s: Session) -> tuple[int, int, str]:
         service.create_unit(s, unit, f"Đơn vị thử thống kê {unit[4:9]}", "commune")
         phone = "0977" + unit[4:6] + unit[7:9] + "01"
@@ -82,9 +86,6 @@ def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> W
 
 
 def draft(s: Session, w: World, at: datetime) -> Dossier:
-    from domain.catalog.models import Procedure
-    from domain.dossiers.filing import ensure_form
-
     form = ensure_form(s, w.code)
     revision = s.scalar(select(Procedure.revision).where(Procedure.code == w.code))
     d = Dossier(procedure_code=w.code, procedure_revision=revision, form_revision_id=form.id, owner_id=w.citizen,
@@ -98,8 +99,6 @@ def draft(s: Session, w: World, at: datetime) -> Dossier:
 def file(s: Session, w: World, at: datetime, *, fee: int | None = None, channel: str | None = None,
          amr: str = "pwd") -> Dossier:
     """What ``service.submit`` does for a first submission, at a chosen moment."""
-    from domain.dossiers.filing import compute_due, next_code
-
     d = draft(s, w, at)
     fire(s, d, "submit", actor_id=w.citizen, actors={Actor.APPLICANT}, now=at, amr=amr)
     d.code, d.submitted_at, d.fee_vnd = next_code(s, d.unit_code, at), at, fee
@@ -131,8 +130,6 @@ def resubmit(s: Session, w: World, d: Dossier, at: datetime) -> None:
 
 
 def pay(s: Session, d: Dossier, at: datetime) -> None:
-    from domain.payments.models import Payment
-
     if s.scalar(select(Payment.id).where(Payment.dossier_id == d.id)) is not None:
         return
     at = at.astimezone(UTC)  # the payment tables keep UTC
@@ -321,8 +318,6 @@ def test_lateness_and_pause_recorded_on_the_dossiers(march: tuple[World, dict[st
 
 def test_transactions_counted_like_the_audit_log(march: tuple[World, dict[str, int]]) -> None:
     """tx / tx_auth equal the audit rows of the unit's dossiers (counted on the day they were written)."""
-    from domain.audit import AuditEvent
-
     w, ids = march
 
     def audit(s: Session) -> tuple[int, int, date, date]:
@@ -346,8 +341,6 @@ def test_rollups_equal_a_full_recount(march: tuple[World, dict[str, int]]) -> No
 
 
 def test_rating_rules(march: tuple[World, dict[str, int]]) -> None:
-    from domain.errors import Conflict, NotFound
-
     w, ids = march
     with pytest.raises(Conflict):  # once per dossier
         w.db.run(ratings.rate, w.citizen, ids["d1"], {"timeliness": 1, "attitude": 1, "clarity": 1, "ease": 1})
@@ -365,13 +358,6 @@ def test_rating_rules(march: tuple[World, dict[str, int]]) -> None:
 
 
 def test_reports(march: tuple[World, dict[str, int]]) -> None:
-    import io
-
-    from openpyxl import load_workbook
-
-    from domain.errors import NotFound
-    from domain.stats import reports
-
     w, ids = march
     start, end = date(2030, 3, 1), date(2030, 3, 31)
     rep = w.db.read_sync(reports.report, w.officer, "dossiers", UNIT, start, end)
@@ -402,8 +388,6 @@ def test_reports(march: tuple[World, dict[str, int]]) -> None:
 
 
 def test_formula_injection_is_neutralised() -> None:
-    from domain.stats.reports import Report, to_csv
-
     rep = Report("dossiers", "t", UNIT, "u", date(2030, 1, 1), date(2030, 1, 2), ["a"], [["=HYPERLINK(\"x\")"]])
     assert "'=HYPERLINK" in to_csv(rep).decode()
 
@@ -518,8 +502,6 @@ def test_periods_and_bad_input() -> None:
 
 
 def test_unknown_unit_or_field_is_404(catalogue_db: str) -> None:
-    from domain.errors import NotFound
-
     db = Database(catalogue_db)
     for q in (SummaryQuery(date(2026, 1, 1), date(2026, 1, 31), unit="999.99.99.X99"),
               SummaryQuery(date(2026, 1, 1), date(2026, 1, 31), field="khong-co")):
@@ -537,8 +519,6 @@ def test_an_empty_future_period_is_zeros(catalogue_db: str) -> None:
 @given(a=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31)),
        minutes=st.integers(-2000, 600_000), civil=st.booleans())
 def test_memo_calendar_counts_working_time_like_the_calendar(a: datetime, minutes: int, civil: bool) -> None:
-    from domain.calendar.engine import CIVIL_STATUS_SCHEDULE, DEFAULT_SCHEDULE
-
     schedule = CIVIL_STATUS_SCHEDULE if civil else DEFAULT_SCHEDULE
     start = a.replace(tzinfo=TZ)
     end = start + timedelta(minutes=minutes)
