@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from domain.audit import AuditEvent
 from domain.db import Database
-from tests.api.test_payments import db, fake_server, filed, gateways_on, officer, pay  # noqa: F401  (fixtures)
+from tests.api.test_payments import CODE, db, fake_server, filed, gateways_on, officer, pay  # noqa: F401  (fixtures)
 from tests.helpers import bearer, login, signed_in
 
 STATEMENT = "Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n26/11/2026;10.000;X;FT1\n"
@@ -60,7 +60,9 @@ def test_a_password_session_of_an_accountant_is_refused(client: Any, db: Databas
 def test_drafts_are_not_an_officers_business(client: Any, db: Database) -> None:  # noqa: F811
     _, citizen = signed_in(client)
     accountant, _ = officer(client, db)
-    draft = client.post("/api/v1/dossiers", headers=bearer(citizen), json={"procedure_code": "1.001612"}).json()
+    r = client.post("/api/v1/dossiers", headers=bearer(citizen), json={"procedure_code": CODE})
+    assert r.status_code == 201, r.text  # the payments tests' procedure: no other test edits its form
+    draft = r.json()
     assert client.put(f"/api/v1/officer/dossiers/{draft['id']}/fee", headers=bearer(accountant),
                       json={"amount_vnd": 5_000, "reason": "NQ 1"}).status_code == 404
     assert client.get(f"/api/v1/officer/dossiers/{draft['id']}/payments",
