@@ -31,7 +31,7 @@ from api.web.errors import error_handlers
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
 from api.web.providers import PROVIDERS
 from api.web.proxies import TrustedProxiesMiddleware, parse_networks
-from api.web.session import SessionCookieMiddleware, SignInRequired
+from api.web.session import SessionCookieMiddleware, SignInRequired, cookie_names
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_for
@@ -63,10 +63,10 @@ PAGE_ROUTES: list[Any] = [*views.ROUTES, *account.ROUTES, *admin.ROUTES, *filing
                           *officer_pages.ROUTES, *dashboard.ROUTES]
 
 
-def _signed_in(scope: Any) -> bool:
+def _signed_in(scope: Any, session_cookies: tuple[bytes, ...]) -> bool:
     """Whether the request carried credentials (a bearer token or the session cookies)."""
     for name, value in scope.get("headers", ()):
-        if name == b"authorization" or (name == b"cookie" and (b"motcua_at=" in value or b"motcua_rt=" in value)):
+        if name == b"authorization" or (name == b"cookie" and any(c in value for c in session_cookies)):
             return True
     return False
 
@@ -81,6 +81,8 @@ def security_headers(settings: Settings) -> Any:
     everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
     if settings.is_production:
         everywhere.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    names = cookie_names(settings)
+    session_cookies = (f"{names.access}=".encode(), f"{names.refresh}=".encode())
     documents = [
         (b"x-frame-options", b"DENY"),
         (b"permissions-policy", b"geolocation=(), microphone=(), camera=(self)"),
@@ -97,7 +99,7 @@ def security_headers(settings: Settings) -> Any:
             if document and not path.startswith("/api/") and b"content-security-policy" not in names:
                 headers.append((b"content-security-policy", csp))
             if b"cache-control" not in names:  # an answer to a signed-in caller is private: never stored
-                headers.append((b"cache-control", b"no-store" if _signed_in(scope) else b"no-cache"))
+                headers.append((b"cache-control", b"no-store" if _signed_in(scope, session_cookies) else b"no-cache"))
 
     return before_send
 
@@ -134,7 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                     DefineMiddleware(SessionCookieMiddleware)],
         csrf_config=CSRFConfig(
             secret=settings.web.secret_key,
-            cookie_name="motcua_csrf",
+            cookie_name=cookie_names(settings).csrf,
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",

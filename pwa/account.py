@@ -48,7 +48,7 @@ def login_redirect(request: Request[Any, Any, Any]) -> Redirect:
 
 def signed_in(request: Request[Any, Any, Any], pair: TokenPair, target: str) -> Redirect:
     response = Redirect(target, status_code=303)
-    set_session_cookies(response, pair)
+    set_session_cookies(request, response, pair)
     return response
 
 
@@ -120,7 +120,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     if me:
         await request.app.state.db.write(service.logout, me.session_id, user_id=me.user_id, ip=client_ip(request))
     response = Redirect("/", status_code=303, headers={"Clear-Site-Data": CLEAR_SITE_DATA})
-    set_session_cookies(response, None)
+    set_session_cookies(request, response, None)
     return response
 
 
@@ -165,7 +165,7 @@ async def end_session(request: Request[Any, Any, Any], session_id: str) -> Respo
         return await _account(request, error=exc, status=exc.status)
     if session_id == me.session_id:
         response = Redirect("/", status_code=303)
-        set_session_cookies(response, None)
+        set_session_cookies(request, response, None)
         return response
     return Redirect("/tai-khoan?ok=ended", status_code=303)
 

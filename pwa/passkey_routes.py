@@ -89,7 +89,7 @@ async def sign_in_verify(request: Request[Any, Any, Any], next: str | None = Non
     if isinstance(result, passkeys.PasskeyError):
         raise result
     response: Response[Any] = Response({"redirect": safe_next(next)}, headers={"Cache-Control": "no-store"})
-    return set_session_cookies(response, result)
+    return set_session_cookies(request, response, result)
 
 
 @post("/tai-khoan/xac-thuc-lai/options", status_code=HTTP_200_OK, include_in_schema=False)

@@ -14,6 +14,7 @@ from litestar import Request, Response
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
+from api.web.session import cookies_of
 from api.web.state import settings_of
 from pwa.i18n import (
     format_date,
@@ -91,7 +92,7 @@ def environment(lang: str) -> Environment:
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:
-    return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
+    return pick_language(request.query_params.get("lang"), request.cookies.get(cookies_of(request).lang))
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
@@ -117,8 +118,9 @@ def render(request: Request[Any, Any, Any], template: str, context: dict[str, An
         headers={"Vary": "HX-Request, Cookie", "Content-Language": lang, **(headers or {})},
     )
     query_lang = request.query_params.get("lang")
-    if query_lang is not None and query_lang == lang and request.cookies.get("lang") != lang:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True,
+    lang_cookie = cookies_of(request).lang
+    if query_lang is not None and query_lang == lang and request.cookies.get(lang_cookie) != lang:
+        response.set_cookie(lang_cookie, lang, max_age=365 * 86400, samesite="lax", httponly=True,
                             secure=settings_of(request).secure_cookies, path="/")
     return response
 

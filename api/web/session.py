@@ -1,13 +1,15 @@
 """How the two skins learn who is calling.
 
 * JSON API: ``Authorization: Bearer <access JWT>`` only (never cookies, so no CSRF surface there).
-* Pages: the same tokens kept in HttpOnly, SameSite=Lax cookies (Secure outside dev). An expired
+* Pages: the same tokens kept in HttpOnly, SameSite=Lax cookies (Secure outside dev, and then named with
+  the ``__Host-`` prefix: Path=/, no Domain, so no sibling subdomain can set or shadow them). An expired
   access cookie is renewed from the refresh cookie by :class:`SessionCookieMiddleware`; every form
   carries a CSRF token (Litestar's CSRF middleware).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,38 +22,67 @@ from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate
 from domain.clock import utc
 from domain.db import Database
 from domain.errors import Unauthorized
-from domain.settings import current_settings
+from domain.settings import Settings
 
 # Sent with sign-out: the browser drops what it cached and stored for this site (pages in the HTTP cache
 # and the service worker's caches, drafts in storage), so the next person at this phone sees none of it.
 CLEAR_SITE_DATA = '"cache", "storage"'
 ACCESS_COOKIE = "motcua_at"
 REFRESH_COOKIE = "motcua_rt"
+CSRF_COOKIE = "motcua_csrf"
+LANG_COOKIE = "lang"
+HOST_PREFIX = "__Host-"
 STEP_UP_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CookieNames:
+    """The names of every cookie the app sets. With Secure cookies (production, or an https PUBLIC_URL)
+    each carries the ``__Host-`` prefix: the browser then accepts it only Secure, with Path=/ and no
+    Domain, so a sibling subdomain cannot plant or shadow it. http://localhost (dev) cannot use the
+    prefix, so dev keeps the plain names."""
+
+    access: str
+    refresh: str
+    csrf: str
+    lang: str
+    secure: bool
+
+
+def cookie_names(settings: Settings) -> CookieNames:
+    secure = settings.secure_cookies
+    prefix = HOST_PREFIX if secure else ""
+    return CookieNames(access=prefix + ACCESS_COOKIE, refresh=prefix + REFRESH_COOKIE, csrf=prefix + CSRF_COOKIE,
+                       lang=prefix + LANG_COOKIE, secure=secure)
+
+
+def cookies_of(request: Request[Any, Any, Any]) -> CookieNames:
+    """The cookie names of the app serving ``request`` (from the settings it was built with)."""
+    return cookie_names(request.app.state.settings)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def auth_cookies(pair: TokenPair) -> list[Cookie]:
-    secure = current_settings().secure_cookies
+def auth_cookies(names: CookieNames, pair: TokenPair) -> list[Cookie]:
     return [
-        Cookie(key=ACCESS_COOKIE, value=pair.access_token, httponly=True, secure=secure, samesite="lax", path="/",
-               max_age=pair.expires_in),
-        Cookie(key=REFRESH_COOKIE, value=pair.refresh_token, httponly=True, secure=secure, samesite="lax", path="/",
-               max_age=int(REFRESH_IDLE.total_seconds())),
+        Cookie(key=names.access, value=pair.access_token, httponly=True, secure=names.secure, samesite="lax",
+               path="/", max_age=pair.expires_in),
+        Cookie(key=names.refresh, value=pair.refresh_token, httponly=True, secure=names.secure, samesite="lax",
+               path="/", max_age=int(REFRESH_IDLE.total_seconds())),
     ]
 
 
-def cleared_cookies() -> list[Cookie]:
-    secure = current_settings().secure_cookies
-    return [Cookie(key=name, value="", httponly=True, secure=secure, samesite="lax", path="/", max_age=0)
-            for name in (ACCESS_COOKIE, REFRESH_COOKIE)]
+def cleared_cookies(names: CookieNames) -> list[Cookie]:
+    return [Cookie(key=name, value="", httponly=True, secure=names.secure, samesite="lax", path="/", max_age=0)
+            for name in (names.access, names.refresh)]
 
 
-def set_session_cookies(response: Response[Any], pair: TokenPair | None) -> Response[Any]:
-    for cookie in auth_cookies(pair) if pair else cleared_cookies():
+def set_session_cookies(request: Request[Any, Any, Any], response: Response[Any],
+                        pair: TokenPair | None) -> Response[Any]:
+    names = cookies_of(request)
+    for cookie in auth_cookies(names, pair) if pair else cleared_cookies(names):
         response.set_cookie(cookie)
     return response
 
@@ -95,7 +126,8 @@ class SessionCookieMiddleware(AbstractMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope)
-        access, refresh = request.cookies.get(ACCESS_COOKIE), request.cookies.get(REFRESH_COOKIE)
+        names = cookie_names(scope["app"].state.settings)
+        access, refresh = request.cookies.get(names.access), request.cookies.get(names.refresh)
         db = scope["app"].state.db
         principal: Principal | None = None
         new_cookies: list[Cookie] = []
@@ -108,11 +140,11 @@ class SessionCookieMiddleware(AbstractMiddleware):
             result = await db.write(rotate, refresh, ip=client_ip(request))
             if isinstance(result, TokenPair):
                 principal = await db.read_rows(authenticate, result.access_token)
-                new_cookies = auth_cookies(result)
+                new_cookies = auth_cookies(names, result)
             else:
-                new_cookies = cleared_cookies()
+                new_cookies = cleared_cookies(names)
         elif principal is None and access:
-            new_cookies = cleared_cookies()
+            new_cookies = cleared_cookies(names)
         scope.setdefault("state", {})["principal"] = principal
 
         if not new_cookies:

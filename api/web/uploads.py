@@ -15,6 +15,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.response import Stream
 
+from api.web.session import cookies_of
 from domain.documents.processing import EXTENSIONS, process_upload
 from domain.documents.streaming import MultipartForm, boundary_from_content_type, parse_multipart_stream
 from domain.dossiers.filing import StoredFile
@@ -25,9 +26,6 @@ def _display_name(client_name: str, content_type: str) -> str:
     """The client's name for the file (already made safe), with the extension of what it really is."""
     stem = client_name.rsplit(".", 1)[0] if "." in client_name else client_name
     return f"{(stem or 'tep')[:100]}{EXTENSIONS.get(content_type, '')}"
-
-
-CSRF_COOKIE = "motcua_csrf"
 
 
 def _csrf_valid(token: str, secret: str) -> str | None:
@@ -41,7 +39,7 @@ def check_csrf(request: Request[Any, Any, Any], sent: str | None) -> None:
     """Upload pages are excluded from the CSRF middleware (it would read the whole body into memory);
     the same double-submit check is made here on the streamed `_csrf_token` field or header."""
     secret = request.app.state.settings.web.secret_key
-    cookie = _csrf_valid(request.cookies.get(CSRF_COOKIE, ""), secret)
+    cookie = _csrf_valid(request.cookies.get(cookies_of(request).csrf, ""), secret)
     given = _csrf_valid(sent or request.headers.get("x-csrftoken") or "", secret)
     if cookie is None or given is None or not hmac.compare_digest(cookie, given):
         raise PermissionDeniedException("Biểu mẫu đã hết hạn; vui lòng tải lại trang rồi gửi lại (CSRF token "
