@@ -34,11 +34,13 @@ from domain.catalog.offer import UNIT_CODE, UNIT_LEVELS
 from domain.clock import utc
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from domain.outbox.enqueue import enqueue
 from domain.settings import current_settings
 
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+INVITATION_CODE = "invite"  # OneTimeCode.channel of the codes that accept an invitation (finding 5)
 __all__ = ["KINDS", "OFFICER_ROLES", "find_user", "grant_officer_role"]  # the core's, also offered here
 BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."  # the same whether or not the account exists
 
@@ -62,8 +64,22 @@ def register(session: Session, full_name: str, username: str, password: str, *, 
     if wait:
         raise TooManyRequests("Quá nhiều lần đăng ký từ địa chỉ này. Vui lòng thử lại sau.", retry_after=wait)
     ratelimit.hit(session, ratelimit.REGISTER_CLIENT, client.ip or "-")
-    return create_user(session, "citizen", username, password, full_name=full_name, cccd=cccd, actor=None,
-                       ip=client.ip)
+    number = validate_cccd(cccd) if cccd else None
+    holder = session.scalar(select(User.id).where(User.cccd == number)) if number else None
+    user = create_user(session, "citizen", username, password, full_name=full_name,
+                       cccd=None if holder is not None else number, actor=None, ip=client.ip)
+    if holder is not None:
+        _tell_cccd_holder(session, holder, user, ip=client.ip)
+    return user
+
+
+def _tell_cccd_holder(session: Session, holder_id: int, newcomer: User, *, ip: str) -> None:
+    """Someone registered with a CCCD already on another account (security review finding 5): the new
+    account is made without it and answered like any other, so the number's use is not revealed (nor its
+    holder blocked); the holder is told (inbox, push, e-mail) and the refusal audited, without the number."""
+    record(session, "account.cccd_refused", actor_id=newcomer.id, subject=f"user:{holder_id}", ip=ip,
+           reason="cccd_taken")
+    enqueue(session, holder_id, "account.cccd_claimed", {"when": _now()})
 
 
 def create_user(session: Session, kind: str, username: str, password: str | None, *, full_name: str,
@@ -349,19 +365,95 @@ def pending_invitations(session: Session, user: User) -> list[tuple[Invitation, 
                Invitation.revoked_at.is_(None), Invitation.expires_at > _now()))]
 
 
-def accept_invitation(session: Session, invitation_id: int, user_id: int) -> Membership:
+def open_invitation(session: Session, invitation_id: int, user_id: int) -> tuple[Invitation, Organisation]:
+    """An invitation to this account's identifier, still open; anyone else's: it does not exist (404)."""
     user = get_user(session, user_id)
     inv = session.get(Invitation, invitation_id)
     if inv is None or inv.username != user.username or inv.accepted_at or inv.revoked_at or \
             utc(inv.expires_at) <= _now():
         raise NotFound("Không tìm thấy lời mời.")
+    org = session.get(Organisation, inv.organisation_id)
+    assert org is not None  # the invitation goes with its organisation (ON DELETE CASCADE)
+    return inv, org
+
+
+def _invitation_secret(inv: Invitation, code: str) -> str:
+    return f"{inv.id}:{code}"  # what is hashed: a code accepts only the invitation it was sent for
+
+
+def request_invitation_code(session: Session, invitation_id: int, user_id: int, *,
+                            client: Client = Client()) -> tuple[OneTimeCode, str, Organisation]:
+    """A 6-digit code to the invited phone or e-mail (the invitation's identifier, whether or not the
+    account proved it before): accepting needs it (security review finding 5). Earlier unused codes for
+    invitations stop working; the caller delivers it (``notifications.codes.deliver_code``)."""
+    inv, org = open_invitation(session, invitation_id, user_id)
+    limits = ((ratelimit.CODE_ACCOUNT, f"{user_id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
+    for limit, key in limits:  # refuse before writing anything: a refusal changes nothing
+        wait = ratelimit.retry_after(session, limit, key)
+        if wait:
+            raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
+    for limit, key in limits:
+        if ratelimit.hit(session, limit, key):
+            record(session, "auth.code_limited", actor_id=user_id, ip=client.ip)
+    now = _now()
+    for old in session.scalars(select(OneTimeCode).where(OneTimeCode.user_id == user_id,
+                                                         OneTimeCode.channel == INVITATION_CODE,
+                                                         OneTimeCode.used_at.is_(None))):
+        old.used_at = now  # superseded
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = OneTimeCode(user_id=user_id, channel=INVITATION_CODE, destination=inv.username, code_hash="",
+                      attempts=0, created_at=now, expires_at=now + CODE_TTL)
+    session.add(row)
+    session.flush()
+    row.code_hash = _code_hash(_invitation_secret(inv, code), row.id)
+    record(session, "org.invitation_code_sent", actor_id=user_id, subject=f"org:{inv.organisation_id}",
+           invitation=inv.id, channel=invitation_channel(inv.username), ip=client.ip)
+    return row, code, org
+
+
+def invitation_channel(username: str) -> str:
+    """How an invitation's code travels: by SMS to a phone number, by e-mail to an address."""
+    return normalise_username(username)[1]
+
+
+def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code: str, ip: str) -> InvalidInput | None:
+    def refused(reason: str, message: str) -> InvalidInput:
+        record(session, "org.invitation_refused", actor_id=user_id, subject=f"org:{inv.organisation_id}",
+               invitation=inv.id, reason=reason, ip=ip)
+        return InvalidInput(message, field="code")
+
+    typed = (code or "").strip()
+    if not typed:
+        return refused("no_code", "Cần nhập mã xác nhận đã gửi tới số điện thoại hoặc email được mời.")
+    row = session.scalar(select(OneTimeCode).where(
+        OneTimeCode.user_id == user_id, OneTimeCode.channel == INVITATION_CODE, OneTimeCode.used_at.is_(None),
+        OneTimeCode.destination == inv.username).order_by(OneTimeCode.id.desc()).limit(1).with_for_update())
+    if row is None or utc(row.expires_at) <= _now() or row.attempts >= CODE_ATTEMPTS:
+        return refused("none_or_expired", "Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.")
+    row.attempts += 1
+    if not hmac.compare_digest(row.code_hash, _code_hash(_invitation_secret(inv, typed), row.id)):
+        return refused("wrong", "Mã không đúng.")
+    row.used_at = _now()
+    return None
+
+
+def accept_invitation(session: Session, invitation_id: int, user_id: int, code: str, *,
+                      ip: str = "") -> Membership | InvalidInput:
+    """Join the organisation, after proving the invited phone or e-mail with the code sent to it. A
+    refusal is *returned* (so the attempt counted and its audit row are committed; nothing else is
+    written) for the caller to raise."""
+    inv, _org = open_invitation(session, invitation_id, user_id)
+    refusal = _spend_invitation_code(session, inv, user_id, code, ip)
+    if refusal is not None:
+        return refusal
     inv.accepted_at = _now()
     existing = session.scalar(select(Membership).where(Membership.organisation_id == inv.organisation_id,
                                                        Membership.user_id == user_id))
     m = existing or Membership(organisation_id=inv.organisation_id, user_id=user_id, role=inv.role, created_at=_now())
     m.role = inv.role
     session.add(m)
-    record(session, "org.joined", actor_id=user_id, subject=f"org:{inv.organisation_id}", role=inv.role)
+    record(session, "org.joined", actor_id=user_id, subject=f"org:{inv.organisation_id}", role=inv.role,
+           invitation=inv.id, proved=invitation_channel(inv.username), ip=ip)
     return m
 
 

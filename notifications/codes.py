@@ -25,12 +25,16 @@ class DeliveryUnavailable(DomainError):
     title = "Delivery unavailable"
 
 
-async def deliver_code(app: Any, row: Any, code: str) -> None:
+async def deliver_code(app: Any, row: Any, code: str, *, channel: str | None = None, event: str | None = None,
+                       values: dict[str, Any] | None = None) -> None:
+    """Send ``row``'s code by its channel (phone | email), or by ``channel`` when the row's says what the
+    code is for (an invitation's); ``event`` and ``values``: another template than the verification's."""
     settings = current_settings().notifications
     dev = settings.env in ("dev", "test")
-    reachable = settings.email_enabled if row.channel == "email" else can_send(settings)
+    via = channel or row.channel
+    reachable = settings.email_enabled if via == "email" else can_send(settings)
     if not reachable and not dev:
         raise DeliveryUnavailable("no SMS or e-mail channel is configured on this server yet")
-    await app.state.db.write(enqueue_code, row.user_id, row.channel, row.destination, code)
+    await app.state.db.write(enqueue_code, row.user_id, via, row.destination, code, event=event, values=values)
     if dev:  # last: tests read the newest warning of this logger
-        log.warning("one-time code for user %s via %s (%s): %s", row.user_id, row.channel, row.destination, code)
+        log.warning("one-time code for user %s via %s (%s): %s", row.user_id, via, row.destination, code)

@@ -310,16 +310,46 @@ async def change_member(request: Request[Any, Any, Any], org_id: int, member_id:
     return Redirect(f"/to-chuc/{org_id}", status_code=303)
 
 
-@post("/tai-khoan/loi-moi/{invitation_id:int}/nhan", include_in_schema=False)
-async def accept_invitation(request: Request[Any, Any, Any], invitation_id: int) -> Response[Any]:
+async def _invitation(request: Request[Any, Any, Any], invitation_id: int, *, sent: bool,
+                      error: DomainError | None = None, status: int = 200) -> Response[Any]:
+    me = page_user(request)
+    inv, org = await request.app.state.db.read(service.open_invitation, invitation_id, me.user_id)
+    return render(request, "account/invitation.html",
+                  {"invitation": inv, "org": org, "channel": service.invitation_channel(inv.username),
+                   "sent": sent, "error": error}, status=status)
+
+
+@post("/tai-khoan/loi-moi/{invitation_id:int}/ma", include_in_schema=False)
+async def invitation_code(request: Request[Any, Any, Any], invitation_id: int) -> Response[Any]:
+    """"Nhận lời mời": a one-time code goes to the invited phone or e-mail, then the form for it."""
     me = page_user(request)
     try:
-        await request.app.state.db.write(service.accept_invitation, invitation_id, me.user_id)
+        row, code, org = await request.app.state.db.write(service.request_invitation_code, invitation_id,
+                                                          me.user_id, client=_client(request))
+        await deliver_code(request.app, row, code, channel=service.invitation_channel(row.destination),
+                           event="code.invitation", values={"organisation": org.name})
+    except DomainError as exc:
+        if exc.status == 404:
+            return await _account(request, error=exc, status=exc.status)
+        return await _invitation(request, invitation_id, sent=False, error=exc, status=exc.status)
+    return await _invitation(request, invitation_id, sent=True)
+
+
+@post("/tai-khoan/loi-moi/{invitation_id:int}/nhan", include_in_schema=False)
+async def accept_invitation(request: Request[Any, Any, Any], invitation_id: int) -> Response[Any]:
+    """Accept with the code sent to the invited phone or e-mail (finding 5): no code, no membership."""
+    me = page_user(request)
+    form = await _form(request)
+    try:
+        result = await request.app.state.db.write(service.accept_invitation, invitation_id, me.user_id,
+                                                  form.get("code", ""), ip=client_ip(request))
     except DomainError as exc:
         return await _account(request, error=exc, status=exc.status)
+    if isinstance(result, DomainError):
+        return await _invitation(request, invitation_id, sent=True, error=result, status=result.status)
     return Redirect("/tai-khoan?ok=joined", status_code=303)
 
 
 ROUTES = [register_page, register_submit, login_page, login_submit, logout, account, end_session,
           end_other_sessions, rename_passkey, delete_passkey, verify_page, verify_submit, organisations,
-          create_organisation, organisation, invite, change_member, accept_invitation]
+          create_organisation, organisation, invite, change_member, invitation_code, accept_invitation]

@@ -17,7 +17,7 @@ from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, rotate
 from domain.db import Database
-from domain.errors import Unauthorized
+from domain.errors import DomainError, Unauthorized
 from notifications.codes import deliver_code
 
 log = logging.getLogger("motcua.auth")
@@ -104,6 +104,10 @@ class OrganisationIn(msgspec.Struct):
 class InvitationIn(msgspec.Struct):
     username: str
     role: str = "staff"
+
+
+class InvitationAcceptIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: str  # the one-time code sent to the invited phone or e-mail (POST .../invitations/{id}/code)
 
 
 def tokens(pair: TokenPair) -> TokensOut:
@@ -232,11 +236,27 @@ class MeController(Controller):
         inv = await db.write(service.invite, org_id, me.user_id, data.username, data.role)
         return {"id": inv.id, "username": inv.username, "role": inv.role, "expires_at": inv.expires_at}
 
+    @post("/invitations/{invitation_id:int}/code", status_code=HTTP_202_ACCEPTED)
+    async def invitation_code(
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, invitation_id: int
+    ) -> dict[str, str]:
+        """Send a one-time code (10 minutes, single use) to the invited phone or e-mail: accepting needs it."""
+        row, code, org = await db.write(service.request_invitation_code, invitation_id, me.user_id,
+                                        client=_client(request))
+        channel = service.invitation_channel(row.destination)
+        await deliver_code(request.app, row, code, channel=channel, event="code.invitation",
+                           values={"organisation": org.name})
+        return {"status": "sent", "channel": channel}
+
     @post("/invitations/{invitation_id:int}/accept", status_code=HTTP_200_OK)
     async def accept(
-        self, request: Request[Any, Any, Any], db: Database, me: Principal, invitation_id: int
+        self, request: Request[Any, Any, Any], db: Database, me: Principal, invitation_id: int,
+        data: InvitationAcceptIn,
     ) -> dict[str, Any]:
-        m = await db.write(service.accept_invitation, invitation_id, me.user_id)
+        """Join the organisation with the code sent to the invited phone or e-mail."""
+        m = await db.write(service.accept_invitation, invitation_id, me.user_id, data.code, ip=client_ip(request))
+        if isinstance(m, DomainError):
+            raise m
         return {"organisation_id": m.organisation_id, "role": m.role}
 
 

@@ -256,19 +256,22 @@ def _deliveries(user: Recipient, prefs: dict[tuple[str, str], bool], sub_ids: li
     return out
 
 
-def enqueue_code(session: Session, user_id: int, channel: str, destination: str, code: str) -> Notification | None:
+def enqueue_code(session: Session, user_id: int, channel: str, destination: str, code: str, *,
+                 event: str | None = None, values: dict[str, Any] | None = None) -> Notification | None:
     """A one-time code: to the address being verified (not yet verified, by nature), never the inbox.
-    None when no channel can carry it here (no SMTP server for an e-mail code)."""
+    None when no channel can carry it here (no SMTP server for an e-mail code). ``event`` names another
+    (sensitive) template than the verification codes', ``values`` its other placeholders."""
     if channel == "email" and _delivering.email:
-        kind, event = "email", "code.email"
+        kind, event = "email", event or "code.email"
     elif channel == "phone":
-        kind, event = "sms", "code.phone"
+        kind, event = "sms", event or "code.phone"
     else:
         return None
     now = _now()
+    context = {**{k: display(v) for k, v in (values or {}).items()}, "code": code}
     return _write(session, Notification(message_id=uuid.uuid4().hex, user_id=user_id, event=event, dossier_id=None,
-                                        context=json.dumps({"code": code}), inbox=False, created_at=now,
-                                        read_at=None),
+                                        context=json.dumps(context, ensure_ascii=False), inbox=False,
+                                        created_at=now, read_at=None),
                   lambda n: [_delivery(n, kind, now, destination=destination)])
 
 

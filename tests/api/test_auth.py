@@ -200,7 +200,7 @@ def test_code_requests_limited(client) -> None:  # type: ignore[no-untyped-def]
     assert statuses == [202, 202, 202, 429]
 
 
-def test_organisation_accounts(client) -> None:  # type: ignore[no-untyped-def]
+def test_organisation_accounts(client, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     _, owner = signed_in(client)
     staff_name, staff = signed_in(client)
     bad = client.post("/api/v1/me/organisations", json={"name": "Công ty A", "tax_code": "0100109107"},
@@ -223,7 +223,12 @@ def test_organisation_accounts(client) -> None:  # type: ignore[no-untyped-def]
     inv = client.post(f"/api/v1/me/organisations/{org_id}/invitations", json={"username": staff_name, "role": "staff"},
                       headers=bearer(owner))
     assert inv.status_code == 201
-    acc = client.post(f"/api/v1/me/invitations/{inv.json()['id']}/accept", headers=bearer(staff))
+    with caplog.at_level(logging.WARNING, logger="motcua.codes"):  # the code to the invited number
+        sent = client.post(f"/api/v1/me/invitations/{inv.json()['id']}/code", headers=bearer(staff))
+    assert sent.status_code == 202 and sent.json()["channel"] == "phone"
+    code = caplog.records[-1].getMessage().rsplit(": ", 1)[1]
+    acc = client.post(f"/api/v1/me/invitations/{inv.json()['id']}/accept", headers=bearer(staff),
+                      json={"code": code})
     assert acc.status_code == 200 and acc.json()["role"] == "staff"
     staff_tokens = login(client, staff_name)
     orgs = client.get("/api/v1/me", headers=bearer(staff_tokens)).json()["organisations"]
