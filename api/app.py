@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = install(settings or load_settings(os.environ))
     for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
         logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
-    database = db or Database(settings.database.url)
+    database = db or Database(settings.database.url, audit_key=settings.audit.key)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -32,7 +32,8 @@ def get_settings() -> Settings:
 
 
 def _db() -> Database:
-    return Database(get_settings().database.url)
+    settings = get_settings()
+    return Database(settings.database.url, audit_key=settings.audit.key)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -218,13 +219,15 @@ def cmd_create_unit(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(_args: argparse.Namespace) -> int:
+    """Walk the audit chain with the audit key (MOTCUA_AUDIT_KEY); exit 1 naming the first bad row."""
     from domain.audit import verify_chain  # noqa: PLC0415
 
-    report = _db().run(verify_chain)
+    report = _db().read_sync(verify_chain, get_settings().audit.key)
+    older = f", {report.unkeyed} of them unkeyed from before the key" if report.unkeyed else ""
     if report.broken_at is None:
-        print(f"audit chain intact: {report.checked} rows")
+        print(f"audit chain intact: {report.checked} rows{older}")
         return 0
-    print(f"audit chain BROKEN at row {report.broken_at}: {report.reason} ({report.checked} rows read)")
+    print(f"audit chain BROKEN at row {report.broken_at}: {report.reason} ({report.checked} rows read{older})")
     return 1
 
 
@@ -275,7 +278,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from notifications.worker import Worker, WorkerBusy, sqlite_lock  # noqa: PLC0415
 
     async def run() -> int:
-        db = Database(get_settings().database.url)
+        db = _db()
         try:
             lock = sqlite_lock(db)
         except WorkerBusy as exc:

@@ -442,8 +442,10 @@ def _facts(backend: Backend, ids: list[int]) -> dict[str, Any]:
         rows = asyncio.run(fetch())
     from domain.audit import verify_chain
     from domain.db import Database
+    from domain.settings import load_settings
 
-    chain = Database(backend.url).read_sync(verify_chain)
+    # the app's audit key, as its processes read it from the environment they were given
+    chain = Database(backend.url).read_sync(verify_chain, load_settings(backend.env()).audit.key)
     return {"dossiers": {r[0]: r[1:] for r in rows["dossiers"]}, "history": dict(rows["history"]),
             "documents": dict(rows["documents"]), "audit": rows["audit"][0][0], "chain": chain}
 

@@ -101,7 +101,8 @@ def _text(sql: str) -> TextClause:
     return clause
 
 
-TX = "motcua.tx"  # the one session.info key: a TxState
+TX = "motcua.tx"  # the session.info key of a TxState
+AUDIT_KEY = "motcua.audit_key"  # the session.info key of the audit chain's key (domain.audit.record)
 
 
 @dataclass
@@ -265,13 +266,17 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """The process's database: engines plus the two ways to run a use case."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, audit_key: bytes | None = None) -> None:
+        """``audit_key``: the audit chain's HMAC key (settings.audit.key), handed to every session this
+        database opens (``session.info``); without it :func:`domain.audit.record` uses the key the
+        composition root installed for the process."""
         # the effects of a transaction (roll-ups, outbox) build on this module, so their listeners are
         # imported here, when a database is opened, not when this module is
         from domain.dossiers.effects import install_listeners  # noqa: PLC0415
 
         install_listeners()  # idempotent: once per process, on the Session class
         self.url = url
+        self.audit_key = audit_key
         self.is_sqlite = url.startswith("sqlite")
         self.sync_engine: Engine | None = None
         self.async_engine: AsyncEngine | None = None
@@ -292,12 +297,16 @@ class Database:
     def dialect(self) -> str:
         return "sqlite" if self.is_sqlite else "postgresql"
 
+    def _info(self) -> dict[str, Any]:
+        """A new session's ``info`` (its own dict: a transaction's state is kept there too)."""
+        return {AUDIT_KEY: self.audit_key} if self.audit_key else {}
+
     # -- synchronous API (CLI, worker threads, tests) -------------------------------------------
     def read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a reading use case from synchronous code (CLI, tests, benchmarks)."""
         if self.sync_engine is None:
             return cast(T, asyncio.run(self._run_and_dispose(self.read, fn, *args, **kwargs)))
-        with Session(self.sync_engine, expire_on_commit=False) as session:
+        with Session(self.sync_engine, expire_on_commit=False, info=self._info()) as session:
             return fn(session, *args, **kwargs)
 
     def read_rows_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -315,7 +324,8 @@ class Database:
 
     def write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         assert self.sync_engine is not None
-        with self._write_lock, self._other_processes(), Session(self.sync_engine, expire_on_commit=False) as session:
+        with self._write_lock, self._other_processes(), \
+                Session(self.sync_engine, expire_on_commit=False, info=self._info()) as session:
             session.connection(execution_options={"write": True})
             try:
                 result = fn(session, *args, **kwargs)
@@ -342,7 +352,7 @@ class Database:
         if self.is_sqlite:
             return self.read_sync(fn, *args, **kwargs)
         assert self.async_engine is not None
-        async with AsyncSession(self.async_engine, expire_on_commit=False) as session:
+        async with AsyncSession(self.async_engine, expire_on_commit=False, info=self._info()) as session:
             return await session.run_sync(lambda s: fn(s, *args, **kwargs))
 
     async def read_rows(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -350,14 +360,15 @@ class Database:
         if self.is_sqlite:
             return self.read_rows_sync(fn, *args, **kwargs)
         assert self.async_engine is not None
-        async with AsyncSession(self.async_engine, expire_on_commit=False) as session:
+        async with AsyncSession(self.async_engine, expire_on_commit=False, info=self._info()) as session:
             return await session.run_sync(lambda s: fn(SessionReader(s), *args, **kwargs))
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.is_sqlite:
             return await asyncio.to_thread(self.write_sync, fn, *args, **kwargs)
         assert self.async_engine is not None
-        async with AsyncSession(self.async_engine, expire_on_commit=False) as session, session.begin():
+        async with AsyncSession(self.async_engine, expire_on_commit=False, info=self._info()) as session, \
+                session.begin():
             return await session.run_sync(lambda s: fn(s, *args, **kwargs))
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

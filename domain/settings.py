@@ -31,12 +31,17 @@ Sections and their variables (README's settings table lists them all):
   secrets stops start-up, and the sandbox cannot be enabled at all: it would mark dossiers paid without
   moving money. In dev a gateway without its secrets is left out (``problems`` says why).
 - ``limits``: ``MOTCUA_CLIENT_LIMIT_FACTOR`` (multiplies per-client-address limits: CGNAT, tests).
+- ``audit``: ``MOTCUA_AUDIT_KEY``, the HMAC key of the audit chain (``domain.audit``). Kept outside the
+  database, so whoever can write the database cannot recompute the chain. Required in production (at
+  least 32 bytes, not ``SECRET_KEY``); in dev and test derived from ``SECRET_KEY`` with HMAC.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -178,12 +183,21 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    key: bytes = field(repr=False)  # MOTCUA_AUDIT_KEY: the audit chain's HMAC key (never in the database)
+
+
+AUDIT_KEY_MIN = 32  # bytes
+
+
+@dataclass(frozen=True)
 class Settings:
     web: WebSettings
     database: DatabaseSettings
     storage: StorageSettings
     notifications: NotifySettings
     payments: PaymentSettings
+    audit: AuditSettings = field(repr=False)
     limits: LimitSettings = LimitSettings()
 
     # the values nearly everyone needs, without spelling the section
@@ -297,6 +311,26 @@ def _web(environ: Mapping[str, str]) -> WebSettings:
         province_config=Path(_text(environ, "MOTCUA_PROVINCE_CONFIG") or ROOT / "config" / "province.toml"),
         var_dir=_var_dir(environ),
     )
+
+
+def derive_audit_key(secret_key: str) -> bytes:
+    """The dev/test audit key: HMAC of SECRET_KEY, like the other derived keys (auth/tokens.py)."""
+    return hmac.new(secret_key.encode(), b"motcua audit chain v1", hashlib.sha256).digest()
+
+
+def _audit(environ: Mapping[str, str], web: WebSettings) -> AuditSettings:
+    raw = environ.get("MOTCUA_AUDIT_KEY") or ""
+    if web.is_production:
+        if not raw:
+            raise SettingsError(
+                "MOTCUA_AUDIT_KEY is not set. In production motcua refuses to start without the audit chain's "
+                "key (kept outside the database): generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`, keep it for ever, and set it for every process.")
+        if len(raw.encode()) < AUDIT_KEY_MIN:
+            raise SettingsError(f"MOTCUA_AUDIT_KEY must be at least {AUDIT_KEY_MIN} bytes long in production")
+        if raw in (web.secret_key, web.previous_secret_key):
+            raise SettingsError("MOTCUA_AUDIT_KEY must not be SECRET_KEY: the audit key outlives the signing keys")
+    return AuditSettings(key=raw.encode() if raw else derive_audit_key(web.secret_key))
 
 
 def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -479,6 +513,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         notifications=_notifications(environ, web),
         payments=load_payment_settings(environ),
         limits=LimitSettings(client_limit_factor=_integer(environ, "MOTCUA_CLIENT_LIMIT_FACTOR", 1, 1, 100_000)),
+        audit=_audit(environ, web),
     )
 
 
@@ -492,8 +527,10 @@ def install(settings: Settings) -> Settings:
     global _installed
     _installed = settings
     # imported here, not at the top: settings stay a leaf that everything (the outbox too) can import
+    from domain.audit import use_key  # noqa: PLC0415
     from domain.outbox.enqueue import Channels, deliver_on  # noqa: PLC0415
 
+    use_key(settings.audit.key)  # the audit chain's key, for sessions not opened with one (domain.audit)
     deliver_on(Channels(webpush=settings.notifications.push_enabled, email=settings.notifications.email_enabled))
     return settings
 

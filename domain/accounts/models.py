@@ -105,6 +105,13 @@ class Passkey(Base):
     backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TS)
     last_used_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    # removing a passkey revokes it: it signs nothing more, but its public key stays on record for ever,
+    # so the decisions it signed before can still be verified (security review finding 12)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class WebAuthnChallenge(Base):

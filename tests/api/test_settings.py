@@ -85,6 +85,7 @@ def test_production_refuses_a_short_previous_secret(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn")
+    monkeypatch.setenv("MOTCUA_AUDIT_KEY", "a" * 40)
     monkeypatch.setenv("SECRET_KEY_PREVIOUS", "old-and-short")
     with pytest.raises(SettingsError, match="SECRET_KEY_PREVIOUS"):
         load_settings(os.environ)
@@ -96,6 +97,7 @@ def test_production_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("PUBLIC_URL", "https://dvc.example.gov.vn/")
+    monkeypatch.setenv("MOTCUA_AUDIT_KEY", "a" * 40)
     s = load_settings(os.environ)
     assert s.is_production and s.secure_cookies and s.public_url == "https://dvc.example.gov.vn"
 
