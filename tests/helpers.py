@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 from PIL import Image
 from sqlalchemy import select, update
 
+from api.app import create_app
 from auth.tokens import REFRESH_GRACE, _hash
 from domain.accounts.models import AuthSession, RefreshToken
 from domain.audit import AuditEvent
@@ -121,10 +123,8 @@ def age_step_up(db: Any, tokens: dict[str, Any]) -> None:
 
 def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
     """Sign a browser (a page client with its own cookies) in with a passkey, as passkeys.js does."""
-    html = c.get("/dang-nhap").text
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
-    assert match, "the sign-in page has no CSRF token"
-    headers = {"content-type": "application/json", "accept": "application/json", "x-csrftoken": match.group(1)}
+    headers = {"content-type": "application/json", "accept": "application/json",
+               "x-csrftoken": page_csrf(c, "/dang-nhap")}
     options = c.post("/dang-nhap/passkey/options", content=b"{}", headers=headers)
     assert options.status_code == 200, options.text
     r = c.post(f"/dang-nhap/passkey/verify?next={next_}", content=json.dumps(auth.get(options.json())).encode(),
@@ -165,11 +165,15 @@ def register_on_page(c, username: str | None = None, password: str = PASSWORD): 
     return username, r
 
 
-def page_csrf(c: Any, path: str = "/dang-nhap") -> str:
-    html = c.get(path).text
+def meta_csrf(html: str) -> str:
+    """The page's CSRF token (every page has it in a meta tag, for htmx and scripts)."""
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
-    assert match, "page without a csrf-token meta"
+    assert match, "page without a CSRF token"
     return match.group(1)
+
+
+def page_csrf(c: Any, path: str = "/dang-nhap") -> str:
+    return meta_csrf(c.get(path).text)
 
 
 def page_post(c: Any, url: str, token: str, body: Any = None) -> Any:
@@ -265,3 +269,42 @@ def age_refresh_tokens(database_url: str, refresh_token: str) -> None:
     Database(database_url).run(lambda s: s.execute(
         update(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token))
         .values(used_at=datetime.now(UTC) - REFRESH_GRACE - timedelta(seconds=1))))
+
+
+# --- people at a browser without JavaScript (a cookie jar of their own) who also have API tokens ----------
+def page_client() -> TestClient:  # type: ignore[type-arg]
+    return TestClient(create_app(), base_url="http://localhost:8000")
+
+
+def sign_in_on_page(c: Any, username: str, next_: str = "/can-bo") -> Any:
+    page = c.get("/dang-nhap")
+    return c.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
+                                      "password": PASSWORD, "next": next_}, follow_redirects=False)
+
+
+class Person:
+    """Someone at a browser (own cookie jar) who also has API tokens and, for officers, a passkey."""
+
+    def __init__(self, client: Any, page: Any, username: str, passkey: bool) -> None:
+        self.username = username
+        self.auth = SoftAuthenticator()
+        self.page = page
+        if passkey:  # officers work in passkey sessions, on the API and on the pages
+            self.tokens = enrol_staff(client, username, self.auth)
+            token = page_csrf(page, "/dang-nhap")
+            options = page_post(page, "/dang-nhap/passkey/options", token)
+            assert options.status_code == 200, options.text
+            r = page_post(page, "/dang-nhap/passkey/verify?next=/can-bo", token, self.auth.get(options.json()))
+            assert r.status_code == 200, r.text
+        else:
+            self.tokens = login(client, username)
+            assert sign_in_on_page(page, username).status_code == 303
+        self.id = client.get("/api/v1/me", headers=bearer(self.tokens)).json()["id"]
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.page.get(url, **kw)
+
+    def form(self, url: str, data: dict[str, Any], page_url: str | None = None, **kw: Any) -> Any:
+        """Post a form the way the browser does: with the CSRF token of the page it is on."""
+        token = meta_csrf(self.page.get(page_url or "/can-bo").text)
+        return self.page.post(url, data={"_csrf_token": token, **data}, follow_redirects=False, **kw)

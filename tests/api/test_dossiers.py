@@ -14,8 +14,8 @@ from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier, IdempotencyKey
 from domain.errors import Conflict
-from tests.api.test_payments import UNIT, filed
-from tests.api.test_workflow import officer
+from tests.api.backoffice import officer
+from tests.api.payments_world import UNIT, filed
 from tests.helpers import PASSWORD, bearer, enrol_staff, fill, jpeg, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
 

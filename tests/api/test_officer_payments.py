@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from domain.audit import AuditEvent
 from domain.db import Database
-from tests.api.test_payments import CODE, db, fake_server, filed, gateways_on, officer, pay  # noqa: F401  (fixtures)
+from tests.api.payments_world import CODE, filed, officer, pay
 from tests.helpers import bearer, login, signed_in
+
+pytestmark = pytest.mark.usefixtures("gateways_on")  # every gateway on, against the local stand-in
 
 STATEMENT = "Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n26/11/2026;10.000;X;FT1\n"
 
@@ -31,7 +33,7 @@ def call(client: Any, tokens: dict[str, Any], method: str, url: str, kw: dict[st
     return getattr(client, method)(url, headers=headers, **kw)
 
 
-def test_an_officer_without_a_payment_role_handles_no_money(client: Any, db: Database) -> None:  # noqa: F811
+def test_an_officer_without_a_payment_role_handles_no_money(client: Any, db: Database) -> None:
     _, citizen = signed_in(client)
     receiver, _ = officer(client, db, roles=("receiver", "processor"))
     accountant, _ = officer(client, db, roles=("accountant",))
@@ -47,7 +49,7 @@ def test_an_officer_without_a_payment_role_handles_no_money(client: Any, db: Dat
     assert client.get("/api/v1/officer/payments/reconciliation", headers=bearer(accountant)).status_code == 200
 
 
-def test_a_password_session_of_an_accountant_is_refused(client: Any, db: Database) -> None:  # noqa: F811
+def test_a_password_session_of_an_accountant_is_refused(client: Any, db: Database) -> None:
     from domain.accounts.models import User  # noqa: PLC0415
 
     accountant, user_id = officer(client, db)
@@ -57,7 +59,7 @@ def test_a_password_session_of_an_accountant_is_refused(client: Any, db: Databas
     assert r.status_code == 403 and "passkey" in r.json()["detail"]
 
 
-def test_drafts_are_not_an_officers_business(client: Any, db: Database) -> None:  # noqa: F811
+def test_drafts_are_not_an_officers_business(client: Any, db: Database) -> None:
     _, citizen = signed_in(client)
     accountant, _ = officer(client, db)
     r = client.post("/api/v1/dossiers", headers=bearer(citizen), json={"procedure_code": CODE})
@@ -69,7 +71,7 @@ def test_drafts_are_not_an_officers_business(client: Any, db: Database) -> None:
                       headers=bearer(accountant)).status_code == 404
 
 
-def test_a_fee_override_takes_a_reason_and_is_audited(client: Any, db: Database) -> None:  # noqa: F811
+def test_a_fee_override_takes_a_reason_and_is_audited(client: Any, db: Database) -> None:
     _, citizen = signed_in(client)
     accountant, accountant_id = officer(client, db)
     dossier_id = filed(client, db, citizen)
@@ -83,7 +85,7 @@ def test_a_fee_override_takes_a_reason_and_is_audited(client: Any, db: Database)
     assert len(rows) == 1 and rows[0].actor_id == accountant_id and "NQ 07/2026" in rows[0].detail
 
 
-def test_a_large_transfer_confirmed_by_hand_needs_a_second_officer(client: Any, db: Database) -> None:  # noqa: F811
+def test_a_large_transfer_confirmed_by_hand_needs_a_second_officer(client: Any, db: Database) -> None:
     _, citizen = signed_in(client)
     first, _ = officer(client, db)
     second, _ = officer(client, db)
@@ -105,7 +107,7 @@ def test_a_large_transfer_confirmed_by_hand_needs_a_second_officer(client: Any, 
 
 
 @pytest.mark.parametrize("amount", [10_000])
-def test_a_small_transfer_needs_one_officer(client: Any, db: Database, amount: int) -> None:  # noqa: F811
+def test_a_small_transfer_needs_one_officer(client: Any, db: Database, amount: int) -> None:
     _, citizen = signed_in(client)
     accountant, _ = officer(client, db)
     dossier_id = filed(client, db, citizen)

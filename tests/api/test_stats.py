@@ -12,9 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from api.cli import main as cli
-from tests.domain.stats.test_stats import act, approve, file, make_world
-from tests.helpers import PASSWORD, bearer, new_phone, register
-from tests.pwa.test_officer import Person, page_client, token_of
+from tests.domain.stats.world import act, approve, file, make_world
+from tests.helpers import PASSWORD, Person, bearer, meta_csrf, new_phone, page_client, register
 
 UNIT = "000.99.04.H56"
 
@@ -158,7 +157,7 @@ def test_rating_on_the_page(setting: dict[str, Any]) -> None:
     assert f'href="/ho-so/{second}/danh-gia"' in status.text
     form = person.get(f"/ho-so/{second}/danh-gia")
     assert form.status_code == 200 and 'type="radio"' in form.text and "<legend>" in form.text
-    token = token_of(form.text)
+    token = meta_csrf(form.text)
     missing = person.page.post(f"/ho-so/{second}/danh-gia", data={"_csrf_token": token, "timeliness": "5"},
                                follow_redirects=False)
     assert missing.status_code == 400 and 'role="alert"' in missing.text

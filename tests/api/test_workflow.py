@@ -7,52 +7,14 @@ import io
 import json
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from api.cli import main as cli
 from domain.audit import AuditEvent, verify_chain
 from domain.db import Database
 from domain.dossiers.models import Decision, Dossier
-from tests.helpers import PASSWORD, bearer, enrol_staff, fill, login, new_phone, signed_in
-from tests.softauthn import SoftAuthenticator
-
-HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
-
-
-def officer(client: Any, role: str, unit: str) -> tuple[dict[str, Any], SoftAuthenticator]:
-    username = new_phone()
-    assert cli(["create-user", "--role", role, "--username", username, "--password", PASSWORD, "--unit", unit,
-                "--full-name", f"Cán bộ {role}"]) == 0
-    auth = SoftAuthenticator()
-    return enrol_staff(client, username, auth), auth  # officers work in passkey sessions
-
-
-@pytest.fixture(scope="module")
-def setting(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
-    code = next(i["code"] for i in items["items"] if i["code"] not in HANDMADE and 1 <= len(
-        client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
-    unit = client.get(f"/api/v1/procedures/{code}").json()["offer"]["unit_code"]
-    receiver, _ = officer(client, "officer", unit)
-    approver, approver_auth = officer(client, "approver", unit)
-    other_unit, _ = officer(client, "officer", "000.00.13.H56")
-    return {"code": code, "unit": unit, "receiver": receiver, "approver": approver, "approver_auth": approver_auth,
-            "stranger": other_unit}
-
-
-def filed(client: Any, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    _, citizen = signed_in(client)
-    form = client.get(f"/api/v1/procedures/{code}/form").json()
-    d = client.post("/api/v1/dossiers", headers=bearer(citizen), json={"procedure_code": code}).json()
-    fill(client, citizen, d["id"], form)
-    assert client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(citizen)).status_code == 200
-    return citizen, client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(citizen)).json()
-
-
-def act(client: Any, tokens: dict[str, Any], dossier: dict[str, Any], action: str, **body: Any) -> Any:
-    return client.post(f"/api/v1/officer/dossiers/{dossier['id']}/actions/{action}", headers=bearer(tokens),
-                       json={"version": dossier["version"], **body})
+from tests.api.backoffice import act, filed
+from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
 
 
 def test_full_lifecycle_with_signed_approval(client, setting, database_url: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from domain.accounts.models import User
 from domain.audit import AuditEvent
 from domain.db import Database
-from tests.api.test_payments import UNIT, filed
-from tests.api.test_workflow import officer
+from tests.api.backoffice import officer
+from tests.api.payments_world import UNIT, filed
 from tests.helpers import PASSWORD, age_step_up, bearer, enrol_staff, new_phone, signed_in, step_up
 from tests.softauthn import SoftAuthenticator
 

@@ -16,7 +16,7 @@ from domain.accounts.models import OneTimeCode
 from domain.accounts.users import find_user
 from domain.db import Database
 from domain.outbox.models import Notification
-from tests.api.test_workflow import act, filed, setting  # noqa: F401  (the fixture)
+from tests.api.backoffice import act, filed, setting  # noqa: F401  (the fixture)
 from tests.helpers import (
     PASSWORD,
     REG_OPTIONS,

@@ -7,6 +7,7 @@ install it with ``make browser-deps``. A missing Chromium is a failure, not a sk
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,22 +91,18 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
                 f"{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
-def live_server(catalogue_db: str, tmp_path_factory: pytest.TempPathFactory,
-                request: pytest.FixtureRequest) -> Iterator[str]:
-    """The real app (``uvicorn --factory api.app:app_from_env``) on http://localhost:PORT."""
+@contextlib.contextmanager
+def serve_app(log: Path, **env: str) -> Iterator[str]:
+    """The real app (``uvicorn --factory api.app:app_from_env``) on http://localhost:PORT, with the test
+    settings of ``os.environ`` and ``env`` on top; stopped when the block ends. Its output goes to ``log``."""
     sock = _free_socket()
-    port = sock.getsockname()[1]
-    base = f"http://localhost:{port}"
-    log = tmp_path_factory.mktemp("live_server") / "uvicorn.log"
-    env = os.environ.copy()  # the `env` fixture has put the test settings here
-    env.update({"PORT": str(port), "PUBLIC_URL": base, "PYTHONUNBUFFERED": "1"})
-    request.config.stash[LOG_KEY] = log
+    base = f"http://localhost:{sock.getsockname()[1]}"
+    child_env = {**os.environ, "PORT": str(sock.getsockname()[1]), "PUBLIC_URL": base, "PYTHONUNBUFFERED": "1", **env}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--fd", str(sock.fileno()),
              "--log-level", "info", "--no-server-header"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),),
+            cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),),
         )
     sock.close()  # the child holds its own copy
     try:
@@ -119,6 +115,16 @@ def live_server(catalogue_db: str, tmp_path_factory: pytest.TempPathFactory,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(catalogue_db: str, tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> Iterator[str]:
+    """The real app on http://localhost:PORT (the `env` fixture has put the test settings in os.environ)."""
+    log = tmp_path_factory.mktemp("live_server") / "uvicorn.log"
+    request.config.stash[LOG_KEY] = log
+    with serve_app(log) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -169,27 +175,3 @@ def phone(new_context: Callable[..., Any]) -> Any:
 def tablet(new_context: Callable[..., Any]) -> Any:
     """A page on a 1024×768 tablet (for the officers' screens)."""
     return new_context(**TABLET).new_page()
-
-
-def axe_check(page: Any, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run axe-core (default rules: WCAG 2 A/AA and best practices) on the page; return the violations.
-
-    ``page.evaluate`` injects axe through the DevTools protocol, so the app's CSP need not allow it.
-    """
-    results = Axe().run(page, options=options or {"resultTypes": ["violations"]})
-    return list(results.response["violations"])
-
-
-def format_violations(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"{v['id']} ({v.get('impact')}): {v['help']} — {v.get('helpUrl', '')}")
-        for node in v["nodes"]:
-            lines.append(f"    {node['target']}: {node.get('failureSummary', '').splitlines()[-1:]}")
-    return "\n".join(lines)
-
-
-def assert_no_axe_violations(page: Any) -> None:
-    violations = axe_check(page)
-    assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + \
-        format_violations(violations)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check, format_violations
+from tests.browser.pages import axe_check, format_violations
 
 pytestmark = pytest.mark.browser
 

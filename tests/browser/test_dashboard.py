@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import assert_no_axe_violations
-from tests.domain.stats.test_stats import make_world, story
+from tests.browser.pages import check_axe
+from tests.domain.stats.world import make_world, story
 
 UNIT = "000.99.05.H56"
 MONDAY = date(2025, 3, 3)  # the same eight dossiers as tests/domain/stats/test_stats.py, one week-day layout earlier
@@ -54,7 +54,7 @@ def test_dashboard_on_a_phone(march: dict[str, int], phone: Any) -> None:
     total = table.get_by_role("row", name=re.compile("^Cộng")).inner_text().split()
     assert total == ["Cộng", "2", "2", "1"]
     _no_sideways_scroll(phone)
-    assert_no_axe_violations(phone)
+    check_axe(phone)
 
 
 def test_choosing_the_period_and_english(march: dict[str, int], phone: Any) -> None:
@@ -69,12 +69,12 @@ def test_choosing_the_period_and_english(march: dict[str, int], phone: Any) -> N
     months = phone.get_by_role("region", name="Hồ sơ tiếp nhận theo kênh")
     months.get_by_text("Bảng số liệu").click()
     assert months.get_by_role("row", name=re.compile(r"^03\/2025")).inner_text().split() == ["03/2025", "6", "1", "1"]
-    assert_no_axe_violations(phone)
+    check_axe(phone)
     phone.goto(f"/thong-ke?period=month&year=2025&month=3&unit={UNIT}&lang=en")
     assert phone.get_by_role("heading", level=1, name="Public service statistics").is_visible()
     assert phone.get_by_role("img", name="Dossiers received by channel").is_visible()
     _no_sideways_scroll(phone)
-    assert_no_axe_violations(phone)
+    check_axe(phone)
     phone.goto("/thong-ke?period=custom&from=2026-05-01&to=2026-01-01&lang=vi")
     assert phone.get_by_role("alert").is_visible()
-    assert_no_axe_violations(phone)
+    check_axe(phone)

@@ -6,9 +6,7 @@ out. A second test attaches a photo with JavaScript off, through the plain multi
 from __future__ import annotations
 
 import io
-import os
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +14,12 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check, format_violations
+from tests.browser.pages import check_axe, label, register, shot, unique_phone
 
 pytestmark = pytest.mark.browser
 
 CODE = "1.001193"
 BIRTH = "Thủ tục đăng ký khai sinh"
-SHOTS = os.environ.get("MOTCUA_SCREENSHOTS")  # e.g. /tmp/shots: a screenshot of every step
 PHOTO_SIDE = (4000, 3000)  # a 12 MP phone photo, stored landscape with EXIF "rotate 90° clockwise"
 ORIENTATION = 0x0112
 SAVED = re.compile(r"Đã lưu nháp lúc \d{1,2}:\d{2}")
@@ -70,35 +67,6 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def unique_phone() -> str:
-    return "09" + f"{time.time_ns() // 1000 % 10**8:08d}"
-
-
-def shot(page: Any, name: str) -> None:
-    """Check that the page fits the phone's width (no sideways scrolling); a full-page screenshot too when
-    MOTCUA_SCREENSHOTS names a folder."""
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the phone's screen"
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-def check_axe(page: Any, what: str) -> None:
-    violations = axe_check(page)
-    assert not violations, f"axe: {len(violations)} violation(s) on {what} ({page.url}):\n" + \
-        format_violations(violations)
-
-
-def register(page: Any, name: str, phone: str) -> None:
-    page.goto("/dang-ky")
-    label(page, "Họ và tên").fill(name)
-    label(page, "Số điện thoại hoặc email").fill(phone)
-    label(page, "Mật khẩu").fill("mot cau de nho 2026")
-    page.get_by_role("button", name="Đăng ký", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/tai-khoan/xac-minh$"))
-
-
 def start_dossier(page: Any) -> str:
     """From the procedure page: "Nộp hồ sơ trực tuyến"; the URL of the new draft."""
     page.goto(f"/thu-tuc/{CODE}")
@@ -106,11 +74,6 @@ def start_dossier(page: Any) -> str:
     page.get_by_role("button", name="Nộp hồ sơ trực tuyến").click()
     expect(page).to_have_url(re.compile(r"/ho-so/\d+$"))
     return str(page.url)
-
-
-def label(scope: Any, text: str) -> Any:
-    """The control labelled exactly ``text`` (a required field's label ends with an aria-hidden "*")."""
-    return scope.get_by_label(re.compile(rf"^\s*{re.escape(text)}(\s*\*)?\s*$"))
 
 
 def step_heading(page: Any, title: str) -> None:

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from api.cli import main as cli
 from tests.browser.conftest import TABLET
-from tests.browser.test_passkeys import (
+from tests.browser.pages import (
     NO_AUTOFILL,
     Authenticator,
     check_axe,

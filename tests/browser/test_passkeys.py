@@ -15,69 +15,32 @@ the autofill sign-in has a test of its own.
 from __future__ import annotations
 
 import base64
-import json
 import re
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check, format_violations
+from tests.browser.pages import (
+    NO_AUTOFILL,
+    PASSWORD,
+    Authenticator,
+    b64url,
+    check_axe,
+    client_data,
+    label,
+    register,
+    unique_phone,
+    watch_errors,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "mot cau de nho 2026"
-AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-                 "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True}
-NO_AUTOFILL = "if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = " \
-              "() => Promise.resolve(false);"
 STEP_UP_REQUIRED = "Vui lòng xác thực lại bằng khóa truy cập để tiếp tục (step-up required)."
 UNKNOWN_CREDENTIAL = "Khóa truy cập này chưa được đăng ký cho tài khoản nào (unknown credential)."
 # NotAllowedError: WebAuthn does not tell the page why (cancelled, or no passkey on the device: privacy)
 NO_PASSKEY_ON_DEVICE = "Đã huỷ."
-
-
-class Authenticator:
-    """A virtual authenticator on one page (CDP ``WebAuthn`` domain)."""
-
-    def __init__(self, page: Any) -> None:
-        self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("WebAuthn.enable")
-        self.id = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})["authenticatorId"]
-
-    def credentials(self) -> list[dict[str, Any]]:
-        return list(self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"])
-
-    def add(self, credential: dict[str, Any]) -> None:
-        """Import a credential (a passkey synced from another device)."""
-        keep = ("credentialId", "isResidentCredential", "rpId", "privateKey", "userHandle", "signCount",
-                "userName", "userDisplayName")
-        self.cdp.send("WebAuthn.addCredential", {"authenticatorId": self.id,
-                                                 "credential": {k: credential[k] for k in keep if k in credential}})
-
-    def clear(self) -> None:
-        self.cdp.send("WebAuthn.clearCredentials", {"authenticatorId": self.id})
-
-
-def unique_phone() -> str:
-    return "09" + f"{time.time_ns() // 1000 % 10**8:08d}"
-
-
-def label(scope: Any, text: str) -> Any:
-    """The control labelled exactly ``text`` (a required field's label ends with an aria-hidden "*")."""
-    return scope.get_by_label(re.compile(rf"^\s*{re.escape(text)}(\s*\*)?\s*$"))
-
-
-def b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def client_data(credential_json: dict[str, Any]) -> dict[str, Any]:
-    """The credential's clientDataJSON, decoded and parsed (Chromium adds keys: never compare as text)."""
-    parsed: dict[str, Any] = json.loads(b64url(credential_json["response"]["clientDataJSON"]))
-    return parsed
 
 
 def check_client_data(credential_json: dict[str, Any], kind: str, origin: str) -> None:
@@ -88,34 +51,12 @@ def check_client_data(credential_json: dict[str, Any], kind: str, origin: str) -
     assert len(b64url(data["challenge"])) == 64  # 32 random bytes || SHA-256(binding)
 
 
-def check_axe(page: Any, what: str) -> None:
-    violations = axe_check(page)
-    assert not violations, f"axe: {len(violations)} violation(s) on {what} ({page.url}):\n" + \
-        format_violations(violations)
-
-
-def watch_errors(page: Any) -> list[str]:
-    """Uncaught exceptions and unhandled rejections in the page's scripts."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
 def status(page: Any) -> Any:
     return page.locator("[data-passkey-status]")
 
 
 def sessions(page: Any) -> Any:
     return page.get_by_role("region", name="Phiên đăng nhập").locator("li")
-
-
-def register(page: Any, name: str, username: str) -> None:
-    page.goto("/dang-ky")
-    label(page, "Họ và tên").fill(name)
-    label(page, "Số điện thoại hoặc email").fill(username)
-    label(page, "Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng ký", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/tai-khoan/xac-minh$"))
 
 
 def sign_in_with_password(page: Any, username: str) -> None:

@@ -22,19 +22,12 @@ from domain.dossiers.models import Dossier
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.settings import load_payment_settings
 from domain.workflow import Actor
-from tests.browser.conftest import axe_check, format_violations
-from tests.browser.test_filing_journey import register, shot, unique_phone
+from tests.browser.pages import check_axe, register, shot, unique_phone
 
 pytestmark = pytest.mark.browser
 
 CODE = "1.004222"  # đăng ký thường trú: 10.000 ₫ online
 AMOUNT = "10.000\u00a0₫"
-
-
-def check_axe(page: Any, what: str) -> None:
-    violations = axe_check(page)
-    assert not violations, f"axe: {len(violations)} violation(s) on {what} ({page.url}):\n" + \
-        format_violations(violations)
 
 
 def file_directly(database_url: str, dossier_id: int) -> None:

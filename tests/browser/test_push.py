@@ -14,9 +14,6 @@ browser's subscribe call is the real path.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +29,9 @@ from domain.db import Database
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.workflow import Actor
-from tests.browser.conftest import PHONE, _free_socket, _wait_healthy
-from tests.helpers import PASSWORD, new_phone
+from tests.browser.conftest import PHONE, serve_app
+from tests.browser.pages import register
+from tests.helpers import new_phone
 from tests.pushservice import PushService, make_draft, notify_env
 
 pytestmark = pytest.mark.browser
@@ -68,28 +66,9 @@ def push() -> Iterator[PushService]:
 def push_server(catalogue_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app under uvicorn with Web Push configured and the embedded notification worker on."""
     with notify_env(MOTCUA_WORKER_POLL_SECONDS="0.1"):
-        sock = _free_socket()
-        port = sock.getsockname()[1]
-        base = f"http://localhost:{port}"
         log = tmp_path_factory.mktemp("push_server") / "uvicorn.log"
-        env = {**os.environ, "PORT": str(port), "PUBLIC_URL": base, "PYTHONUNBUFFERED": "1",
-               "MOTCUA_EMBEDDED_WORKER": "1"}
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--fd", str(sock.fileno()),
-                 "--log-level", "info", "--no-server-header"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),))
-        sock.close()
-        try:
-            _wait_healthy(base, proc, log)
+        with serve_app(log, MOTCUA_EMBEDDED_WORKER="1") as base:
             yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def poll(fn: Any, timeout: float = 10.0, page: Any = None) -> Any:
@@ -116,12 +95,7 @@ def test_push_notification_journey(browser: Any, push_server: str, push: PushSer
         page = ctx.new_page()
 
         phone = new_phone()
-        page.goto("/dang-ky")
-        page.get_by_label("Họ và tên").fill("Trần Thị Hoa")
-        page.get_by_label("Số điện thoại hoặc email").fill(phone)
-        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Đăng ký").click()
-        page.wait_for_url("**/tai-khoan/xac-minh")
+        register(page, "Trần Thị Hoa", phone)
 
         page.goto("/thong-bao/cai-dat")
         page.evaluate("navigator.serviceWorker.ready")
@@ -223,12 +197,7 @@ def test_unsupported_browser_gets_a_plain_message(browser: Any, push_server: str
         ctx.add_init_script("delete window.PushManager")  # a browser without the Push API
         page = ctx.new_page()
         phone = new_phone()
-        page.goto("/dang-ky")
-        page.get_by_label("Họ và tên").fill("Lý Văn Nam")
-        page.get_by_label("Số điện thoại hoặc email").fill(phone)
-        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Đăng ký").click()
-        page.wait_for_url("**/tai-khoan/xac-minh")
+        register(page, "Lý Văn Nam", phone)
         page.goto("/thong-bao/cai-dat")
         status = page.get_by_role("region", name="Thông báo trên thiết bị này").get_by_role("status")
         expect(status).to_contain_text("không hỗ trợ thông báo đẩy")

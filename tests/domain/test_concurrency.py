@@ -14,7 +14,7 @@ from domain.db import Database
 from domain.dossiers import backoffice
 from domain.dossiers import filing as service
 from domain.errors import Conflict
-from tests.api.test_workflow import filed, officer
+from tests.api.backoffice import filed, officer
 from tests.conftest import BACKEND
 from tests.helpers import bearer, fill, signed_in
 

@@ -15,10 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import update
 
-from api.app import create_app
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
@@ -26,64 +24,17 @@ from tests.helpers import (
     ADDRESS,
     HANDMADE,
     PASSWORD,
+    Person,
     bearer,
     csrf_of,
-    enrol_staff,
     jpeg,
-    login,
+    meta_csrf,
     new_phone,
-    page_csrf,
-    page_post,
+    page_client,
     signed_in,
 )
-from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.00.13.H56"
-
-
-def page_client() -> TestClient:  # type: ignore[type-arg]
-    return TestClient(create_app(), base_url="http://localhost:8000")
-
-
-def token_of(html: str) -> str:
-    """The page's CSRF token (every page has it in a meta tag, for htmx and scripts)."""
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
-    assert match, "page without a CSRF token"
-    return match.group(1)
-
-
-def sign_in_on_page(c: Any, username: str, next_: str = "/can-bo") -> Any:
-    page = c.get("/dang-nhap")
-    return c.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
-                                      "password": PASSWORD, "next": next_}, follow_redirects=False)
-
-
-class Person:
-    """Someone at a browser (own cookie jar) who also has API tokens and, for officers, a passkey."""
-
-    def __init__(self, client: Any, page: Any, username: str, passkey: bool) -> None:
-        self.username = username
-        self.auth = SoftAuthenticator()
-        self.page = page
-        if passkey:  # officers work in passkey sessions, on the API and on the pages
-            self.tokens = enrol_staff(client, username, self.auth)
-            token = page_csrf(page, "/dang-nhap")
-            options = page_post(page, "/dang-nhap/passkey/options", token)
-            assert options.status_code == 200, options.text
-            r = page_post(page, "/dang-nhap/passkey/verify?next=/can-bo", token, self.auth.get(options.json()))
-            assert r.status_code == 200, r.text
-        else:
-            self.tokens = login(client, username)
-            assert sign_in_on_page(page, username).status_code == 303
-        self.id = client.get("/api/v1/me", headers=bearer(self.tokens)).json()["id"]
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.page.get(url, **kw)
-
-    def form(self, url: str, data: dict[str, Any], page_url: str | None = None, **kw: Any) -> Any:
-        """Post a form the way the browser does: with the CSRF token of the page it is on."""
-        token = token_of(self.page.get(page_url or "/can-bo").text)
-        return self.page.post(url, data={"_csrf_token": token, **data}, follow_redirects=False, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -452,7 +403,7 @@ def test_send_back_and_signed_rejection(client, people) -> None:  # type: ignore
     assert "Đang giải quyết" in receiver.get(pane).text and "Cần xác minh lại" in receiver.get(pane).text
     done(act(receiver, d["id"], "propose", decision="reject", reason="Vẫn không đủ"), d["id"], "propose")
     # a rejection is signed too, and needs a reason; a stale version is a 409 with the current one
-    headers = {"X-CSRFToken": token_of(approver.get(pane).text), "Accept": "application/json"}
+    headers = {"X-CSRFToken": meta_csrf(approver.get(pane).text), "Accept": "application/json"}
     version = version_on(approver.get(pane).text)
     options = approver.page.post(f"{pane}/ky/reject/options", headers=headers).json()
     stale = approver.page.post(f"{pane}/ky/reject", headers=headers, json={

@@ -12,7 +12,7 @@ import pytest
 
 from domain.documents import processing
 from domain.documents.processing import UploadRejected, process_upload
-from tests.domain.documents.test_processing import make_pdf
+from tests.domain.documents.pdfs import make_pdf
 
 ANNOT = b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A %s >>"
 
