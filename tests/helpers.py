@@ -207,9 +207,11 @@ def procedure(client) -> str:  # type: ignore[no-untyped-def]
     raise AssertionError("no suitable procedure")
 
 
-def fill(client: Any, tokens: dict[str, Any], dossier_id: int, form: dict[str, Any]) -> dict[str, Any]:
+def fill(client: Any, tokens: dict[str, Any], dossier_id: int, form: dict[str, Any], *,
+         name: str = "Phạm Thị Dung", cccd: str = "072090001234") -> dict[str, Any]:
+    """Answer a draft's usual fields and attach a photo to every required slot; the draft as answered."""
     r = client.patch(f"/api/v1/dossiers/{dossier_id}", headers=bearer(tokens), json={"data": {
-        "applicant_name": "Phạm Thị Dung", "applicant_cccd": "072090001234", "applicant_phone": "0912345678",
+        "applicant_name": name, "applicant_cccd": cccd, "applicant_phone": "0912345678",
         "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
     assert r.status_code == 200, r.text
     for slot in form["documents"]:

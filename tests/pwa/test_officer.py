@@ -21,12 +21,12 @@ from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
 from tests.helpers import (
-    ADDRESS,
     HANDMADE,
     PASSWORD,
     Person,
     bearer,
     csrf_of,
+    fill,
     jpeg,
     meta_csrf,
     new_phone,
@@ -69,15 +69,7 @@ def file_dossier(client: Any, code: str, *, name: str | None = None) -> dict[str
     cccd = "072" + "".join(secrets.choice("0123456789") for _ in range(9))
     form = client.get(f"/api/v1/procedures/{code}/form").json()
     d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": code}).json()
-    r = client.patch(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens), json={"data": {
-        "applicant_name": name, "applicant_cccd": cccd, "applicant_phone": "0912345678",
-        "applicant_address": ADDRESS, "request": "Đề nghị giải quyết"}})
-    assert r.status_code == 200, r.text
-    for slot in form["documents"]:
-        if slot["required"]:
-            up = client.post(f"/api/v1/dossiers/{d['id']}/documents", headers=bearer(tokens),
-                             data={"slot": slot["slot"]}, files={"file": ("anh chup.jpg", jpeg(), "image/jpeg")})
-            assert up.status_code == 201, up.text
+    fill(client, tokens, d["id"], form, name=name, cccd=cccd)
     assert client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens)).status_code == 200
     out = client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens)).json()
     return {**out, "name": name, "cccd": cccd, "tokens": tokens}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from domain.catalog.parse import fold, normalise, read_records
+from domain.catalog.parse import ORIGINAL_KEYS, fold, normalise, read_records
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tthc"
 FIXTURE_CODES = sorted(path.stem for path in FIXTURES.glob("*.json"))
@@ -129,17 +129,8 @@ def test_output_shape(code: str) -> None:
     assert list(parsed["agencies"]) == ["performing", "competent", "coordinating", "authorised", "address"]
     assert set(parsed["levels"]) <= {"ministry", "province", "commune", "other"}
     assert set(parsed["audiences"]) <= {"citizen", "business", "organisation", "foreign"}
-    assert parsed["original"] == {
-        key: raw[key]
-        for key in (
-            "cap_thuc_hien",
-            "cach_thuc_thuc_hien",
-            "thanh_phan_ho_so",
-            "can_cu_phap_ly",
-            "ket_qua_xu_ly",
-            "doi_tuong_thuc_hien",
-        )
-    }
+    assert parsed["original"] == {key: raw[key] for key in ORIGINAL_KEYS}
+    assert len(ORIGINAL_KEYS) == 6 and "thanh_phan_ho_so" in ORIGINAL_KEYS
     channel_text = unicodedata.normalize("NFC", raw["cach_thuc_thuc_hien"])
     for channel in parsed["channels"]:
         assert list(channel) == CHANNEL_KEYS
