@@ -62,6 +62,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+WORKFLOW_ROLES = frozenset(a.value for a in Actor)
+
+
 # --- who is this officer --------------------------------------------------------------------------
 @dataclass
 class Officer:
@@ -77,7 +80,7 @@ class Officer:
         roles: set[str] = set()
         for unit in units:
             roles |= self.roles.get(str(unit), set())
-        actors = {Actor(r) for r in roles}
+        actors = {Actor(r) for r in roles if r in WORKFLOW_ROLES}  # an accountant's role fires no event
         if d.assignee_id == self.user_id:
             actors.add(Actor.PROCESSOR)
         return actors

@@ -20,6 +20,7 @@ from sqlalchemy import update
 from api.cli import main as cli
 from domain.db import Database
 from domain.dossiers.models import Dossier
+from tests import factories
 from tests.helpers import (
     HANDMADE,
     PASSWORD,
@@ -432,3 +433,16 @@ def test_logbook_csv(client, people) -> None:  # type: ignore[no-untyped-def]
                                                            "to": "2026-12-31"}).status_code == 400
     assert people["citizen"].get("/can-bo/so-theo-doi.csv", params={
         "unit": people["unit"], "from": "2026-01-01", "to": "2026-12-31"}).status_code == 403
+
+
+def test_the_dossier_pane_of_an_officer_who_is_also_an_accountant(client, catalogue_db: str) -> None:  # type: ignore[no-untyped-def]
+    """Regression (authorization matrix): a receiver who also holds the payment role ``accountant`` got a 500
+    on the dossier pane, and on the API's result upload, instead of the page."""
+    db = Database(catalogue_db)
+    dossier_id = factories.submitted(db, factories.citizen(db))
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver", "accountant"), client=client)
+    client.cookies.clear()
+    page = client.get(f"/can-bo/ho-so/{dossier_id}", headers={"cookie": f"motcua_at={officer.tokens['access_token']}"})
+    assert page.status_code == 200, page.text
+    result = client.post(f"/api/v1/officer/dossiers/{dossier_id}/result", headers=bearer(officer.tokens))
+    assert result.status_code < 500, result.text
