@@ -38,7 +38,14 @@ LOGIN_CLIENT = Limit("login-client", 20, timedelta(minutes=15), timedelta(minute
 CODE_ACCOUNT = Limit("code-account", 3, timedelta(minutes=10), timedelta(minutes=10))
 CODE_CLIENT = Limit("code-client", 10, timedelta(hours=1), timedelta(hours=1))
 REGISTER_CLIENT = Limit("register-client", 10, timedelta(hours=1), timedelta(hours=1))
+# The public lookup (api/web/lookup.py): every lookup counts per address; a lookup that finds nothing
+# (an unknown code, a wrong check value) counts again, so guessing codes meets a 429 after a few misses;
+# a wrong check value counts against the code as well, from whatever address, with a growing lock.
 LOOKUP_CLIENT = Limit("lookup-client", 60, timedelta(minutes=1), timedelta(minutes=1))
+LOOKUP_MISS_CLIENT = Limit("lookup-miss-client", 10, timedelta(minutes=10), timedelta(minutes=10),
+                           backoff_cap=timedelta(hours=4))
+LOOKUP_CHECK_CODE = Limit("lookup-check-code", 5, timedelta(hours=1), timedelta(minutes=15),
+                          backoff_cap=timedelta(hours=24))
 
 
 def _max(limit: Limit) -> int:

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from litestar import Request, Response, get, post
@@ -23,7 +24,7 @@ from domain.catalog.procedures import get_procedure
 from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError, InvalidInput, TooManyRequests
 from domain.workflow import STATE_NAMES_VI, State
 from pwa.render import is_htmx, render
 
@@ -251,8 +252,10 @@ async def receipt(request: Request[Any, Any, Any], dossier_id: int) -> Response[
     d: Dossier = ctx["d"]
     if d.code is None:
         return Redirect(f"/ho-so/{dossier_id}", status_code=303)
-    url = f"{settings_of(request).public_url}/tra-cuu?ma={d.code}"
-    return render(request, "filing/receipt.html", {**ctx, "qr": qr_svg(url), "lookup_url": url})
+    settings = settings_of(request)
+    check = service.check_value(settings.web.secret_key, d.code)
+    url = f"{settings.public_url}/tra-cuu?{urlencode({'ma': d.code, 'kiem-tra': check})}"
+    return render(request, "filing/receipt.html", {**ctx, "qr": qr_svg(url), "lookup_url": url, "check": check})
 
 
 @post("/ho-so/{dossier_id:int}/nop-lai", include_in_schema=False)
@@ -286,15 +289,20 @@ async def document_content(request: Request[Any, Any, Any], document_id: int) ->
 
 @get("/tra-cuu", include_in_schema=False)
 async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The public lookup: by the code alone the status and the appointment date; with the receipt's check
+    value (``kiem-tra``, in the receipt's QR link) the rest. Limits and refusals: api/web/lookup.py."""
     code = (request.query_params.get("ma") or "").strip()
+    check = (request.query_params.get("kiem-tra") or "").strip()
     result, error = None, None
     if code:
         try:
-            result = await public_lookup(request, code)
+            result = await public_lookup(request, code, check)
         except DomainError as exc:
             error = exc
     status = error.status if error else 200
-    return render(request, "filing/lookup.html", {"code": code, "result": result, "error": error}, status=status)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    return render(request, "filing/lookup.html", {"code": code, "check": check, "result": result, "error": error},
+                  status=status, headers=headers)
 
 
 ROUTES = [start, my_dossiers, dossier_page, save, wards, upload, attach_from_wallet, detach, submit, receipt,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
 
@@ -292,9 +293,17 @@ class LookupController(Controller):
     tags = ["filing"]
 
     @get("/{code:str}")
-    async def lookup(self, request: Request[Any, Any, Any], code: str) -> service.LookupOut:
-        """Public status of a dossier by its code: dates and receiving unit, no personal data. Rate limited."""
-        return await public_lookup(request, code)
+    async def lookup(
+        self, request: Request[Any, Any, Any], code: str,
+        check: Annotated[str | None, Parameter(
+            max_length=40, description="The check value printed on the dossier's receipt (and carried by its QR link).",
+        )] = None,
+    ) -> service.LookupOut:
+        """Public status of a dossier by its code: the status and the appointment date only. With the receipt's
+        check value (``check``) also the procedure, the receiving unit and the dates (``checked`` is true);
+        never personal data. An unknown code and a wrong check value answer the same 404. Rate limited per
+        client address, and per code for wrong check values (429 with ``Retry-After``)."""
+        return await public_lookup(request, code, check)
 
 
 ROUTES = [FormController, DossierController, DocumentController, LookupController]

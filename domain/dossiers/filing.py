@@ -7,8 +7,10 @@ someone else's reads as "not found" (404), never "forbidden".
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -423,35 +425,81 @@ def history(session: Session, dossier_id: int, *, internal: bool = False) -> lis
 
 
 # --- public lookup ----------------------------------------------------------------------------
+# Dossier codes follow a pattern (unit, date, sequence), so anyone can guess valid ones. By its code
+# alone a dossier shows only its status and appointment date; the rest (procedure, receiving unit,
+# dates) needs the short check value printed on the receipt and carried by its QR link. The check value
+# is derived, not stored: HMAC-SHA256 under a key derived from SECRET_KEY (label "motcua lookup check
+# v1"), over the code, written with CHECK_ALPHABET (no 0/O, 1/I/L look-alikes). Every dossier with a code
+# has one, however the code was given. SECRET_KEY_PREVIOUS is accepted too while keys rotate; once it is
+# dropped, older receipts' check values stop working (the holder reprints the receipt when signed in).
+CHECK_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CHECK_LENGTH = 8  # 31^8: about 2^39.6 values
+NOT_FOUND = "Không tìm thấy hồ sơ với mã này."
+# one answer for an unknown code and for a known code with a wrong check value: it tells them apart
+# no more than the code alone already does
+WRONG_CHECK = "Không tìm thấy hồ sơ với mã hồ sơ và mã kiểm tra này. Vui lòng kiểm tra lại biên nhận."
+
+
+def check_value(secret: str, code: str) -> str:
+    """The dossier's check value under ``secret`` (``SECRET_KEY``): 8 characters of CHECK_ALPHABET."""
+    key = hmac.new(secret.encode(), b"motcua lookup check v1", hashlib.sha256).digest()
+    number = int.from_bytes(hmac.new(key, code.encode(), hashlib.sha256).digest(), "big")
+    chars = []
+    for _ in range(CHECK_LENGTH):
+        number, digit = divmod(number, len(CHECK_ALPHABET))
+        chars.append(CHECK_ALPHABET[digit])
+    return "".join(chars)
+
+
+def normalise_check(check: str | None) -> str:
+    """What a person typed, as the check value is written: capitals, no spaces or hyphens."""
+    return "".join((check or "").split()).replace("-", "").upper()
+
+
+def check_matches(secrets: Sequence[str], code: str, check: str) -> bool:
+    given = normalise_check(check).encode()
+    return any(hmac.compare_digest(check_value(secret, code).encode(), given) for secret in secrets if secret)
+
+
 class LookupOut(msgspec.Struct):
-    # the public answer, returned as is by the API: its name is the OpenAPI component's, its fields the JSON's
+    # the public answer, returned as is by the API: its name is the OpenAPI component's, its fields the JSON's.
+    # By the code alone: code, status, status_name, due_date (the appointment date). With the right check
+    # value (``checked``) also the rest; the fields left out are absent from the JSON.
     code: str
     status: str
     status_name: str
-    procedure_code: str
-    procedure_name: str
-    receiving_unit: str
-    submitted_at: datetime | None
-    received_at: datetime | None
     due_date: datetime | None
-    finished_at: datetime | None
+    checked: bool  # the check value matched: the fields below are there too
+    procedure_code: str | msgspec.UnsetType = msgspec.UNSET
+    procedure_name: str | msgspec.UnsetType = msgspec.UNSET
+    receiving_unit: str | msgspec.UnsetType = msgspec.UNSET
+    submitted_at: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    received_at: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    finished_at: datetime | None | msgspec.UnsetType = msgspec.UNSET
 
 
-def lookup(session: Session, code: str) -> LookupOut:
-    """What anyone may learn from a dossier code: no personal data."""
+def lookup(session: Session, code: str, check: str | None = None, *, secrets: Sequence[str] = ()) -> LookupOut:
+    """What anyone may learn from a dossier code (status, appointment date), and with its check value
+    under one of ``secrets`` (SECRET_KEY, SECRET_KEY_PREVIOUS) the rest; never personal data. With a
+    check value, an unknown code and a wrong value raise the same :class:`NotFound`."""
     code = (code or "").strip()
+    checking = bool(normalise_check(check))
+    message = WRONG_CHECK if checking else NOT_FOUND
     if not code or len(code) > 40:
-        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+        raise NotFound(message)
     row = session.execute(
         select(Dossier, Procedure.name, Unit.name).join(Procedure, Procedure.code == Dossier.procedure_code)
         .join(Unit, Unit.code == Dossier.unit_code).where(Dossier.code == code)).first()
-    if row is None:
-        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+    if row is None or (checking and not check_matches(secrets, code, check or "")):
+        raise NotFound(message)
     d, proc_name, unit_name = row
-    return LookupOut(code=code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
-                     procedure_code=d.procedure_code, procedure_name=proc_name, receiving_unit=unit_name,
-                     submitted_at=d.submitted_at, received_at=d.received_at, due_date=d.due_at,
-                     finished_at=d.finished_at)
+    out = LookupOut(code=code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)], due_date=d.due_at,
+                    checked=False)
+    if not checking:
+        return out
+    return msgspec.structs.replace(out, checked=True, procedure_code=d.procedure_code, procedure_name=proc_name,
+                                   receiving_unit=unit_name, submitted_at=d.submitted_at,
+                                   received_at=d.received_at, finished_at=d.finished_at)
 
 
 # --- idempotency keys -------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_file_a_dossier_end_to_end(client, procedure: str) -> None:  # type: ign
     assert [h["event"] for h in history] == ["submit"]
     mine = client.get("/api/v1/dossiers", headers=bearer(tokens)).json()
     assert [m["code"] for m in mine] == [body["code"]]
-    # public lookup: status and unit, never personal data
+    # public lookup: by the code alone the status (tests/api/test_lookup.py), never personal data
     look = client.get(f"/api/v1/lookup/{body['code']}")
     assert look.status_code == 200
     assert "Phạm Thị Dung" not in look.text and "072090001234" not in look.text
