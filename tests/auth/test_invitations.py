@@ -20,6 +20,7 @@ from domain.audit import AuditEvent
 from domain.db import Database
 from domain.outbox.models import Delivery, Notification
 from tests.helpers import PROBLEM, bearer, login, new_phone, register, signed_in
+from tests.pushservice import notify_env
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +204,21 @@ def test_openapi_describes_the_code_and_the_accept_body(client: Any) -> None:
     assert body["required"] is True
     ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert spec["components"]["schemas"][ref]["required"] == ["code"]
+
+
+def test_an_email_invitations_code_goes_to_the_invited_address(client: Any, db: Database,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    _, owner = signed_in(client)
+    email = f"ke.toan.{new_phone()}@example.org"
+    register(client, email)
+    invitee = login(client, email)
+    inv_id = invite(client, owner, organisation(client, owner, "Công ty Cổ phần Hạ Long"), email, role="staff")
+    with notify_env(MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT="2525", MOTCUA_MAIL_FROM="tb@example.org"):
+        code = send_code(client, invitee, inv_id, caplog)
+    me = user_id(client, invitee)
+    note = db.run(lambda s: s.scalars(select(Notification).where(
+        Notification.user_id == me, Notification.event == "code.invitation")).one())
+    assert not note.inbox and "Công ty Cổ phần Hạ Long" in note.context
+    [delivery] = db.run(lambda s: list(s.scalars(select(Delivery).where(Delivery.notification_id == note.id))))
+    assert (delivery.channel, delivery.destination) == ("email", email)
+    assert accept(client, invitee, inv_id, code).status_code == 200

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from auth import accounts
 from domain.accounts.models import User
 from domain.audit import AuditEvent
 from domain.db import Database
 from domain.outbox import templates
-from domain.outbox.models import Notification
+from domain.outbox.models import Delivery, Notification
 from tests.helpers import PASSWORD, csrf_of, new_phone
+from tests.pushservice import make_user, notify_env
 
 REGISTER = "/api/v1/auth/register"
 VARYING = {"id", "username", "full_name"}  # what is the new account's own: everything else must match
@@ -118,3 +120,18 @@ def test_the_register_page_answers_alike(page_client: Any, db: Database) -> None
     assert taken.headers["location"] == fresh.headers["location"] == "/tai-khoan/xac-minh"
     assert taken.text == fresh.text
     assert user_by_name(db, attacker_name).cccd is None and user_by_name(db, holder_name).cccd == number
+
+
+def test_the_holder_gets_an_email_when_their_address_is_verified(db: Database) -> None:
+    """Through the outbox: an e-mail delivery to the holder's verified address (SMTP configured)."""
+    holder_email = f"chu.the.{secrets.token_hex(4)}@example.org"
+    number = cccd()
+    with notify_env(MOTCUA_SMTP_HOST="127.0.0.1", MOTCUA_SMTP_PORT="2525", MOTCUA_MAIL_FROM="tb@example.org"):
+        holder_id = db.run(lambda s: make_user(s, email=holder_email, verified_email=True))
+        db.run(lambda s: setattr(s.get(User, holder_id), "cccd", number))
+        db.run(lambda s: accounts.register(s, "Lê Văn Cường", new_phone(), PASSWORD, cccd=number,
+                                           client=accounts.Client(ip="192.0.2.55")))
+        rows = db.run(lambda s: list(s.execute(select(Delivery.channel, Delivery.destination).join(
+            Notification, Notification.id == Delivery.notification_id).where(
+            Notification.user_id == holder_id, Notification.event == "account.cccd_claimed"))))
+    assert ("email", holder_email) in [tuple(r) for r in rows]
