@@ -108,10 +108,19 @@ def enrol_staff(client: Any, username: str, auth: Any, password: str = PASSWORD)
     return passkey_session(client, auth)
 
 
-def session_id_of(tokens: dict[str, Any]) -> str:
+def _claims(tokens: dict[str, Any]) -> dict[str, Any]:
     import jwt  # noqa: PLC0415  (only the staff helpers read a token's claims)
 
-    return str(jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"])
+    claims: dict[str, Any] = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    return claims
+
+
+def session_id_of(tokens: dict[str, Any]) -> str:
+    return str(_claims(tokens)["sid"])
+
+
+def user_id_of(tokens: dict[str, Any]) -> int:
+    return int(_claims(tokens)["sub"])
 
 
 def age_step_up(db: Any, tokens: dict[str, Any]) -> None:

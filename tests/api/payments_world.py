@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from auth import accounts
 from domain.db import Database
-from domain.dossiers.filing import next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.payments.gateways.paygov import checksum
@@ -25,13 +23,12 @@ from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vnpay import hash_data, secure_hash
 from domain.payments.models import Payment, PaymentEvent
 from domain.workflow import Actor
+from tests import factories
 from tests.helpers import (
-    PASSWORD,
     age_step_up,
     bearer,
-    enrol_staff,
-    new_phone,
     settings_from_env,
+    user_id_of,
 )
 from tests.softauthn import SoftAuthenticator
 
@@ -126,18 +123,8 @@ def db(database_url: str) -> Database:
 
 # --- helpers ---------------------------------------------------------------------------------------------
 def filed(client: Any, db: Database, tokens: dict[str, Any], code: str = CODE) -> int:
-    """A draft of ``code`` filed through the workflow (the form's contents do not matter here)."""
-    r = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": code})
-    assert r.status_code == 201, r.text
-    dossier_id = r.json()["id"]
-
-    def run(s: Any) -> None:
-        d = s.get(Dossier, dossier_id)
-        fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
-        d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
-
-    db.run(run)
-    return int(dossier_id)
+    """A dossier of ``code`` filed by the holder of ``tokens`` (the form's contents do not matter here)."""
+    return factories.submitted(db, user_id_of(tokens), code)
 
 
 def pay(client: Any, tokens: dict[str, Any], dossier_id: int, gateway: str, key: str = "", **kw: Any) -> Any:
@@ -184,20 +171,12 @@ def payment_row(db: Database, payment_id: int) -> Payment:
 def officer(
     client: Any, db: Database, unit: str = UNIT, roles: tuple[str, ...] = ("accountant",)
 ) -> tuple[dict[str, Any], int]:
-    phone = new_phone()
-
-    def run(s: Any) -> int:
-        user = accounts.create_user(s, "officer", phone, PASSWORD, full_name="Trần Thu Ngân")
-        for role in roles:
-            accounts.grant_officer_role(s, user, unit, role)
-        return int(user.id)
-
-    user_id = db.run(run)
-    auth = SoftAuthenticator()
-    tokens = enrol_staff(client, phone, auth)  # officers work in passkey sessions
-    age_step_up(db, tokens)  # … signed in a while ago: sensitive acts ask for a fresh step-up
-    AUTHENTICATORS[tokens["access_token"]] = auth
-    return tokens, user_id
+    """An officer of ``unit`` with payment ``roles``, in the passkey session they enrolled over HTTP."""
+    person = factories.officer(db, unit, roles, client=client)
+    age_step_up(db, person.tokens)  # … signed in a while ago: sensitive acts ask for a fresh step-up
+    assert person.auth is not None
+    AUTHENTICATORS[person.tokens["access_token"]] = person.auth
+    return person.tokens, person.id
 
 
 AUTHENTICATORS: dict[str, SoftAuthenticator] = {}
