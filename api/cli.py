@@ -237,7 +237,8 @@ def cmd_verify_decision(args: argparse.Namespace) -> int:
     check = _db().run(verify_decisions, args.dossier_id)
     for d in check.decisions:
         print(f"level {d['level']} {d['decision']} by user {d['approver_id']} at {d['at']}: "
-              f"{'VALID' if d['valid'] else 'INVALID'} (result {d['result_sha256'][:16]}…)")
+              f"{'VALID' if d['valid'] else 'INVALID'} (result {d['result_sha256'][:16]}…)"
+              + ("" if d["reason_signed"] else "; its reason was not signed (decided before reasons were)"))
     if not check.decisions:
         print("no decision recorded for this dossier")
     return 0 if check.valid else 1

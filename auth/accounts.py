@@ -232,7 +232,8 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def sign_in_methods(session: Session, user: User) -> int:
-    passkeys = session.scalar(select(func.count()).select_from(Passkey).where(Passkey.user_id == user.id)) or 0
+    passkeys = session.scalar(select(func.count()).select_from(Passkey).where(
+        Passkey.user_id == user.id, Passkey.revoked_at.is_(None))) or 0
     return passkeys + (1 if user.password_hash else 0)
 
 
@@ -240,7 +241,8 @@ def needs_passkey_enrolment(session: Session, user: User) -> bool:
     """Officers and admins must have a passkey (phishing-resistant MFA) before doing anything else."""
     if user.kind == "citizen":
         return False
-    return not session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+    return not session.scalar(select(Passkey.id).where(Passkey.user_id == user.id, Passkey.revoked_at.is_(None))
+                              .limit(1))
 
 
 def require_admin(session: Session, user_id: int) -> User:

@@ -63,6 +63,7 @@ from domain.accounts.passkeys import (
     purge_challenges,
     require_step_up,
     reverify_evidence,
+    revoked_passkeys,
     user_handle,
 )
 from domain.audit import record
@@ -74,7 +75,7 @@ from domain.settings import current_settings
 __all__ = [  # the core's names that callers of auth.passkeys use
     "CHALLENGE_TTL", "MESSAGES", "STEP_UP_WINDOW", "AccountDisabled", "Assertion", "PasskeyError", "RelyingParty",
     "StepUpRequired", "canonical", "has_recent_step_up", "list_passkeys", "purge_challenges", "require_step_up",
-    "reverify_evidence", "user_handle",
+    "reverify_evidence", "revoked_passkeys", "user_handle",
 ]
 
 RP_NAME = "Dịch vụ công"
@@ -139,7 +140,8 @@ def registration_options(session: Session, user_id: int) -> dict[str, Any]:
             user_verification=UserVerificationRequirement.REQUIRED if is_staff(user)
             else UserVerificationRequirement.PREFERRED,
         ),
-        exclude_credentials=_descriptors(list_passkeys(session, user.id)),
+        # the revoked ones too: their credential ids stay taken (they are kept for the decisions they signed)
+        exclude_credentials=_descriptors(list_passkeys(session, user.id) + revoked_passkeys(session, user.id)),
     )
     result: dict[str, Any] = json.loads(options_to_json(options))
     return result
@@ -288,8 +290,9 @@ def verify_bound_assertion(session: Session, user_id: int, credential_json: dict
 
 # --- managing passkeys ------------------------------------------------------------------------
 def _own(session: Session, user_id: int, passkey_id: int) -> Passkey:
+    """One of the user's active passkeys (a revoked one is kept on record, but is nobody's to manage)."""
     passkey = session.get(Passkey, passkey_id)
-    if passkey is None or passkey.user_id != user_id:
+    if passkey is None or passkey.user_id != user_id or passkey.revoked_at is not None:
         raise NotFound("Không tìm thấy khóa truy cập.")  # another user's passkey does not exist for you
     return passkey
 
@@ -309,7 +312,10 @@ def rename_passkey(session: Session, user_id: int, passkey_id: int, name: str, *
 def delete_passkey(session: Session, user_id: int, passkey_id: int, *, ip: str = "",
                    authenticated: str = "", session_id: str | None = None) -> None:
     """Remove one of the user's passkeys, after a fresh step-up in this session; never the last way to
-    sign in, never an officer's last passkey (that is an admin's act)."""
+    sign in, never an officer's last passkey (that is an admin's act).
+
+    Removing revokes: from now on the passkey signs nothing (no sign-in, step-up or decision), but its
+    row and public key stay for ever, so the decisions it signed before still verify (finding 12)."""
     user = session.scalar(select(User).where(User.id == user_id).with_for_update())  # serialise deletions
     if user is None:
         raise NotFound("Không tìm thấy tài khoản.")
@@ -322,8 +328,8 @@ def delete_passkey(session: Session, user_id: int, passkey_id: int, *, ip: str =
     if is_staff(user) and len(list_passkeys(session, user.id)) <= 1:
         raise Conflict("Cán bộ phải giữ ít nhất một khóa truy cập. Hãy thêm khóa mới trước khi xóa khóa này "
                        "(officers need a passkey).")
-    session.delete(passkey)
+    passkey.revoked_at = _now()
     session.flush()
     record(session, "auth.passkey_removed", actor_id=user_id, subject=f"passkey:{passkey_id}", ip=ip,
-           authenticated=authenticated, name=passkey.name)
+           authenticated=authenticated, name=passkey.name, revoked=True)
     tell_holder(session, user_id, "account.passkey_removed", passkey.name)

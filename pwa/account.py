@@ -16,7 +16,7 @@ from api.web.session import CLEAR_SITE_DATA, client_ip, page_principal, page_use
 from auth import accounts as service
 from auth.accounts import Client
 from auth.passkeys import delete_passkey as remove
-from auth.passkeys import list_passkeys, require_step_up
+from auth.passkeys import list_passkeys, require_step_up, revoked_passkeys
 from auth.passkeys import rename_passkey as rename
 from auth.tokens import TokenPair
 from domain.accounts.models import AuthSession
@@ -131,6 +131,7 @@ def _account_context(session: Any, user_id: int, session_id: str) -> dict[str, A
     return {
         "user": user,
         "passkeys": list_passkeys(session, user_id),
+        "revoked_passkeys": revoked_passkeys(session, user_id),  # kept for ever (the decisions they signed)
         "sessions": service.list_sessions(session, user_id),
         "current_session": session_id,
         "organisations": service.my_organisations(session, user_id),

@@ -371,15 +371,17 @@ async def act(request: Request[Any, Any, Any], dossier_id: int, action: str) -> 
 @post("/can-bo/ho-so/{dossier_id:int}/ky/{decision:str}/options", status_code=HTTP_200_OK,
       include_in_schema=False)
 async def sign_options(request: Request[Any, Any, Any], dossier_id: int, decision: str) -> dict[str, Any]:
-    """WebAuthn request options whose challenge binds this dossier, its version, the decision and the
-    result's hash (called by officer.js with the page's CSRF token in ``X-CSRFToken``)."""
+    """WebAuthn request options whose challenge binds this dossier, its version, the decision, the
+    result's hash and the reason (called by officer.js with ``{reason}`` and the page's CSRF token in
+    ``X-CSRFToken``)."""
     me = page_principal(request)
     if me is None:
         raise Unauthorized("Vui lòng đăng nhập trước (sign in first).")
     if decision not in backoffice.SIGNED:
         raise NotFound("Không có thao tác này.")
+    wanted = commands.decode_sign_options(await request.body())  # {"reason": ...}: signed with the decision
     return await request.app.state.db.write(  # type: ignore[no-any-return]
-        backoffice.approval_options, me.user_id, dossier_id, decision, rp=relying_party())
+        backoffice.approval_options, me.user_id, dossier_id, decision, rp=relying_party(), reason=wanted.reason)
 
 
 @post("/can-bo/ho-so/{dossier_id:int}/ky/{decision:str}", status_code=HTTP_200_OK, include_in_schema=False,

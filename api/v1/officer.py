@@ -68,6 +68,7 @@ class DecisionOut(msgspec.Struct):
     at: datetime
     result_sha256: str
     valid: bool
+    reason_signed: bool = True  # False: signed before the reason was part of what a passkey signs
 
 
 class DecisionCheckOut(msgspec.Struct):
@@ -117,13 +118,15 @@ class OfficerController(Controller):
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}/options", status_code=HTTP_200_OK)
     async def options(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
-                      action: str) -> dict[str, Any]:
-        """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result."""
+                      action: str, data: commands.SignOptions | None = None) -> dict[str, Any]:
+        """WebAuthn request options for approve/reject: the challenge binds dossier, version, decision, result
+        and the `reason` given here (optional body; a rejection needs one), to be sent unchanged with the
+        decision."""
         if action not in backoffice.SIGNED:
             raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy "
                                "cập.", field="action")
         return await db.write(backoffice.approval_options, me.user_id, dossier_id, action,
-                                                rp=relying_party())
+                              rp=relying_party(), reason=data.reason if data else "")
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK,
           operation_class=ActionOperation)

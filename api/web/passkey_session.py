@@ -87,7 +87,8 @@ async def passkey_session_only(connection: ASGIConnection[Any, Any, Any, Any], _
     if principal is None or not is_staff(principal) or signed_in_with_passkey(principal):
         return  # nobody signed in: the page sends them to sign in; a citizen: the page's 403; a passkey session: on
     has_passkey = await connection.app.state.db.read(
-        lambda s: s.scalar(select(Passkey.id).where(Passkey.user_id == principal.user_id).limit(1)) is not None)
+        lambda s: s.scalar(select(Passkey.id).where(Passkey.user_id == principal.user_id,
+                                                    Passkey.revoked_at.is_(None)).limit(1)) is not None)
     if not has_passkey:
         raise GoElsewhere(ENROL)
     target = connection.scope.get("raw_path", b"").decode("latin-1") or path

@@ -109,6 +109,7 @@ MESSAGES = {
     "credential_id": "Mã khóa truy cập quá dài (credential ID too long).",
     "no_passkey": "Tài khoản chưa có khóa truy cập nào; hãy thêm một khóa trước (no passkey).",
     "disabled": "Tài khoản đã bị khóa (account disabled).",
+    "revoked": "Khóa truy cập này đã bị thu hồi, không dùng được nữa (revoked passkey).",
 }
 
 
@@ -266,8 +267,15 @@ def _get_user(session: Session, user_id: int) -> User:
 
 
 def list_passkeys(session: Session, user_id: int) -> list[Passkey]:
-    return list(session.scalars(select(Passkey).where(Passkey.user_id == user_id)
+    """The user's active passkeys (the revoked ones sign nothing more)."""
+    return list(session.scalars(select(Passkey).where(Passkey.user_id == user_id, Passkey.revoked_at.is_(None))
                                 .order_by(Passkey.created_at, Passkey.id)))
+
+
+def revoked_passkeys(session: Session, user_id: int) -> list[Passkey]:
+    """The user's revoked passkeys: kept for ever with their public keys (the decisions they signed)."""
+    return list(session.scalars(select(Passkey).where(Passkey.user_id == user_id, Passkey.revoked_at.is_not(None))
+                                .order_by(Passkey.revoked_at, Passkey.id)))
 
 
 def assertion_options(session: Session, rp: RelyingParty, user_id: int | None, purpose: str,
@@ -359,6 +367,8 @@ def verify_assertion(session: Session, rp: RelyingParty, credential_json: dict[s
     handle = data["response"].get("userHandle")
     if passkey is None or owner is None:
         return refuse("unknown_credential")
+    if passkey.revoked_at is not None:
+        return refuse("revoked")
     reason = _whose_refusal(passkey, owner, user_id, handle, client)
     if reason is not None:
         return refuse(reason)
@@ -446,24 +456,28 @@ def verify_bound_assertion(session: Session, rp: RelyingParty, user_id: int,
     return result.evidence
 
 
-def reverify_evidence(session: Session, evidence: dict[str, Any], binding: dict[str, Any] | None = None,
-                      public_key: bytes | None = None) -> bool:
+def reverify_evidence(session: Session, evidence: dict[str, Any], binding: dict[str, Any] | None = None, *,
+                      signer_id: int | None = None, signed_at: datetime | None = None) -> bool:
     """Check stored evidence again, later: the signature over authenticatorData || SHA-256(clientDataJSON)
     with the passkey's public key, and that what was signed is the evidence's binding (and
     ``binding``, when given). False on any mismatch or damage, never an exception.
 
-    The passkey's key is read from the database; when the passkey has since been deleted, a
-    ``public_key`` (COSE) kept with the evidence at signing time is used instead.
+    The public key is the one on record: the credential is looked up by its id in the passkeys table
+    (active or revoked: a removed passkey is revoked, never deleted), and it must be the evidence's
+    passkey, of the evidence's user (and of ``signer_id``, when given). A key carried inside the evidence
+    is never used. A passkey revoked at or before ``signed_at`` cannot have signed then.
     """
     try:
         if binding is not None and canonical(binding) != canonical(evidence["binding"]):
             return False
         passkey = session.scalar(select(Passkey).where(Passkey.credential_id == evidence["credential_id"]))
-        if passkey is not None and passkey.id != evidence["passkey_id"]:
+        if passkey is None or passkey.id != evidence["passkey_id"] or passkey.user_id != evidence["user_id"]:
             return False
-        cose = passkey.public_key if passkey is not None else public_key
-        if cose is None:
+        if signer_id is not None and passkey.user_id != signer_id:
             return False
+        if passkey.revoked_at is not None and (signed_at is None or utc(passkey.revoked_at) <= utc(signed_at)):
+            return False
+        cose = passkey.public_key
         auth_data = base64url_to_bytes(evidence["authenticator_data"])
         client_bytes = base64url_to_bytes(evidence["client_data_json"])
         signature = base64url_to_bytes(evidence["signature"])

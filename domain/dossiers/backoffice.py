@@ -9,7 +9,6 @@ dossier, then the action's own function (the ``ACTIONS`` table) fires the workfl
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -90,7 +89,8 @@ def officer(session: Session, user_id: int) -> Officer:
     user = session.get(User, user_id)
     if user is None or user.disabled_at is not None or user.kind not in ("officer", "admin"):
         raise Forbidden("Chức năng dành cho cán bộ.")
-    if session.scalar(select(Passkey.id).where(Passkey.user_id == user_id).limit(1)) is None:
+    if session.scalar(select(Passkey.id).where(Passkey.user_id == user_id, Passkey.revoked_at.is_(None))
+                      .limit(1)) is None:
         raise PasskeyRequired("Cán bộ phải đăng ký passkey trước khi xử lý hồ sơ (trang Tài khoản).")
     roles: dict[str, set[str]] = {}
     for unit, role in session.execute(select(OfficerRole.unit_code, OfficerRole.role)
@@ -199,9 +199,16 @@ def recompute_due(session: Session, d: Dossier) -> None:
     rollups.on_due_change(session, d)
 
 
-def binding(d: Dossier, decision: str, result_sha256: str) -> dict[str, Any]:
-    """What an approver's passkey signs: this dossier, at this version, this decision, this result."""
-    return {"dossier_id": d.id, "version": d.version, "decision": decision, "result_sha256": result_sha256}
+def binding(d: Dossier, decision: str, result_sha256: str, reason: str) -> dict[str, Any]:
+    """What an approver's passkey signs: this dossier, at this version, this decision, this result, and
+    the reason given (a rejection's reason, an approval's note) exactly as it is stored with the decision."""
+    return {"dossier_id": d.id, "version": d.version, "decision": decision, "result_sha256": result_sha256,
+            "reason": _reason_text(reason)}
+
+
+def _reason_text(reason: str) -> str:
+    """A reason as every command stores it (``commands.Command.__post_init__``)."""
+    return reason.strip()[:commands.REASON_MAX]
 
 
 def _prepared_result(session: Session, d: Dossier) -> DossierResult | None:
@@ -210,17 +217,20 @@ def _prepared_result(session: Session, d: Dossier) -> DossierResult | None:
 
 
 def approval_options(session: Session, user_id: int, dossier_id: int, decision: str, *,
-                     rp: RelyingParty) -> dict[str, Any]:
-    """WebAuthn request options whose challenge binds dossier, version, decision and result hash."""
+                     rp: RelyingParty, reason: str = "") -> dict[str, Any]:
+    """WebAuthn request options whose challenge binds dossier, version, decision, result hash and reason
+    (the reason must be the one then sent with the decision)."""
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id)
     if Actor.APPROVER not in off.actors_for(d):
         raise WorkflowConflict("your role may not approve or reject this dossier")
     if d.status != State.AWAITING_APPROVAL.value:
         raise WorkflowConflict(f"cannot {decision} a dossier in state {d.status}")
+    if decision == "reject" and not _reason_text(reason):
+        raise InvalidInput("Không phê duyệt cần nêu lý do (reason).", field="reason")
     result = _prepared_result(session, d)
     return bound_assertion_options(session, rp, user_id, purpose="decision",
-                                   binding=binding(d, decision, result.sha256 if result else ""))
+                                   binding=binding(d, decision, result.sha256 if result else "", reason))
 
 
 # --- acting: one function per action, behind a dispatch table -------------------------------------------
@@ -401,13 +411,11 @@ def _decide(a: Acting, c: commands.Approve | commands.Reject) -> PasskeyError | 
     if a.rp is None:
         raise ValueError("a signed decision needs the relying party")
     result = _prepared_result(session, d)
-    bound = binding(d, action, result.sha256 if result else "")
+    bound = binding(d, action, result.sha256 if result else "", a.reason)
     evidence = verify_bound_assertion(session, a.rp, a.off.user_id, c.assertion, purpose="decision", binding=bound)
     if isinstance(evidence, PasskeyError):
         return evidence
-    passkey = session.get(Passkey, evidence.get("passkey_id"))
-    if passkey is not None:
-        evidence["public_key"] = base64.b64encode(passkey.public_key).decode()
+    # no public key is kept with the evidence: verification uses the passkey on record (never deleted)
     offering = session.get(Offering, d.procedure_code)
     levels = max(1, offering.approval_levels if offering else 1)
     level = d.approval_level + 1
@@ -537,17 +545,33 @@ class DecisionCheck:
         return bool(self.decisions) and all(x["valid"] for x in self.decisions)
 
 
+def _check_decision(session: Session, dossier_id: int, dec: Decision) -> tuple[bool, bool]:
+    """(valid, reason signed) of one stored decision: the assertion re-verified against the approver's
+    passkey on record (looked up by credential id, active or revoked; never a key carried in the evidence),
+    over exactly what the decision row says, its reason included. Decisions signed before the reason was
+    bound (their binding has no ``reason``) still verify for the rest, with the reason reported unsigned."""
+    try:
+        evidence = json.loads(dec.evidence)
+        signed_reason = isinstance(evidence, dict) and isinstance(evidence.get("binding"), dict) and \
+            "reason" in evidence["binding"]
+    except ValueError:
+        return False, False
+    expected: dict[str, Any] = {"dossier_id": dossier_id, "version": dec.dossier_version, "decision": dec.decision,
+                                "result_sha256": dec.result_sha256}
+    if signed_reason:
+        expected["reason"] = dec.reason
+    ok = reverify_evidence(session, evidence, expected, signer_id=dec.approver_id, signed_at=dec.created_at)
+    return ok, bool(signed_reason)
+
+
 def verify_decisions(session: Session, dossier_id: int) -> DecisionCheck:
-    """Re-verify every stored decision's passkey assertion against the approver's public key."""
+    """Re-verify every stored decision's passkey assertion against the approver's public key on record."""
     out = []
     for dec in session.scalars(select(Decision).where(Decision.dossier_id == dossier_id).order_by(Decision.id)):
-        evidence = json.loads(dec.evidence)
-        expected = {"dossier_id": dossier_id, "version": dec.dossier_version, "decision": dec.decision,
-                    "result_sha256": dec.result_sha256}
-        key = base64.b64decode(evidence["public_key"]) if evidence.get("public_key") else None
-        ok = reverify_evidence(session, evidence, expected, public_key=key)
+        ok, reason_signed = _check_decision(session, dossier_id, dec)
         out.append({"level": dec.level, "decision": dec.decision, "approver_id": dec.approver_id,
-                    "at": dec.created_at, "result_sha256": dec.result_sha256, "valid": ok})
+                    "at": dec.created_at, "result_sha256": dec.result_sha256, "valid": ok,
+                    "reason_signed": reason_signed})
     return DecisionCheck(dossier_id, out)
 
 

@@ -180,6 +180,22 @@ def decode(action: str, raw: bytes | Mapping[str, Any]) -> Command:
     return _convert(cls, raw, strict=True)
 
 
+class SignOptions(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of a request for approve/reject options: the reason the passkey signs with the decision
+    (it must then be sent unchanged with the decision)."""
+
+    reason: str = ""
+
+
+def decode_sign_options(raw: bytes) -> SignOptions:
+    """The options request's body (empty: no reason); InvalidInput when it is not that object."""
+    try:
+        return msgspec.json.decode(raw or b"{}", type=SignOptions)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise InvalidInput("Nội dung gửi lên phải là JSON dạng {\"reason\": \"...\"} (body must be "
+                           "{\"reason\": text}).", field="reason") from None
+
+
 def from_form(action: str, form: Mapping[str, str]) -> Command:
     """The command of ``action`` from a page's form: text fields, converted (``missing`` is one item a line;
     an empty choice is none)."""

@@ -40,7 +40,7 @@ document.addEventListener("htmx:responseError", (e) => {
   if (path && e.detail.requestConfig && e.detail.requestConfig.verb === "get") location.assign(path);
 });
 
-// approve / reject: options bound to this dossier, version, decision and result → passkey → decision
+// approve / reject: options bound to this dossier, version, decision, result and reason → passkey → decision
 const P = window.PublicKeyCredential, C = navigator.credentials;
 const b2u = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const u2b = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
@@ -76,8 +76,8 @@ document.addEventListener("submit", (e) => {
   button.disabled = true;
   say(T.wait);
   (async () => {
-    const credential = await C.get({ publicKey: opt(await post(url + "/options")) });
-    const reason = f.elements.reason ? f.elements.reason.value : "";
+    const reason = f.elements.reason ? f.elements.reason.value : "";  // signed with the decision
+    const credential = await C.get({ publicKey: opt(await post(url + "/options", { reason })) });
     const answer = await post(url + query, { version: Number(f.elements.version.value), reason, assertion: json(credential) });
     location.assign(answer.redirect);
   })().catch((err) => {

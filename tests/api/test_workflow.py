@@ -55,7 +55,7 @@ def test_full_lifecycle_with_signed_approval(client, setting, database_url: str)
     # an assertion made for a reject is refused for an approve
     auth = s["approver_auth"]
     opt_reject = client.post(f"/api/v1/officer/dossiers/{d['id']}/actions/reject/options",
-                             headers=bearer(s["approver"])).json()
+                             headers=bearer(s["approver"]), json={"reason": "Không đủ"}).json()
     wrong = act(client, s["approver"], d, "approve", assertion=auth.get(opt_reject))
     assert wrong.status_code == 400
     options = client.post(f"/api/v1/officer/dossiers/{d['id']}/actions/approve/options",

@@ -307,7 +307,8 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
     options = approver.page.post(f"{pane}/ky/approve/options", headers={**csrf, "Accept": "application/json"})
     assert options.status_code == 200, options.text
     version = version_on(approver.get(pane).text)
-    wrong = approver.page.post(f"{pane}/ky/reject/options", headers={**csrf, "Accept": "application/json"}).json()
+    wrong = approver.page.post(f"{pane}/ky/reject/options", headers={**csrf, "Accept": "application/json"},
+                               json={"reason": "Không đủ"}).json()
     refused = approver.page.post(f"{pane}/ky/approve", headers={**csrf, "Accept": "application/json"}, json={
         "version": version, "assertion": approver.auth.get(wrong)})
     assert refused.status_code == 400  # an assertion made for "reject" does not approve
@@ -398,15 +399,23 @@ def test_send_back_and_signed_rejection(client, people) -> None:  # type: ignore
     # a rejection is signed too, and needs a reason; a stale version is a 409 with the current one
     headers = {"X-CSRFToken": meta_csrf(approver.get(pane).text), "Accept": "application/json"}
     version = version_on(approver.get(pane).text)
-    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers).json()
+    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers, json={"reason": "Không đủ"}).json()
     stale = approver.page.post(f"{pane}/ky/reject", headers=headers, json={
         "version": version - 1, "reason": "Không đủ", "assertion": approver.auth.get(options)})
     assert stale.status_code == 409 and f"phiên bản {version}" in stale.json()["detail"]
-    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers).json()
+    # the reason is signed with the decision: asked for with the options, sent unchanged with the decision
+    no_reason = approver.page.post(f"{pane}/ky/reject/options", headers=headers)
+    assert no_reason.status_code == 400 and no_reason.json()["field"] == "reason"
+    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers, json={"reason": "Không đủ"}).json()
     no_reason = approver.page.post(f"{pane}/ky/reject", headers=headers, json={
         "version": version, "assertion": approver.auth.get(options)})
     assert no_reason.status_code == 400 and no_reason.json()["field"] == "reason"
-    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers).json()
+    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers, json={"reason": "Không đủ"}).json()
+    other_reason = approver.page.post(f"{pane}/ky/reject", headers=headers, json={
+        "version": version, "reason": "Một lý do khác", "assertion": approver.auth.get(options)})
+    assert other_reason.status_code == 400  # the passkey signed another reason
+    options = approver.page.post(f"{pane}/ky/reject/options", headers=headers,
+                                 json={"reason": "Không đủ điều kiện theo quy định"}).json()
     signed = approver.page.post(f"{pane}/ky/reject", headers=headers, json={
         "version": version, "reason": "Không đủ điều kiện theo quy định", "assertion": approver.auth.get(options)})
     assert signed.status_code == 200, signed.text
