@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.web.lookup import public_lookup
 from api.web.providers import API_USER
+from api.web.state import settings_of
 from api.web.uploads import receive_upload, stream_document
 from auth.tokens import Principal
 from domain.db import Database
@@ -66,6 +67,9 @@ class DossierOut(msgspec.Struct):
     updated_at: datetime
     submitted_at: datetime | None
     due_date: datetime | None
+    # the check value printed on the receipt (the public lookup's `check`): for the holder of a filed dossier,
+    # null for a draft and in the back office
+    lookup_check: str | None = None
 
 
 class DossierSummary(msgspec.Struct):
@@ -106,6 +110,7 @@ class SubmitOut(msgspec.Struct):
     status: str
     due_date: datetime | None
     fee_vnd: int | None
+    lookup_check: str  # the receipt's check value: the public lookup with it shows procedure, unit and dates
 
 
 class CloneOut(msgspec.Struct):
@@ -125,6 +130,16 @@ def document_out(doc: Any) -> DocumentOut:
     return DocumentOut(id=doc.id, content_type=doc.content_type, size=doc.size, sha256=doc.sha256,
                        name=doc.display_name, width=doc.width, height=doc.height, pages=doc.pages, kind=doc.kind,
                        created_at=doc.created_at)
+
+
+def lookup_check(request: Request[Any, Any, Any], code: str | None) -> str | None:
+    """The receipt's check value of a filed dossier (see domain.dossiers.filing.check_value)."""
+    return service.check_value(settings_of(request).web.secret_key, code) if code else None
+
+
+def holder_out(request: Request[Any, Any, Any], session: Session, d: Dossier) -> DossierOut:
+    """The dossier as its holder sees it: with the receipt's check value once it has a code."""
+    return msgspec.structs.replace(dossier_out(session, d), lookup_check=lookup_check(request, d.code))
 
 
 def dossier_out(session: Session, d: Dossier) -> DossierOut:
@@ -174,14 +189,14 @@ class DossierController(Controller):
         def run(session: Session) -> DossierOut:
             d = service.create_draft(session, me.user_id, data.procedure_code, organisation_id=data.organisation_id,
                                      data=data.data)
-            return dossier_out(session, d)
+            return holder_out(request, session, d)
 
         return await db.write(run)
 
     @get("/{dossier_id:int}")
     async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
         return await db.read(
-            lambda s: dossier_out(s, service.get_dossier(s, me.user_id, dossier_id)))
+            lambda s: holder_out(request, s, service.get_dossier(s, me.user_id, dossier_id)))
 
     @patch("/{dossier_id:int}")
     async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
@@ -189,7 +204,7 @@ class DossierController(Controller):
         """Save form data (partial: the given fields replace the stored ones)."""
         def run(session: Session) -> DossierOut:
             d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=data.version)
-            return dossier_out(session, d)
+            return holder_out(request, session, d)
 
         return await db.write(run)
 
@@ -230,7 +245,8 @@ class DossierController(Controller):
         def run(session: Session) -> SubmitOut:
             d = service.submit(session, me.user_id, dossier_id, key=key, amr=",".join(me.amr))
             assert d.code is not None
-            return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd)
+            return SubmitOut(id=d.id, code=d.code, status=d.status, due_date=d.due_at, fee_vnd=d.fee_vnd,
+                             lookup_check=service.check_value(settings_of(request).web.secret_key, d.code))
 
         return await db.write(run)
 
@@ -238,8 +254,9 @@ class DossierController(Controller):
     async def withdraw(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                        data: WithdrawIn) -> DossierOut:
         def run(session: Session) -> DossierOut:
-            return dossier_out(session, service.withdraw(session, me.user_id, dossier_id, data.reason,
-                                                         expected_version=data.version, amr=",".join(me.amr)))
+            return holder_out(request, session, service.withdraw(session, me.user_id, dossier_id, data.reason,
+                                                                 expected_version=data.version,
+                                                                 amr=",".join(me.amr)))
 
         return await db.write(run)
 

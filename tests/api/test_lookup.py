@@ -21,7 +21,7 @@ from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
 from domain.settings import LimitSettings, current_settings
 from tests.factories import citizen, submitted
-from tests.helpers import is_problem, settings_in_force
+from tests.helpers import bearer, fill, is_problem, settings_in_force, signed_in
 
 HIDDEN = ("procedure_code", "procedure_name", "receiving_unit", "submitted_at", "received_at", "finished_at")
 
@@ -147,3 +147,17 @@ def test_openapi_names_the_check_and_the_optional_fields(client: Any) -> None:
     schema = spec["components"]["schemas"]["LookupOut"]
     assert set(schema["required"]) == {"code", "status", "status_name", "due_date", "checked"}
     assert set(HIDDEN) <= set(schema["properties"])
+
+
+def test_the_api_receipt_carries_the_check_value(client: Any, procedure: str) -> None:
+    _, tokens = signed_in(client)
+    form = client.get(f"/api/v1/procedures/{procedure}/form").json()
+    d = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": procedure}).json()
+    assert d["lookup_check"] is None  # a draft has no code yet
+    fill(client, tokens, d["id"], form)
+    sub = client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(tokens)).json()
+    assert sub["lookup_check"] == check_of(sub["code"])
+    again = client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(tokens)).json()
+    assert again["lookup_check"] == sub["lookup_check"]
+    look = client.get(f"/api/v1/lookup/{sub['code']}", params={"check": sub["lookup_check"]}).json()
+    assert look["checked"] is True and look["procedure_code"] == procedure
