@@ -2,6 +2,12 @@
 
 A session (``AuthSession``) is one refresh-token family. Every access token names its session
 (``sid``); a revoked session is refused at once, so logout and disabling an account end every token.
+
+Lifetimes: a citizen's session lives 14 days without use (``REFRESH_IDLE``) and 30 days at most
+(``SESSION_MAX``). An officer's or admin's (``STAFF_KINDS``) ends after ``SessionSettings.staff_idle``
+(30 minutes) without a request and ``staff_max`` (12 hours) after sign-in, checked on every access token
+(``authenticate``) and every refresh (``rotate``). A staff request moves ``last_used_at`` on (at most once
+a ``TOUCH_EVERY``: ``touch_session``), so "idle" means no request, not no refresh.
 """
 
 from __future__ import annotations
@@ -22,9 +28,9 @@ from sqlalchemy.orm import Session
 from domain.accounts.models import AuthSession, Membership, OfficerRole, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
-from domain.db import Reader
+from domain.db import Reader, read_datetime
 from domain.errors import Unauthorized
-from domain.settings import current_settings
+from domain.settings import SessionSettings, current_settings
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
 AUDIENCE = "motcua-api"
@@ -35,6 +41,8 @@ SESSION_MAX = timedelta(days=30)
 # rotation it gets the very pair the first request got, as long as that pair's refresh token is unused.
 # A replay after the grace, or of a token whose successor was used, still ends the whole family.
 REFRESH_GRACE = timedelta(seconds=10)
+STAFF_KINDS = ("officer", "admin")
+TOUCH_EVERY = timedelta(minutes=1)  # how stale a staff session's last_used_at may get before a request moves it
 
 
 def _keys() -> dict[str, bytes]:
@@ -71,6 +79,7 @@ class Principal:
     amr: tuple[str, ...]
     auth_time: datetime
     claims: dict[str, Any]
+    touch: bool = False  # a staff session whose last_used_at is older than TOUCH_EVERY: see touch_session
 
 
 def roles_of(session: Session, user: User) -> list[str]:
@@ -146,20 +155,45 @@ def decode_access(token: str) -> dict[str, Any]:
     return claims
 
 
-def authenticate(reader: Reader, token: str) -> Principal:
+STAFF_EXPIRED = "Phiên làm việc của cán bộ đã hết hạn (quá lâu không thao tác hoặc quá thời gian tối đa); vui lòng " \
+                "đăng nhập lại."
+
+
+def staff_expired(lifetimes: SessionSettings, created_at: datetime, last_used_at: datetime, now: datetime) -> bool:
+    """Whether a staff session is past its idle or its absolute lifetime."""
+    return utc(last_used_at) + lifetimes.staff_idle <= now or utc(created_at) + lifetimes.staff_max <= now
+
+
+def authenticate(reader: Reader, token: str, lifetimes: SessionSettings = SessionSettings()) -> Principal:
     """The caller behind a bearer token, checked against a live session and an enabled account (one
-    plain query: it runs before every authenticated request)."""
+    plain query: it runs before every authenticated request). A staff session past its idle or absolute
+    lifetime is refused; one not used for ``TOUCH_EVERY`` comes back with ``touch`` set."""
     claims = decode_access(token)
     rows = reader.rows(
-        "SELECT s.revoked_at, u.disabled_at FROM auth_sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.id = :sid AND u.id = :uid", {"sid": claims["sid"], "uid": int(claims["sub"])})
+        "SELECT s.revoked_at, u.disabled_at, u.kind, s.created_at, s.last_used_at FROM auth_sessions s "
+        "JOIN users u ON u.id = s.user_id WHERE s.id = :sid AND u.id = :uid",
+        {"sid": claims["sid"], "uid": int(claims["sub"])})
     if not rows or rows[0][0] is not None or rows[0][1] is not None:
         raise Unauthorized("Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.")
+    touch = False
+    if rows[0][2] in STAFF_KINDS:
+        now = datetime.now(UTC)
+        created_at, last_used_at = read_datetime(rows[0][3]), read_datetime(rows[0][4])
+        assert created_at is not None and last_used_at is not None
+        if staff_expired(lifetimes, created_at, last_used_at, now):
+            raise Unauthorized(STAFF_EXPIRED)
+        touch = last_used_at + TOUCH_EVERY <= now
     return Principal(
         user_id=int(claims["sub"]), session_id=claims["sid"], roles=tuple(claims.get("roles", [])),
         amr=tuple(claims.get("amr", [])), auth_time=datetime.fromtimestamp(claims.get("auth_time", 0), UTC),
-        claims=claims,
+        claims=claims, touch=touch,
     )
+
+
+def touch_session(session: Session, session_id: str) -> None:
+    """A staff request: the session was used now (its idle time starts again)."""
+    session.execute(update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                    .values(last_used_at=datetime.now(UTC)))
 
 
 def _hash(token: str) -> str:
@@ -227,7 +261,8 @@ def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSess
                         "token already used).")
 
 
-def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair | Unauthorized:
+def rotate(session: Session, refresh_token: str, *, ip: str = "",
+           lifetimes: SessionSettings = SessionSettings()) -> TokenPair | Unauthorized:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family.
 
     A refusal is *returned*, not raised, so that what it recorded (revocation, audit) is committed;
@@ -254,6 +289,10 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "") -> TokenPair |
     if utc(auth_session.expires_at) <= now or utc(auth_session.last_used_at) + REFRESH_IDLE <= now:
         revoke_session(session, auth_session, "expired")
         return Unauthorized("Phiên đăng nhập đã hết hạn; vui lòng đăng nhập lại.")
+    if user.kind in STAFF_KINDS and staff_expired(lifetimes, auth_session.created_at, auth_session.last_used_at, now):
+        revoke_session(session, auth_session, "staff_expired")
+        record(session, "auth.session_expired", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
+        return Unauthorized(STAFF_EXPIRED)
     auth_session.last_used_at = now
     return _issue(session, user, auth_session, now, parent=refresh_token)
 

@@ -34,6 +34,10 @@ Sections and their variables (README's settings table lists them all):
 - ``audit``: ``MOTCUA_AUDIT_KEY``, the HMAC key of the audit chain (``domain.audit``). Kept outside the
   database, so whoever can write the database cannot recompute the chain. Required in production (at
   least 32 bytes, not ``SECRET_KEY``); in dev and test derived from ``SECRET_KEY`` with HMAC.
+- ``sessions``: officers' and admins' sessions end after ``MOTCUA_STAFF_IDLE_MINUTES`` (30) without a
+  request and ``MOTCUA_STAFF_MAX_HOURS`` (12) after sign-in; citizens keep 14 days idle, 30 days at most.
+- ``uploads``: ``MOTCUA_UPLOAD_QUOTA_MB`` (bytes a day one account may upload, 200 MB),
+  ``MOTCUA_VERIFY_MAX_MB`` (the largest file the public verification page takes, 10 MB).
 """
 
 from __future__ import annotations
@@ -191,6 +195,23 @@ AUDIT_KEY_MIN = 32  # bytes
 
 
 @dataclass(frozen=True)
+class SessionSettings:
+    """Staff (officer, admin) session lifetimes; citizens' are fixed in ``auth.tokens``."""
+
+    staff_idle: timedelta = timedelta(minutes=30)  # MOTCUA_STAFF_IDLE_MINUTES
+    staff_max: timedelta = timedelta(hours=12)  # MOTCUA_STAFF_MAX_HOURS
+
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    daily_quota_bytes: int = 200 * MB  # MOTCUA_UPLOAD_QUOTA_MB: per account, any 24 hours
+    verify_max_bytes: int = 10 * MB  # MOTCUA_VERIFY_MAX_MB: the public /xac-minh/{id} upload
+
+
+@dataclass(frozen=True)
 class Settings:
     web: WebSettings
     database: DatabaseSettings
@@ -199,6 +220,8 @@ class Settings:
     payments: PaymentSettings
     audit: AuditSettings = field(repr=False)
     limits: LimitSettings = LimitSettings()
+    sessions: SessionSettings = SessionSettings()
+    uploads: UploadSettings = UploadSettings()
 
     # the values nearly everyone needs, without spelling the section
     @property
@@ -514,6 +537,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         payments=load_payment_settings(environ),
         limits=LimitSettings(client_limit_factor=_integer(environ, "MOTCUA_CLIENT_LIMIT_FACTOR", 1, 1, 100_000)),
         audit=_audit(environ, web),
+        sessions=SessionSettings(
+            staff_idle=timedelta(minutes=_integer(environ, "MOTCUA_STAFF_IDLE_MINUTES", 30, 1, 24 * 60)),
+            staff_max=timedelta(hours=_integer(environ, "MOTCUA_STAFF_MAX_HOURS", 12, 1, 7 * 24)),
+        ),
+        uploads=UploadSettings(
+            daily_quota_bytes=_integer(environ, "MOTCUA_UPLOAD_QUOTA_MB", 200, 1, 1_000_000) * MB,
+            verify_max_bytes=_integer(environ, "MOTCUA_VERIFY_MAX_MB", 10, 1, 20) * MB,
+        ),
     )
 
 

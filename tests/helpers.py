@@ -130,6 +130,17 @@ def age_step_up(db: Any, tokens: dict[str, Any]) -> None:
                                .values(step_up_at=datetime.now(UTC) - timedelta(minutes=10))))
 
 
+def age_session(db: Any, session_id: str, *, idle: timedelta | None = None, age: timedelta | None = None) -> None:
+    """Move a session back in time: last used ``idle`` ago, and/or signed in ``age`` ago."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {}
+    if idle is not None:
+        values["last_used_at"] = now - idle
+    if age is not None:
+        values["created_at"] = values["auth_time"] = now - age
+    db.run(lambda s: s.execute(update(AuthSession).where(AuthSession.id == session_id).values(**values)))
+
+
 def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
     """Sign a browser (a page client with its own cookies) in with a passkey, as passkeys.js does."""
     headers = {"content-type": "application/json", "accept": "application/json",

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from api.web.providers import API_USER
 from api.web.session import CLEAR_SITE_DATA, client_ip
+from api.web.state import settings_of
 from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, rotate
@@ -142,7 +143,8 @@ class AuthController(Controller):
     @post("/refresh", status_code=HTTP_200_OK)
     async def refresh(self, request: Request[Any, Any, Any], db: Database, data: RefreshIn) -> TokensOut:
         """Trade a refresh token for a new pair (rotation; replaying a used token ends the session)."""
-        result = await db.write(rotate, data.refresh_token, ip=client_ip(request))
+        result = await db.write(rotate, data.refresh_token, ip=client_ip(request),
+                                lifetimes=settings_of(request).sessions)
         if isinstance(result, Unauthorized):
             raise result
         return tokens(result)

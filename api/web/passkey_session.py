@@ -23,7 +23,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 from sqlalchemy import select
 
-from auth.tokens import Principal, authenticate
+from api.web.session import verified_principal
+from auth.tokens import Principal
 from domain.accounts.models import Passkey
 from domain.errors import DomainError
 
@@ -66,7 +67,7 @@ async def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal |
     if scheme.lower() != "bearer" or not token.strip():
         return None  # the handler's own dependency answers 401
     try:
-        principal: Principal = await connection.app.state.db.read_rows(authenticate, token.strip())
+        principal = await verified_principal(connection.app.state.db, connection.app.state.settings, token.strip())
     except DomainError:
         return None  # an invalid token: the handler's dependency answers 401
     return principal

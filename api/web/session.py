@@ -18,7 +18,7 @@ from litestar.datastructures import Cookie
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
-from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate
+from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate, touch_session
 from domain.clock import utc
 from domain.db import Database
 from domain.errors import Unauthorized
@@ -87,14 +87,22 @@ def set_session_cookies(request: Request[Any, Any, Any], response: Response[Any]
     return response
 
 
+async def verified_principal(db: Database, settings: Settings, token: str) -> Principal:
+    """The caller behind an access token (``auth.tokens.authenticate``, with the staff lifetimes of these
+    settings); a staff session's use is recorded (at most once a minute) so its idle time starts again."""
+    principal = await db.read_rows(authenticate, token, settings.sessions)
+    if principal.touch:
+        await db.write(touch_session, principal.session_id)
+    return principal
+
+
 async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency for the JSON API: a valid bearer token or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Vui lòng đăng nhập trước (send Authorization: Bearer <access token>).")
-    db: Database = request.app.state.db
-    return await db.read_rows(authenticate, token.strip())
+    return await verified_principal(request.app.state.db, request.app.state.settings, token.strip())
 
 
 def page_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -126,18 +134,19 @@ class SessionCookieMiddleware(AbstractMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope)
-        names = cookie_names(scope["app"].state.settings)
+        settings: Settings = scope["app"].state.settings
+        names = cookie_names(settings)
         access, refresh = request.cookies.get(names.access), request.cookies.get(names.refresh)
         db = scope["app"].state.db
         principal: Principal | None = None
         new_cookies: list[Cookie] = []
         if access:
             try:
-                principal = await db.read_rows(authenticate, access)
+                principal = await verified_principal(db, settings, access)
             except Unauthorized:
                 principal = None
         if principal is None and refresh:
-            result = await db.write(rotate, refresh, ip=client_ip(request))
+            result = await db.write(rotate, refresh, ip=client_ip(request), lifetimes=settings.sessions)
             if isinstance(result, TokenPair):
                 principal = await db.read_rows(authenticate, result.access_token)
                 new_cookies = auth_cookies(names, result)
