@@ -35,6 +35,7 @@ from api.web.session import SessionCookieMiddleware, SignInRequired, cookie_name
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_for
+from domain.payments.context import PaymentContext
 from domain.settings import Settings, install, load_settings
 from notifications.worker import embedded
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
         logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
     database = db or Database(settings.database.url, audit_key=settings.audit.key)
+    storage = storage_for(settings.storage)  # the one storage of the process
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -148,7 +150,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 "db": database,
                 "settings": settings,
                 "province_name": "",
-                "storage": storage_for(settings.storage),
+                "storage": storage,
+                "payments": PaymentContext.of(settings, storage),
             }
         ),
         lifespan=[lifespan],

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # the state's parts, typed; those modules build on this one
 
 T = TypeVar("T")
 P = ParamSpec("P")
+log = logging.getLogger("motcua.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -121,6 +123,7 @@ class TxState:
     outbox_dossiers: list[Any] = field(default_factory=list)  # held until then (the identity map is weak)
     outbox_recipients: dict[int, Any] = field(default_factory=dict)  # read once per transaction
     wake_worker: bool = False  # a delivery was written: wake the in-process worker after commit
+    after_commit: list[Callable[[], None]] = field(default_factory=list)  # see :func:`after_commit`
 
 
 def tx_state(session: Session) -> TxState:
@@ -138,6 +141,32 @@ def _connection(session: Session) -> Connection:
     if state.connection is None:
         state.connection = session.connection()
     return state.connection
+
+
+AFTER_COMMIT = "motcua.after_commit"  # session.info: the committed transactions' actions, not yet run
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once this session's transaction has committed, outside it: :class:`Database`'s
+    writes run it after the commit, with the write lock released (a file written to the storage, for one).
+    A rolled-back transaction drops its actions. An action that fails is logged: the commit stands."""
+    tx_state(session).after_commit.append(action)
+
+
+def keep_after_commit(session: Session) -> None:
+    """``after_commit``: hand the transaction's actions to the session, for :class:`Database` to run."""
+    state: TxState | None = session.info.get(TX)
+    if state is not None and state.after_commit:
+        session.info.setdefault(AFTER_COMMIT, []).extend(state.after_commit)
+        state.after_commit = []
+
+
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:
+            log.exception("an action after commit failed (the transaction is committed)")
 
 
 def end_transaction(session: Session, transaction: Any) -> None:
@@ -333,7 +362,8 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
-            return result
+        _run_after_commit(session)  # committed, the write lock released
+        return result
 
     @contextmanager
     def _other_processes(self) -> Iterator[None]:
@@ -367,9 +397,12 @@ class Database:
         if self.is_sqlite:
             return await asyncio.to_thread(self.write_sync, fn, *args, **kwargs)
         assert self.async_engine is not None
-        async with AsyncSession(self.async_engine, expire_on_commit=False, info=self._info()) as session, \
-                session.begin():
-            return await session.run_sync(lambda s: fn(s, *args, **kwargs))
+        async with AsyncSession(self.async_engine, expire_on_commit=False, info=self._info()) as session:
+            async with session.begin():
+                result = await session.run_sync(lambda s: fn(s, *args, **kwargs))
+            if AFTER_COMMIT in session.sync_session.info:  # committed: off the event loop
+                await asyncio.to_thread(_run_after_commit, session.sync_session)
+            return result
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a writing use case from synchronous code (CLI): no event loop needed."""

@@ -42,7 +42,6 @@ from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 from domain.results import render_result_pdf
-from domain.settings import current_settings
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
 
@@ -210,7 +209,7 @@ def _field_rows(schema: dict[str, Any], data: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
-def _pane(session: Session, off: backoffice.Officer, dossier_id: int, now: datetime) -> dict[str, Any]:
+def _pane(session: Session, off: backoffice.Officer, dossier_id: int, now: datetime, public_url: str) -> dict[str, Any]:
     d = backoffice.get_for_officer(session, off, dossier_id)
     schema = service.schema_of(session, d)
     data = json.loads(d.data)
@@ -253,13 +252,13 @@ def _pane(session: Session, off: backoffice.Officer, dossier_id: int, now: datet
         "unit_processors": [(units[c], people) for c, people in processors.items() if c in units],
         "units": sorted((u for u in units.values() if u.active), key=lambda u: (u.level, u.name)),
         "unit_names": {c: u.name for c, u in units.items()},
-        "verify_url": f"{current_settings().public_url}/xac-minh/{result.public_id}" if result else None,
+        "verify_url": f"{public_url}/xac-minh/{result.public_id}" if result else None,
         "min_day": (now.astimezone(TZ).date() + timedelta(days=1)).isoformat(),
     }
 
 
 def _workspace(session: Session, user_id: int, p: Params, dossier_id: int | None, *, queue: bool = True,
-               now: datetime | None = None) -> dict[str, Any] | None:
+               now: datetime | None = None, public_url: str) -> dict[str, Any] | None:
     """Everything a workspace page shows, in one read. None: the officer must enrol a passkey first."""
     off = _officer(session, user_id)
     if off is None:
@@ -273,7 +272,7 @@ def _workspace(session: Session, user_id: int, p: Params, dossier_id: int | None
     if queue:
         ctx.update(_queue(session, user_id, p, now))
     if dossier_id is not None:
-        ctx.update(_pane(session, off, dossier_id, now))
+        ctx.update(_pane(session, off, dossier_id, now, public_url))
     return ctx
 
 
@@ -289,7 +288,7 @@ async def _page(request: Request[Any, Any, Any], user_id: int, dossier_id: int |
     queue_only = htmx and target == "queue"
     wants_queue = not htmx or queue_only or dossier_id is None
     ctx = await request.app.state.db.read(_workspace, user_id, p, None if queue_only else dossier_id,
-                                          queue=wants_queue)
+                                          queue=wants_queue, public_url=settings_of(request).public_url)
     if ctx is None:
         return Redirect(ENROL, status_code=303)
     ctx.update({"base": _base(p, dossier_id), "selected": dossier_id, "ok": request.query_params.get("ok"),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.session import client_ip, page_principal, page_user
+from api.web.state import payments_of
 from auth.passkeys import StepUpRequired
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure
@@ -33,11 +34,12 @@ from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.payments import fees, gateways, receipts, reconcile
 from domain.payments import operations as service
+from domain.payments.context import PaymentContext
 from domain.payments.gateways.base import Gateway, StartResult
 from domain.payments.gateways.sandbox import OUTCOMES, SandboxGateway
 from domain.payments.machine import FINAL, LIVE, NAMES_VI, REFUND_NAMES_VI, RefundStatus, Status
 from domain.payments.models import Payment
-from domain.settings import GATEWAYS, current_settings
+from domain.settings import GATEWAYS, PaymentSettings
 from pwa.account import login_redirect
 from pwa.render import is_htmx, render
 
@@ -48,9 +50,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "manifest-src 'self'; worker-src 'self'")
 
 
-def pay_page_csp() -> str:
+def pay_page_csp(s: PaymentSettings) -> str:
     """The pay form's answer redirects to the gateway: browsers check form-action on redirects too."""
-    s = current_settings().payments
     origins = []
     for name, url in (("vnpay", s.vnpay_url), ("paygov", s.paygov_url)):
         if s.is_enabled(name) and url:
@@ -59,8 +60,8 @@ def pay_page_csp() -> str:
     return CSP.format(extra="".join(f" {o}" for o in dict.fromkeys(origins)))
 
 
-def _context(session: Session, payment: Any) -> dict[str, Any]:
-    view = service.payment_view(session, payment)
+def _context(session: Session, payment: Any, pay: PaymentContext) -> dict[str, Any]:
+    view = service.payment_view(session, payment, pay)
     receipt = service.receipt_of(session, payment.id)
     qr_svg = receipts.qr_svg(payment.qr_payload, "Mã VietQR chuyển khoản") if payment.qr_payload else ""
     return {"p": payment, "v": view, "receipt": receipt, "qr_svg": qr_svg, "names": NAMES_VI,
@@ -68,7 +69,7 @@ def _context(session: Session, payment: Any) -> dict[str, Any]:
 
 
 # --- citizens ---------------------------------------------------------------------------------------
-def _pay_context(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
+def _pay_context(session: Session, user_id: int, dossier_id: int, enabled: tuple[str, ...]) -> dict[str, Any]:
     d = get_dossier(session, user_id, dossier_id)
     proc = session.scalar(select(Procedure).where(Procedure.code == d.procedure_code))
     q = fees.quote_for_dossier(session, d)
@@ -79,22 +80,22 @@ def _pay_context(session: Session, user_id: int, dossier_id: int) -> dict[str, A
     )
     return {"d": d, "procedure_name": proc.name if proc else d.procedure_code, "q": q, "payments": payments,
             "current": current, "receipt": receipt, "names": NAMES_VI, "Status": Status, "LIVE": LIVE,
-            "gateways": [(g, gateways.LABELS[g]) for g in gateways.enabled_names()]}
+            "gateways": [(g, gateways.LABELS[g]) for g in enabled]}
 
 
 @get("/ho-so/{dossier_id:int}/thanh-toan", include_in_schema=False)
 async def pay_page(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     me = page_user(request)
-    ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id)
+    ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id, payments_of(request).settings.enabled)
     return render(request, "payments/pay.html", {**ctx, "key": secrets.token_urlsafe(16), "error": None},
-                  headers={"Content-Security-Policy": pay_page_csp()})
+                  headers={"Content-Security-Policy": pay_page_csp(payments_of(request).settings)})
 
 
 @get("/ho-so/{dossier_id:int}/thanh-toan/tom-tat", include_in_schema=False)
 async def pay_summary(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """The fee box of the dossier's pages (loaded by htmx): pay, continue, or paid with the receipt."""
     me = page_user(request)
-    ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id)
+    ctx = await request.app.state.db.read(_pay_context, me.user_id, dossier_id, payments_of(request).settings.enabled)
     return render(request, "payments/summary.html", ctx)
 
 
@@ -105,13 +106,15 @@ async def pay(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]
     gateway, key = str(form.get("gateway") or ""), str(form.get("_key") or "")[:128]
     db = request.app.state.db
     try:
-        view = await db.write(service.create_payment, me.user_id, dossier_id, gateway, key=key, ip=client_ip(request))
+        view = await db.write(service.create_payment, me.user_id, dossier_id, gateway, key=key, ip=client_ip(request),
+                              ctx=payments_of(request))
     except (InvalidInput, DomainError) as exc:
         if isinstance(exc, NotFound):
             raise
-        ctx = await db.read(_pay_context, me.user_id, dossier_id)
+        settings = payments_of(request).settings
+        ctx = await db.read(_pay_context, me.user_id, dossier_id, settings.enabled)
         return render(request, "payments/pay.html", {**ctx, "key": secrets.token_urlsafe(16), "error": exc},
-                      status=exc.status, headers={"Content-Security-Policy": pay_page_csp()})
+                      status=exc.status, headers={"Content-Security-Policy": pay_page_csp(settings)})
     if view["redirect_url"]:
         return Redirect(f"/thanh-toan/chuyen/{view['reference']}", status_code=303)
     return Redirect(f"/thanh-toan/{view['id']}", status_code=303)
@@ -119,10 +122,11 @@ async def pay(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]
 
 async def start_at_gateway(request: Request[Any, Any, Any], reference: str) -> tuple[service.Redirect, str | None]:
     db = request.app.state.db
-    begun = await db.write(service.begin_redirect, reference)
+    pay = payments_of(request)
+    begun = await db.write(service.begin_redirect, reference, public_url=pay.public_url)
     if begun.url or begun.info is None:
         return begun, begun.url
-    gw: Gateway = gateways.make(await db.read(lambda s: s.get(Payment, begun.payment_id).gateway))
+    gw: Gateway = gateways.make(await db.read(lambda s: s.get(Payment, begun.payment_id).gateway), pay.settings)
     result: StartResult = await asyncio.to_thread(gw.start, begun.info)
     recorded = await db.write(service.record_redirect, reference, result)
     return recorded, recorded.url
@@ -140,9 +144,10 @@ async def go_to_gateway(request: Request[Any, Any, Any], reference: str) -> Resp
 @get("/thanh-toan/ve/{gateway:str}", include_in_schema=False)
 async def gateway_return(request: Request[Any, Any, Any], gateway: str) -> Response[Any]:
     """Where the gateway sends the payer back: the signed result is checked and applied like a callback."""
-    if gateway not in GATEWAYS or gateway not in gateways.enabled_names():
+    settings = payments_of(request).settings
+    if gateway not in GATEWAYS or gateway not in gateways.enabled_names(settings):
         raise NotFound("Không có cổng thanh toán này.")
-    gw = gateways.make(gateway)
+    gw = gateways.make(gateway, settings)
     notice = gw.parse_return({k: v for k, v in request.query_params.items()})
     applied = await handle_message(request, gateway, notice, "return")
     if applied.payment_id is None:
@@ -152,11 +157,12 @@ async def gateway_return(request: Request[Any, Any, Any], gateway: str) -> Respo
 
 async def _status_context(request: Request[Any, Any, Any], user_id: int, payment_id: int) -> dict[str, Any]:
     db: Database = request.app.state.db
+    pay = payments_of(request)
 
     def run(session: Session, write: bool) -> dict[str, Any]:
         payment = service.refresh(session, user_id, payment_id) if write else \
             service.get_payment(session, user_id, payment_id)
-        ctx = _context(session, payment)
+        ctx = _context(session, payment, pay)
         ctx["d"] = session.get(Dossier, payment.dossier_id)
         return ctx
 
@@ -202,7 +208,7 @@ async def receipt_page(request: Request[Any, Any, Any], payment_id: int) -> Resp
     """The printable e-receipt with its QR code (verification)."""
     me = page_user(request)
     payment, receipt = await request.app.state.db.read(service.my_receipt, me.user_id, payment_id)
-    url = receipts.verify_url(receipt.public_id)
+    url = receipts.verify_url(payments_of(request).public_url, receipt.public_id)
     return render(request, "payments/receipt.html", {
         "p": payment, "r": receipt, "number": receipts.display_number(receipt), "verify_url": url,
         "qr_svg": receipts.qr_svg(url), "gateway_name": receipts.GATEWAY_NAMES.get(receipt.gateway, receipt.gateway)})
@@ -219,10 +225,10 @@ async def verify_receipt(request: Request[Any, Any, Any], public_id: str) -> Res
 
 
 # --- the sandbox gateway (a stand-in for a real one) ----------------------------------------------
-def _sandbox() -> SandboxGateway:
-    if not current_settings().payments.is_enabled("sandbox"):
+def _sandbox(settings: PaymentSettings) -> SandboxGateway:
+    if not settings.is_enabled("sandbox"):
         raise NotFound("Cổng thử nghiệm không được bật.")
-    gw = gateways.make("sandbox")
+    gw = gateways.make("sandbox", settings)
     assert isinstance(gw, SandboxGateway)
     return gw
 
@@ -237,7 +243,7 @@ def _sandbox_request(gw: SandboxGateway, params: dict[str, str]) -> dict[str, st
 
 @get("/cong-thu-nghiem", include_in_schema=False)
 async def sandbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    gw = _sandbox()
+    gw = _sandbox(payments_of(request).settings)
     params = _sandbox_request(gw, {k: v for k, v in request.query_params.items()})
     expired = datetime.strptime(params["expires"], "%Y%m%d%H%M%S").replace(tzinfo=UTC) <= datetime.now(UTC)
     return render(request, "payments/sandbox.html", {"params": params, "amount": int(params["amount"]),
@@ -269,7 +275,7 @@ async def deliver_callback(url: str, body: bytes, headers: dict[str, str]) -> No
 async def sandbox_choose(request: Request[Any, Any, Any]) -> Response[Any]:
     """The tester's choice: the browser goes back to the app with a signed result, and the sandbox posts the
     signed callback (after the response: it may arrive before or after the browser)."""
-    gw = _sandbox()
+    gw = _sandbox(payments_of(request).settings)
     form = await request.form()
     params = _sandbox_request(gw, {k: str(v) for k, v in form.items() if isinstance(v, str)})
     outcome = str(form.get("outcome") or "")
@@ -277,7 +283,7 @@ async def sandbox_choose(request: Request[Any, Any, Any]) -> Response[Any]:
         raise InvalidInput("Chưa chọn kết quả.", field="outcome")
     return_url, body, headers = gw.outcome(params, outcome)
     background = None
-    if current_settings().payments.sandbox_callbacks == "http" and params["callback_url"].startswith(("http://", "https://")):
+    if payments_of(request).settings.sandbox_callbacks == "http" and params["callback_url"].startswith(("http://", "https://")):
         background = BackgroundTask(deliver_callback, params["callback_url"], body, headers)
     return Redirect(return_url, status_code=303, background=background)
 
@@ -346,6 +352,7 @@ async def officer_confirm(request: Request[Any, Any, Any], dossier_id: int, paym
             amount_vnd=_int_field(form.get("amount_vnd"), "amount_vnd"),
             bank_ref=str(form.get("bank_ref") or ""),
             ip=client_ip(request),
+            ctx=payments_of(request),
         )
         if applied.ack.value == "invalid_amount":
             raise InvalidInput("Số tiền nhận được khác số tiền phải nộp: chưa xác nhận.", field="amount_vnd")
@@ -391,7 +398,8 @@ async def officer_assess(request: Request[Any, Any, Any], dossier_id: int) -> Re
     async def run(me: Any) -> str:
         await request.app.state.db.write(service.assess_fee, me.user_id, dossier_id,
                                          _int_field(form.get("amount_vnd"), "amount_vnd"),
-                                         name=str(form.get("name") or ""), reason=str(form.get("reason") or ""))
+                                         name=str(form.get("name") or ""), reason=str(form.get("reason") or ""),
+                                         ctx=payments_of(request))
         return "Đã ghi mức phí của hồ sơ."
 
     return await _officer_action(request, dossier_id, run)
@@ -441,7 +449,8 @@ async def statement_upload(request: Request[Any, Any, Any]) -> Response[Any]:
     if upload is None or isinstance(upload, str):
         raise InvalidInput("Chưa chọn tệp sao kê.", field="file")
     text = (await upload.read()).decode("utf-8-sig", errors="replace")
-    report = await request.app.state.db.write(service.import_statement, me.user_id, text, ip=client_ip(request))
+    report = await request.app.state.db.write(service.import_statement, me.user_id, text, ip=client_ip(request),
+                                              ctx=payments_of(request))
     day = _day(None)
     rows = await request.app.state.db.read(reconcile.lines, me.user_id, day, None)
     return render(request, "payments/reconciliation.html", {

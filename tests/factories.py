@@ -22,7 +22,7 @@ from domain.dossiers.models import Dossier
 from domain.payments.gateways.base import Notice
 from domain.payments.operations import apply_notice, create_payment
 from domain.workflow import Actor
-from tests.helpers import PASSWORD, enrol_staff, new_phone
+from tests.helpers import PASSWORD, enrol_staff, new_phone, payment_context
 from tests.softauthn import SoftAuthenticator
 
 FEE_CODE, FEE_UNIT = "1.004222", "000.31.11.H56"  # đăng ký thường trú: 10.000 ₫ online, at this unit
@@ -112,8 +112,9 @@ def paid_payment(db: Database, owner: Person | int, dossier_id: int | None = Non
     confirmed by the gateway's success message; answers the payment's id. ``gateway`` must be enabled."""
     owner_id = owner if isinstance(owner, int) else owner.id
     dossier_id = dossier_id if dossier_id is not None else submitted(db, owner_id)
-    view = db.run(lambda s: create_payment(s, owner_id, dossier_id, gateway))
+    ctx = payment_context()
+    view = db.run(lambda s: create_payment(s, owner_id, dossier_id, gateway, ctx=ctx))
     notice = Notice(reference=view["reference"], outcome="success", amount_vnd=view["amount_vnd"], signature_ok=True,
                     gateway_txn="FACTORY1", paid_at=datetime.now(UTC))
-    db.run(lambda s: apply_notice(s, gateway, notice, kind="callback"))
+    db.run(lambda s: apply_notice(s, gateway, notice, kind="callback", ctx=ctx))
     return int(view["id"])

@@ -24,6 +24,8 @@ from auth.tokens import REFRESH_GRACE, _hash
 from domain.accounts.models import AuthSession, RefreshToken
 from domain.audit import AuditEvent
 from domain.db import Database
+from domain.documents.storage import storage_for
+from domain.payments.context import PaymentContext
 from domain.settings import Settings, current_settings, install, load_settings
 from tests.softauthn import SoftAuthenticator
 
@@ -156,6 +158,13 @@ def settings_from_env() -> Settings:
     """What a composition root does at start-up: read the environment once and install the value. Tests
     that change a variable call this to stand for a restart of the process."""
     return install(load_settings(os.environ))
+
+
+def payment_context() -> PaymentContext:
+    """What the app hands the payment use cases, built the same way from the test's environment (the
+    same public address, the same storage directory)."""
+    settings = load_settings(os.environ)
+    return PaymentContext.of(settings, storage_for(settings.storage))
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.providers import API_USER
 from api.web.session import client_ip
+from api.web.state import payments_of
 from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers.filing import get_dossier
@@ -81,10 +82,10 @@ class EventOut(msgspec.Struct):
     to_status: str
 
 
-def fee_out(q: fees.FeeQuote) -> FeeOut:
+def fee_out(q: fees.FeeQuote, enabled: tuple[str, ...]) -> FeeOut:
     return FeeOut(amount_vnd=q.amount_vnd, kind=q.kind, name=q.name, source=q.source, text=q.text,
                   lines=[FeeLineOut(x.label, x.quantity, x.amount_vnd) for x in q.lines],
-                  gateways=list(gateways.enabled_names()))
+                  gateways=list(enabled))
 
 
 def _overdue(view: dict[str, Any]) -> bool:
@@ -99,7 +100,7 @@ class DossierPaymentController(Controller):
     @get("/fee")
     async def fee(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> FeeOut:
         """The dossier's fee and how it is made up (drafts included: shown before filing)."""
-        return fee_out(await db.read(service.quote, me.user_id, dossier_id))
+        return fee_out(await db.read(service.quote, me.user_id, dossier_id), payments_of(request).settings.enabled)
 
     @post("/payments", status_code=HTTP_201_CREATED)
     async def create(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
@@ -109,14 +110,17 @@ class DossierPaymentController(Controller):
         Answers `{id, status, amount_vnd, redirect_url | qr}`: send the payer to `redirect_url`, or show `qr`."""
         key = request.headers.get("idempotency-key", "")
         return await db.write(
-            service.create_payment, me.user_id, dossier_id, data.gateway, key=key, ip=client_ip(request))
+            service.create_payment, me.user_id, dossier_id, data.gateway, key=key, ip=client_ip(request),
+            ctx=payments_of(request))
 
     @get("/payments")
     async def list_payments(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                             dossier_id: int) -> list[dict[str, Any]]:
+        ctx = payments_of(request)
+
         def run(session: Any) -> list[dict[str, Any]]:
             d = get_dossier(session, me.user_id, dossier_id)
-            return [service.payment_view(session, p) for p in service.dossier_payments(session, d.id)]
+            return [service.payment_view(session, p, ctx) for p in service.dossier_payments(session, d.id)]
 
         return await db.read(run)
 
@@ -131,9 +135,10 @@ class PaymentController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
     ) -> dict[str, Any]:
         """A payment: status (created, started, submitted, success, failed, cancelled, expired, error)."""
-        view = await db.read(lambda s: service.payment_view(s, service.get_payment(s, me.user_id, payment_id)))
+        ctx = payments_of(request)
+        view = await db.read(lambda s: service.payment_view(s, service.get_payment(s, me.user_id, payment_id), ctx))
         if _overdue(view):
-            view = await db.write(lambda s: service.payment_view(s, service.refresh(s, me.user_id, payment_id)))
+            view = await db.write(lambda s: service.payment_view(s, service.refresh(s, me.user_id, payment_id), ctx))
         return view
 
     @post("/{payment_id:int}/cancel", status_code=HTTP_200_OK)
@@ -141,16 +146,18 @@ class PaymentController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
     ) -> dict[str, Any]:
         """Give up a payment not yet submitted to the gateway."""
+        ctx = payments_of(request)
         return await db.write(
-            lambda s: service.payment_view(s, service.cancel(s, me.user_id, payment_id)))
+            lambda s: service.payment_view(s, service.cancel(s, me.user_id, payment_id), ctx))
 
     @post("/{payment_id:int}/transferred", status_code=HTTP_200_OK)
     async def transferred(
         self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
     ) -> dict[str, Any]:
         """VietQR: the payer has made the transfer; the payment waits for the bank (submitted)."""
+        ctx = payments_of(request)
         return await db.write(
-            lambda s: service.payment_view(s, service.mark_transferred(s, me.user_id, payment_id)))
+            lambda s: service.payment_view(s, service.mark_transferred(s, me.user_id, payment_id), ctx))
 
     @get("/{payment_id:int}/receipt")
     async def receipt(
@@ -159,7 +166,7 @@ class PaymentController(Controller):
         """The e-receipt of a successful payment (number in the unit's series, payer, amount, fee, dossier,
         verification URL of its QR code); 404 while unpaid."""
         _payment, receipt = await db.read(service.my_receipt, me.user_id, payment_id)
-        return receipts.as_dict(receipt)
+        return receipts.as_dict(receipt, payments_of(request).public_url)
 
 
 @route("/api/v1/payments/callbacks/{gateway:str}", http_method=["GET", "POST"], tags=["payments"],
@@ -168,9 +175,10 @@ async def callback(request: Request[Any, Any, Any], gateway: str) -> Response[An
     """Server-to-server notifications from a gateway (VNPAY's IPN is a GET; others POST JSON). The message's
     signature and amount are checked; it is applied at most once and always recorded; the answer is in the
     gateway's own dialect (VNPAY: `{"RspCode","Message"}`)."""
-    if gateway not in GATEWAYS or gateway not in gateways.enabled_names():
+    settings = payments_of(request).settings
+    if gateway not in GATEWAYS or gateway not in gateways.enabled_names(settings):
         raise NotFound("Không có cổng thanh toán này.")
-    gw = gateways.make(gateway)
+    gw = gateways.make(gateway, settings)
     if not gw.has_callbacks:
         raise NotFound("Cổng thanh toán này không gửi thông báo kết quả (no callbacks).")
     body = await request.body() if request.method == "POST" else b""
@@ -192,11 +200,13 @@ class OfficerPaymentController(Controller):
     async def dossier_payments(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                                dossier_id: int) -> list[dict[str, Any]]:
         """Every payment of a dossier of my units, with the messages received about it."""
+        ctx = payments_of(request)
+
         def run(session: Any) -> list[dict[str, Any]]:
             d = service.officer_dossier(session, me.user_id, dossier_id)
             out = []
             for p in service.dossier_payments(session, d.id):
-                view = service.payment_view(session, p)
+                view = service.payment_view(session, p, ctx)
                 view["anomaly"] = p.anomaly
                 view["events"] = [msgspec.to_builtins(EventOut(
                     id=e.id, kind=e.kind, received_at=e.received_at, signature_ok=e.signature_ok, outcome=e.outcome,
@@ -212,9 +222,13 @@ class OfficerPaymentController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, data: AssessIn
     ) -> FeeOut:
         """Set the dossier's fee (decided by the council, or unclear in the catalogue), with its basis."""
+        ctx = payments_of(request)
+
         def run(session: Any) -> FeeOut:
-            service.assess_fee(session, me.user_id, dossier_id, data.amount_vnd, name=data.name, reason=data.reason)
-            return fee_out(fees.quote_for_dossier(session, service.officer_dossier(session, me.user_id, dossier_id)))
+            service.assess_fee(session, me.user_id, dossier_id, data.amount_vnd, name=data.name, reason=data.reason,
+                               ctx=ctx)
+            return fee_out(fees.quote_for_dossier(session, service.officer_dossier(session, me.user_id, dossier_id)),
+                           ctx.settings.enabled)
 
         return await db.write(run)
 
@@ -226,7 +240,7 @@ class OfficerPaymentController(Controller):
         the same amount and reference."""
         applied = await db.write(service.confirm_transfer, me.user_id, payment_id,
                                                    amount_vnd=data.amount_vnd, bank_ref=data.bank_ref,
-                                                   ip=client_ip(request))
+                                                   ip=client_ip(request), ctx=payments_of(request))
         return {"result": applied.result, "status": applied.status}
 
     @post("/payments/{payment_id:int}/refunds", status_code=HTTP_201_CREATED)
@@ -256,7 +270,8 @@ class OfficerPaymentController(Controller):
         """Import a bank statement (CSV body, UTF-8): credits are matched to VietQR payments by dossier code
         and amount. Answers each line's result."""
         text = (await request.body()).decode("utf-8", errors="replace")
-        report = await db.write(service.import_statement, me.user_id, text, ip=client_ip(request))
+        report = await db.write(service.import_statement, me.user_id, text, ip=client_ip(request),
+                                ctx=payments_of(request))
         return {"lines": [dataclasses.asdict(x) for x in report.lines],
                 "confirmed": report.count("confirmed")}
 

@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request, Response
 
 from api.web.session import client_ip
+from api.web.state import payments_of
 from auth.tokens import Principal
 from domain.calendar.engine import TZ
 from domain.errors import InvalidInput
@@ -26,13 +27,14 @@ async def handle_message(request: Request[Any, Any, Any], gateway: str, notice: 
     """Apply a gateway message; an unexpected failure is still recorded (result "error")."""
     db = request.app.state.db
     ip = client_ip(request)
+    ctx = payments_of(request)
     try:
-        return await db.write(service.apply_notice, gateway, notice, kind=kind, ip=ip)  # type: ignore[no-any-return]
+        return await db.write(service.apply_notice, gateway, notice, kind=kind, ip=ip, ctx=ctx)  # type: ignore[no-any-return]
     except Exception:
         log.exception("payment %s from %s could not be applied", kind, gateway)
         broken = Notice(notice.reference, notice.outcome, notice.amount_vnd, False, raw={"error": True, **notice.raw})
         try:
-            await db.write(service.apply_notice, gateway, broken, kind=kind, ip=ip)
+            await db.write(service.apply_notice, gateway, broken, kind=kind, ip=ip, ctx=ctx)
         except Exception:
             log.exception("could not even record the failed %s", kind)
         return service.Applied(Ack.ERROR)
@@ -41,8 +43,10 @@ async def handle_message(request: Request[Any, Any, Any], gateway: str, notice: 
 async def refund_payment(request: Request[Any, Any, Any], me: Principal, payment_id: int,
                          reason: str) -> dict[str, Any]:
     db = request.app.state.db
-    ask = await db.write(service.request_refund, me.user_id, me.session_id, payment_id, reason=reason)
-    gw = gateways.make(ask.gateway)
+    ctx = payments_of(request)
+    ask = await db.write(service.request_refund, me.user_id, me.session_id, payment_id, reason=reason,
+                         public_url=ctx.public_url)
+    gw = gateways.make(ask.gateway, ctx.settings)
     result = await asyncio.to_thread(gw.refund, ask.info, ask.amount_vnd, f"R{ask.refund_id}", ask.by)
     refund = await db.write(service.finish_refund, ask.refund_id, result, actor_id=me.user_id)
     return {"id": refund.id, "payment_id": payment_id, "amount_vnd": refund.amount_vnd, "status": refund.status,

@@ -8,6 +8,7 @@ from typing import Any, cast
 from litestar import Request
 
 from domain.documents.storage import Storage
+from domain.payments.context import PaymentContext
 from domain.settings import Settings
 
 
@@ -17,3 +18,8 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
 
 def storage_of(request: Request[Any, Any, Any]) -> Storage:
     return cast(Storage, request.app.state.storage)
+
+
+def payments_of(request: Request[Any, Any, Any]) -> PaymentContext:
+    """What the payment use cases need: the payments section, the public address, the one storage."""
+    return cast(PaymentContext, request.app.state.payments)

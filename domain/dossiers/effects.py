@@ -147,6 +147,7 @@ LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("before_commit", outbox.complete_at_commit),  # the dossier's values into its outbox rows
     ("before_commit", rollups.flush_pending),  # recount what the transaction marked, add the counters
     ("after_commit", outbox.wake_after_commit),
+    ("after_commit", db.keep_after_commit),  # what must not run inside the transaction (a receipt's file)
     ("after_rollback", outbox.forget_on_rollback),
     ("after_transaction_create", rollups.remember_savepoint),
     ("after_soft_rollback", rollups.restore_savepoint),

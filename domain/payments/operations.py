@@ -8,6 +8,8 @@
   state machine's table may change the status. Failures are *returned* as an :class:`Ack` so that
   the record of a refused message is committed.
 * Every status change writes an audit row; a success numbers and stores the e-receipt.
+* What they need from the composition root (the payments section, the public address, the storage)
+  comes in as one :class:`~domain.payments.context.PaymentContext` (``ctx``); nothing is looked up.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox.enqueue import payment_event
 from domain.payments import fees, gateways, receipts
+from domain.payments.context import PaymentContext
 from domain.payments.gateways.base import Ack, Notice, PaymentInfo, RefundResult, StartResult
 from domain.payments.machine import (
     FINAL,
@@ -51,7 +54,7 @@ from domain.payments.machine import (
 )
 from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt, Refund
 from domain.settings import PAYMENT_EXPIRY as EXPIRY
-from domain.settings import current_settings
+from domain.settings import PaymentSettings
 from domain.stats import rollups
 
 CLOSED_DOSSIER = ("draft", "withdrawn", "refused_at_intake", "rejected")
@@ -68,18 +71,14 @@ def new_reference() -> str:
     return "TT" + "".join(secrets.choice(REF_ALPHABET) for _ in range(14))
 
 
-def public_url() -> str:
-    return current_settings().public_url
-
-
-def next_url(payment: Payment) -> str:
+def next_url(payment: Payment, public_url: str) -> str:
     """Where the payer goes to pay (GOV.UK Pay's next_url): our page, which starts the gateway."""
-    return f"{public_url()}/thanh-toan/chuyen/{payment.reference}"
+    return f"{public_url}/thanh-toan/chuyen/{payment.reference}"
 
 
-def payment_info(session: Session, payment: Payment) -> PaymentInfo:
+def payment_info(session: Session, payment: Payment, public_url: str) -> PaymentInfo:
     dossier = session.get(Dossier, payment.dossier_id)
-    base = public_url()
+    base = public_url
     return PaymentInfo(reference=payment.reference, amount_vnd=payment.amount_vnd,
                        dossier_code=(dossier.code if dossier else "") or "", fee_name=payment.fee_name,
                        client_ip=payment.client_ip, created_at=utc(payment.created_at),
@@ -89,17 +88,16 @@ def payment_info(session: Session, payment: Payment) -> PaymentInfo:
 
 
 # --- views --------------------------------------------------------------------------------------
-def qr_details(payment: Payment) -> dict[str, Any] | None:
+def qr_details(payment: Payment, s: PaymentSettings) -> dict[str, Any] | None:
     if not payment.qr_payload:
         return None
-    s = current_settings().payments
     decoded = gateways.vietqr_fields(payment.qr_payload)
     return {"payload": payment.qr_payload, "bank_bin": s.vietqr_bank_bin, "account": s.vietqr_account,
             "account_name": s.vietqr_account_name, "amount_vnd": payment.amount_vnd,
             "purpose": decoded.get("62.08", "")}
 
 
-def payment_view(session: Session, payment: Payment) -> dict[str, Any]:
+def payment_view(session: Session, payment: Payment, ctx: PaymentContext) -> dict[str, Any]:
     dossier = session.get(Dossier, payment.dossier_id)
     receipt = session.scalar(select(Receipt).where(Receipt.payment_id == payment.id))
     refunds = session.scalars(select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id))
@@ -111,9 +109,9 @@ def payment_view(session: Session, payment: Payment) -> dict[str, Any]:
         "amount_vnd": payment.amount_vnd, "fee_name": payment.fee_name, "gateway": payment.gateway,
         "created_at": utc(payment.created_at), "expires_at": utc(payment.expires_at),
         "paid_at": utc(payment.paid_at) if payment.paid_at else None,
-        "redirect_url": next_url(payment) if live and payment.gateway != "vietqr" else None,
-        "qr": qr_details(payment) if live or payment.gateway == "vietqr" else None,
-        "receipt_url": f"{public_url()}/api/v1/payments/{payment.id}/receipt" if receipt else None,
+        "redirect_url": next_url(payment, ctx.public_url) if live and payment.gateway != "vietqr" else None,
+        "qr": qr_details(payment, ctx.settings) if live or payment.gateway == "vietqr" else None,
+        "receipt_url": f"{ctx.public_url}/api/v1/payments/{payment.id}/receipt" if receipt else None,
         "refunds": [{"id": r.id, "amount_vnd": r.amount_vnd, "status": r.status,
                      "status_name": REFUND_NAMES_VI[RefundStatus(r.status)], "created_at": utc(r.created_at)}
                     for r in refunds],
@@ -183,7 +181,9 @@ def officer_payment(session: Session, officer_id: int, payment_id: int, *, for_u
 
 # --- transitions ------------------------------------------------------------------------------------
 def _transition(session: Session, payment: Payment, event: str, *, now: datetime, actor_id: int | None = None,
-                **detail: Any) -> str:
+                ctx: PaymentContext | None = None, **detail: Any) -> str:
+    """Move the payment by the table; a success (only a gateway message, :func:`apply_notice`, makes one)
+    needs ``ctx`` for its receipt."""
     before = payment.status
     after = next_status(before, event)
     payment.status = after.value
@@ -200,14 +200,16 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
            dossier=payment.dossier_id, gateway=payment.gateway, amount_vnd=payment.amount_vnd, from_status=before,
            **detail)
     if after == Status.SUCCESS:
-        _issue_receipt(session, payment)
+        if ctx is None:
+            raise RuntimeError("a successful payment issues its receipt: pass the payment context")
+        _issue_receipt(session, payment, ctx)
     if after.value != before:
         payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
         rollups.on_payment_change(session, payment, before, after.value)  # the dashboard's online-fee share
     return before
 
 
-def _issue_receipt(session: Session, payment: Payment) -> Receipt:
+def _issue_receipt(session: Session, payment: Payment, ctx: PaymentContext) -> Receipt:
     dossier = session.get(Dossier, payment.dossier_id)
     assert dossier is not None
     data = json.loads(dossier.data or "{}")
@@ -216,7 +218,7 @@ def _issue_receipt(session: Session, payment: Payment) -> Receipt:
     unit = session.get(Unit, payment.unit_code)
     return receipts.issue(session, payment, dossier_code=dossier.code or "", payer_name=name,
                           unit_name=unit.name if unit else payment.unit_code, owner_id=dossier.owner_id,
-                          organisation_id=dossier.organisation_id)
+                          organisation_id=dossier.organisation_id, public_url=ctx.public_url, storage=ctx.storage)
 
 
 def _expire_if_due(session: Session, payment: Payment, now: datetime) -> bool:
@@ -235,10 +237,10 @@ def quote(session: Session, user_id: int, dossier_id: int) -> fees.FeeQuote:
 
 
 def assess_fee(session: Session, officer_id: int, dossier_id: int, amount_vnd: int, *, name: str = "",
-               reason: str = "") -> FeeAssessment:
+               reason: str = "", ctx: PaymentContext) -> FeeAssessment:
     """An officer sets the amount of one dossier (a fee the council decides, or the catalogue left unclear)."""
     dossier = officer_dossier(session, officer_id, dossier_id)
-    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > current_settings().payments.max_amount_vnd:
+    if not isinstance(amount_vnd, int) or amount_vnd < 0 or amount_vnd > ctx.settings.max_amount_vnd:
         raise InvalidInput("Số tiền không hợp lệ.", field="amount_vnd")
     if not reason.strip():
         raise InvalidInput("Cần ghi căn cứ (nghị quyết của HĐND, văn bản…).", field="reason")
@@ -259,13 +261,13 @@ def assess_fee(session: Session, officer_id: int, dossier_id: int, amount_vnd: i
 # --- creating and starting ------------------------------------------------------------------------------
 def create_payment(  # noqa: C901  (each refusal of the fee flow, in order)
     session: Session, user_id: int, dossier_id: int, gateway: str, *, key: str = "", ip: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, ctx: PaymentContext,
 ) -> dict[str, Any]:
     """Create (or find again) the payment of a dossier's fee; answers the API's view of it."""
     now = now or _now()
     if not isinstance(gateway, str) or not gateway:
         raise InvalidInput("Chưa chọn cổng thanh toán.", field="gateway")
-    gw = gateways.enabled(gateway)
+    gw = gateways.enabled(gateway, ctx.settings)
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)  # serialises every payment of it
     scope = f"payment:{dossier.id}"
     stored = remember(session, user_id, scope, key, {"gateway": gateway})
@@ -275,7 +277,7 @@ def create_payment(  # noqa: C901  (each refusal of the fee flow, in order)
             raise Conflict("Yêu cầu với Idempotency-Key này đang được xử lý.", field="Idempotency-Key")
         payment = get_payment(session, user_id, int(answer["payment_id"]))
         _expire_if_due(session, payment, now)
-        return payment_view(session, payment)
+        return payment_view(session, payment, ctx)
     if dossier.code is None or dossier.status in CLOSED_DOSSIER:
         raise Conflict("Hồ sơ chưa nộp hoặc đã kết thúc: không thanh toán được.", field="status")
     current = session.scalar(select(Payment).where(Payment.open_dossier_id == dossier.id).with_for_update())
@@ -288,12 +290,12 @@ def create_payment(  # noqa: C901  (each refusal of the fee flow, in order)
                 raise Conflict("Hồ sơ đang có một giao dịch thanh toán chưa kết thúc qua cổng khác; "
                                "hãy hoàn tất hoặc huỷ giao dịch đó trước.", field="gateway")
             store_answer(session, user_id, scope, key, {"payment_id": current.id})
-            return payment_view(session, current)  # a double tap: the same payment
+            return payment_view(session, current, ctx)  # a double tap: the same payment
     q = fees.quote_for_dossier(session, dossier)
     if q.amount_vnd is None:
         raise Conflict("Chưa xác định được mức phí, lệ phí của hồ sơ; cơ quan tiếp nhận sẽ thông báo.",
                        field="amount_vnd")
-    if q.amount_vnd < 0 or q.amount_vnd > current_settings().payments.max_amount_vnd:
+    if q.amount_vnd < 0 or q.amount_vnd > ctx.settings.max_amount_vnd:
         raise InvalidInput("Số tiền phải nộp không hợp lệ; hãy liên hệ cơ quan tiếp nhận.", field="amount_vnd")
     if q.amount_vnd == 0:
         raise Conflict("Thủ tục này không thu phí, lệ phí.", field="amount_vnd")
@@ -308,12 +310,12 @@ def create_payment(  # noqa: C901  (each refusal of the fee flow, in order)
     if dossier.fee_vnd != q.amount_vnd:
         dossier.fee_vnd = q.amount_vnd
     if not gw.redirects:  # VietQR: the QR is the payment page, handed over now
-        started = gw.start(payment_info(session, payment))
+        started = gw.start(payment_info(session, payment, ctx.public_url))
         payment.qr_payload = started.qr_payload
         _transition(session, payment, "start", now=now, actor_id=user_id)
     store_answer(session, user_id, scope, key, {"payment_id": payment.id})
     session.flush()
-    return payment_view(session, payment)
+    return payment_view(session, payment, ctx)
 
 
 @dataclass
@@ -324,7 +326,7 @@ class Redirect:
     info: PaymentInfo | None = None
 
 
-def begin_redirect(session: Session, reference: str, now: datetime | None = None) -> Redirect:
+def begin_redirect(session: Session, reference: str, now: datetime | None = None, *, public_url: str) -> Redirect:
     """The payer opens the next URL: the payment is started; the gateway's URL is reused once known."""
     now = now or _now()
     payment = session.scalar(select(Payment).where(Payment.reference == reference[:32]).with_for_update())
@@ -336,7 +338,7 @@ def begin_redirect(session: Session, reference: str, now: datetime | None = None
     if payment.status not in LIVE:
         return Redirect(payment.status, payment.id)
     return Redirect(payment.status, payment.id, payment.redirect_url,
-                    None if payment.redirect_url else payment_info(session, payment))
+                    None if payment.redirect_url else payment_info(session, payment, public_url))
 
 
 def record_redirect(session: Session, reference: str, result: StartResult) -> Redirect:
@@ -406,7 +408,7 @@ class Applied:
 
 def apply_notice(  # noqa: C901  (each outcome of a gateway message, in order)
     session: Session, gateway: str, notice: Notice, *, kind: str, ip: str = "", actor_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, ctx: PaymentContext,
 ) -> Applied:
     """Check and apply one gateway message; always recorded; never raises for a bad message."""
     now = now or _now()
@@ -462,12 +464,12 @@ def apply_notice(  # noqa: C901  (each outcome of a gateway message, in order)
     else:
         payment.failure_code = (notice.code or outcome.value)[:16]
     _transition(session, payment, OUTCOME_EVENT[outcome], now=now, actor_id=actor_id, via=kind,
-                gateway_txn=payment.gateway_txn)
+                gateway_txn=payment.gateway_txn, ctx=ctx)
     return done(Ack.CONFIRMED, payment, before)
 
 
 def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amount_vnd: int, bank_ref: str,
-                     ip: str = "") -> Applied:
+                     ip: str = "", ctx: PaymentContext) -> Applied:
     """An officer saw the VietQR transfer on the account: the same checks as any gateway message. Above
     ``second_confirm_vnd`` the first officer's confirmation waits for a second, different officer's with
     the same amount and bank reference (four eyes); only then is the payment marked paid."""
@@ -476,7 +478,7 @@ def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amou
         raise Conflict("Chỉ xác nhận tay được khoản chuyển khoản VietQR.", field="gateway")
     if not bank_ref.strip():
         raise InvalidInput("Cần mã giao dịch ngân hàng.", field="bank_ref")
-    if amount_vnd > current_settings().payments.second_confirm_vnd and payment.status in LIVE:
+    if amount_vnd > ctx.settings.second_confirm_vnd and payment.status in LIVE:
         first = session.scalar(select(PaymentEvent).where(
             PaymentEvent.payment_id == payment.id, PaymentEvent.kind == "officer", PaymentEvent.result == "pending")
             .order_by(PaymentEvent.id.desc()).limit(1))
@@ -496,7 +498,7 @@ def confirm_transfer(session: Session, officer_id: int, payment_id: int, *, amou
     notice = Notice(payment.reference, "success", amount_vnd, True, gateway_txn=bank_ref.strip()[:64],
                     paid_at=_now(), code="officer", raw={"officer": officer_id, "amount_vnd": amount_vnd,
                                                          "bank_ref": bank_ref.strip()[:64]})
-    return apply_notice(session, "vietqr", notice, kind="officer", ip=ip, actor_id=officer_id)
+    return apply_notice(session, "vietqr", notice, kind="officer", ip=ip, actor_id=officer_id, ctx=ctx)
 
 
 # --- bank statements (VietQR) ---------------------------------------------------------------------------
@@ -545,7 +547,8 @@ class StatementReport:
         return sum(1 for x in self.lines if x.result == result)
 
 
-def import_statement(session: Session, officer_id: int, text: str, *, ip: str = "") -> StatementReport:
+def import_statement(session: Session, officer_id: int, text: str, *, ip: str = "",
+                     ctx: PaymentContext) -> StatementReport:
     """Match a bank statement's credits to VietQR payments by dossier code (in the transfer's content,
     dots and dashes optional) and amount. Re-importing the same statement changes nothing."""
     if len(text) > 5_000_000:
@@ -599,7 +602,7 @@ def import_statement(session: Session, officer_id: int, text: str, *, ip: str = 
         payment = next((p for p in candidates if p.amount_vnd == amount), candidates[0])
         notice = Notice(payment.reference, "success", amount, True, gateway_txn=reference or None, paid_at=_now(),
                         code="statement", raw={"line": number, "row": row})
-        applied = apply_notice(session, "vietqr", notice, kind="statement", ip=ip, actor_id=officer_id)
+        applied = apply_notice(session, "vietqr", notice, kind="statement", ip=ip, actor_id=officer_id, ctx=ctx)
         report.lines.append(StatementLine(number, reference, amount, payment_code(session, payment),
                                           applied.ack.value, payment.id))
     record(session, "payment.statement_imported", actor_id=officer_id, subject="vietqr",
@@ -642,7 +645,7 @@ def refundable(session: Session, payment: Payment) -> tuple[int, bool, str]:
 
 
 def request_refund(session: Session, officer_id: int, session_id: str, payment_id: int, *, reason: str = "",
-                   now: datetime | None = None) -> RefundRequest:
+                   now: datetime | None = None, public_url: str) -> RefundRequest:
     """An officer refunds a paid fee when the rules say so. Needs a passkey step-up (5 minutes)."""
     require_step_up(session, session_id)
     payment = officer_payment(session, officer_id, payment_id, for_update=True)
@@ -657,7 +660,7 @@ def request_refund(session: Session, officer_id: int, session_id: str, payment_i
     record(session, "payment.refund_submitted", actor_id=officer_id, subject=f"payment:{payment.id}",
            authenticated="webauthn", refund=refund.id, amount_vnd=amount, reason=refund.reason)
     officer = session.get(User, officer_id)
-    return RefundRequest(refund.id, amount, payment.gateway, payment_info(session, payment),
+    return RefundRequest(refund.id, amount, payment.gateway, payment_info(session, payment, public_url),
                          officer.full_name if officer else str(officer_id))
 
 

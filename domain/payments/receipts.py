@@ -1,4 +1,10 @@
-"""E-receipts (biên lai điện tử): numbering per unit and year, the stored printable copy in the wallet."""
+"""E-receipts (biên lai điện tử): numbering per unit and year, the stored printable copy in the wallet.
+
+The printable copy is written to the app's one storage (handed in) *after* the database transaction
+has committed (:func:`domain.db.after_commit`), never inside it: a slow or failing storage neither holds
+the transaction (and the SQLite write lock) nor leaves a file for a receipt that was rolled back. The
+copy is keyed by its sha256 and rendered from the receipt row alone, so it can be rendered again.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +21,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
-from domain.documents.storage import key_for, storage_for
+from domain.db import after_commit
+from domain.documents.storage import Storage, key_for
 from domain.dossiers.filing import StoredFile, add_to_wallet
 from domain.payments.models import Payment, Receipt, ReceiptCounter
-from domain.settings import current_settings
 
 GATEWAY_NAMES = {"sandbox": "Cổng thử nghiệm", "vnpay": "VNPAY", "vietqr": "Chuyển khoản VietQR",
                  "paygov": "Nền tảng thanh toán quốc gia"}
 
 
-def verify_url(public_id: str) -> str:
-    return f"{current_settings().public_url}/bien-lai/{public_id}"
+def verify_url(public_url: str, public_id: str) -> str:
+    return f"{public_url}/bien-lai/{public_id}"
 
 
 def series_for(at: datetime) -> str:
@@ -63,10 +69,10 @@ def vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + "\u00a0₫"
 
 
-def render_document(receipt: Receipt) -> bytes:
+def render_document(receipt: Receipt, public_url: str) -> bytes:
     """The receipt as a standalone HTML page (no script, no inline style): printable, kept in the wallet."""
     e = html.escape
-    url = verify_url(receipt.public_id)
+    url = verify_url(public_url, receipt.public_id)
     rows = [("Ký hiệu", receipt.series), ("Số", display_number(receipt)), ("Đơn vị thu", receipt.unit_name),
             ("Người nộp", receipt.payer_name), ("Nội dung thu", receipt.fee_name),
             ("Mã hồ sơ", receipt.dossier_code), ("Số tiền", vnd(receipt.amount_vnd)),
@@ -82,8 +88,9 @@ def render_document(receipt: Receipt) -> bytes:
 
 
 def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: str, unit_name: str,
-          owner_id: int, organisation_id: int | None) -> Receipt:
-    """Number and store the receipt of a successful payment, and put its copy in the payer's wallet."""
+          owner_id: int, organisation_id: int | None, public_url: str, storage: Storage) -> Receipt:
+    """Number the receipt of a successful payment and put its copy in the payer's wallet; the copy's file
+    is written to ``storage`` once the transaction has committed (see the module's docstring)."""
     at = payment.paid_at or datetime.now(UTC)
     series = series_for(at)
     receipt = Receipt(payment_id=payment.id, public_id=secrets.token_urlsafe(12), unit_code=payment.unit_code,
@@ -93,10 +100,9 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
                       issued_at=at)
     session.add(receipt)
     session.flush()
-    content = render_document(receipt)
+    content = render_document(receipt, public_url)
     digest = hashlib.sha256(content).hexdigest()
-    storage = storage_for(current_settings().storage)
-    storage.put(key_for(digest), content, "text/html")
+    after_commit(session, lambda: storage.put(key_for(digest), content, "text/html"))
     doc = add_to_wallet(session, owner_id, StoredFile(
         storage_key=key_for(digest), sha256=digest, content_type="text/html; charset=utf-8", size=len(content),
         display_name=f"Biên lai {series}-{display_number(receipt)} hồ sơ {dossier_code}.html"[:160]),
@@ -105,11 +111,11 @@ def issue(session: Session, payment: Payment, *, dossier_code: str, payer_name: 
     return receipt
 
 
-def as_dict(receipt: Receipt) -> dict[str, object]:
+def as_dict(receipt: Receipt, public_url: str) -> dict[str, object]:
     return {"number": display_number(receipt), "series": receipt.series, "unit_code": receipt.unit_code,
             "unit_name": receipt.unit_name, "payer_name": receipt.payer_name, "amount_vnd": receipt.amount_vnd,
             "fee_name": receipt.fee_name, "dossier_code": receipt.dossier_code, "gateway": receipt.gateway,
             "gateway_txn": receipt.gateway_txn, "issued_at": receipt.issued_at,
-            "verify_url": verify_url(receipt.public_id), "document_id": receipt.document_id}
+            "verify_url": verify_url(public_url, receipt.public_id), "document_id": receipt.document_id}
 
 

@@ -4,6 +4,7 @@ passkey sessions, and the callbacks each gateway sends."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -114,6 +115,18 @@ def gateways_on(fake_server: str) -> Iterator[None]:
         else:
             os.environ[k] = v
     settings_from_env()
+
+
+@contextlib.contextmanager
+def gateways_client() -> Iterator[Any]:
+    """A client of an app built (as at start-up) while every gateway is on: the app keeps the settings it
+    was built with, so a payment module makes its own (as its ``client`` fixture)."""
+    from litestar.testing import TestClient  # noqa: PLC0415
+
+    from api.app import create_app  # noqa: PLC0415
+
+    with TestClient(create_app(), base_url="http://localhost:8000") as c:
+        yield c
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ admin) in a passkey session, never touch a draft, take a reason for a fee overri
 VietQR transfer confirmed by hand above the four-eyes amount needs a second officer."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,10 +11,17 @@ from sqlalchemy import select
 
 from domain.audit import AuditEvent
 from domain.db import Database
-from tests.api.payments_world import CODE, filed, officer, pay
+from tests.api.payments_world import CODE, filed, gateways_client, officer, pay
 from tests.helpers import bearer, login, signed_in
 
 pytestmark = pytest.mark.usefixtures("gateways_on")  # every gateway on, against the local stand-in
+
+
+@pytest.fixture(scope="module")
+def client(gateways_on: None, catalogue_db: str) -> Iterator[Any]:
+    """This module's app: built with every gateway on."""
+    with gateways_client() as c:
+        yield c
 
 STATEMENT = "Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n26/11/2026;10.000;X;FT1\n"
 

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -43,6 +44,7 @@ from tests.api.payments_world import (
     FakeGateways,
     events,
     filed,
+    gateways_client,
     ipn,
     officer,
     pay,
@@ -55,11 +57,19 @@ from tests.api.payments_world import (
 from tests.helpers import (
     bearer,
     csrf_of,
+    payment_context,
     register_on_page,
     signed_in,
 )
 
 pytestmark = pytest.mark.usefixtures("gateways_on")  # every gateway on, against the local stand-in
+
+
+@pytest.fixture(scope="module")
+def client(gateways_on: None, catalogue_db: str) -> Iterator[Any]:
+    """This module's app: built with every gateway on."""
+    with gateways_client() as c:
+        yield c
 
 
 # --- the JSON API ------------------------------------------------------------------------------------------
@@ -437,7 +447,8 @@ def test_100_identical_callbacks_from_threads_each_with_its_own_engine(client: A
     p = pay(client, tokens, dossier_id, "sandbox").json()
     body = json.dumps({"ref": p["reference"], "outcome": "success", "amount": str(FEE), "txn": "SBX9",
                        "paid_at": ""}).encode()
-    gw = make("sandbox")
+    ctx = payment_context()
+    gw = make("sandbox", ctx.settings)
     headers = {"x-sandbox-signature": "sha256=" + SandboxGateway(SANDBOX_SECRET).sign(body)}
     start, gate, results = threading.Barrier(100), threading.Semaphore(60), []
 
@@ -446,7 +457,7 @@ def test_100_identical_callbacks_from_threads_each_with_its_own_engine(client: A
         start.wait()
         with gate:
             own = Database(database_url)
-            results.append(own.run(service.apply_notice, "sandbox", notice, kind="callback").ack.value)
+            results.append(own.run(service.apply_notice, "sandbox", notice, kind="callback", ctx=ctx).ack.value)
             if own.sync_engine is not None:
                 own.sync_engine.dispose()
 

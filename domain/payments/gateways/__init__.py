@@ -8,14 +8,13 @@ from domain.payments.gateways.paygov import PaygovGateway
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import VietQRGateway, decode
 from domain.payments.gateways.vnpay import VnpayGateway
-from domain.settings import GATEWAYS, PaymentSettings, current_settings
+from domain.settings import GATEWAYS, PaymentSettings
 
 LABELS = {"sandbox": "Cổng thử nghiệm (sandbox)", "vnpay": "VNPAY (thẻ ATM, ví, QR ngân hàng)",
           "vietqr": "Chuyển khoản VietQR", "paygov": "Nền tảng thanh toán quốc gia (Paygov)"}
 
 
-def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
-    settings = settings or current_settings().payments
+def make(name: str, settings: PaymentSettings) -> Gateway:
     if name == "sandbox":
         return SandboxGateway(settings.sandbox_secret)
     if name == "vnpay":
@@ -28,9 +27,8 @@ def make(name: str, settings: PaymentSettings | None = None) -> Gateway:
     raise NotFound(f"Không có cổng thanh toán {name!r}.")
 
 
-def enabled(name: str) -> Gateway:
+def enabled(name: str, settings: PaymentSettings) -> Gateway:
     """An enabled gateway by name; 400 for a known but disabled one, 404 for an unknown name."""
-    settings = current_settings().payments
     if name not in GATEWAYS:
         raise NotFound(f"Không có cổng thanh toán {name[:20]!r}.")
     if not settings.is_enabled(name):
@@ -38,8 +36,8 @@ def enabled(name: str) -> Gateway:
     return make(name, settings)
 
 
-def enabled_names() -> tuple[str, ...]:
-    return current_settings().payments.enabled
+def enabled_names(settings: PaymentSettings) -> tuple[str, ...]:
+    return settings.enabled
 
 
 def vietqr_fields(payload: str) -> dict[str, str]:
