@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
 from api.v1.dossiers import DossierOut, dossier_out
+from api.web.passkey_session import PasskeySessionRequired, is_staff, signed_in_with_passkey
 from api.web.providers import API_USER
 from api.web.state import settings_of
 from api.web.uploads import receive_result_upload
@@ -243,6 +244,11 @@ class DecisionController(Controller):
             try:
                 get_dossier(session, me.user_id, dossier_id)  # the filer may check their own
             except NotFound:
+                if not is_staff(me):
+                    raise  # someone else's dossier: 404, as everywhere
+                if not signed_in_with_passkey(me):  # outside /api/v1/officer/: the app's guard does not see it
+                    raise PasskeySessionRequired("Cán bộ chỉ xem hồ sơ trong phiên đăng nhập bằng khóa truy cập "
+                                                 "(passkey session required).") from None
                 off = backoffice.officer(session, me.user_id)
                 backoffice.get_for_officer(session, off, dossier_id)
             return backoffice.verify_decisions(session, dossier_id)

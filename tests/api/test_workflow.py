@@ -13,6 +13,7 @@ from api.cli import main as cli
 from domain.audit import AuditEvent, verify_chain
 from domain.db import Database
 from domain.dossiers.models import Decision, Dossier
+from tests import factories
 from tests.api.backoffice import act, filed
 from tests.helpers import PASSWORD, bearer, login, new_phone, signed_in
 
@@ -180,3 +181,20 @@ def test_audit_chain_tamper_detected(client, database_url: str) -> None:  # type
     # the row stays broken for this database: put it back for the tests that follow
     db.run(lambda s: s.execute(update(AuditEvent).where(AuditEvent.id == target).values(event=event)))
     assert db.run(verify_chain).broken_at is None
+
+
+def test_decision_check_is_the_filers_or_a_passkey_officers(client, catalogue_db: str) -> None:  # type: ignore[no-untyped-def]
+    """Regression (authorization matrix): the decision check sits outside /api/v1/officer/, so the passkey
+    guard did not cover it: an officer of the unit in a password-only session read it, and another citizen
+    got 403 (an officer's refusal) where someone else's dossier is 404."""
+    db = Database(catalogue_db)
+    owner, other = factories.citizen(db), factories.citizen(db)
+    dossier_id = factories.submitted(db, owner)
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver",), client=client)
+    url = f"/api/v1/dossiers/{dossier_id}/decision/verify"
+    assert client.get(url, headers=owner.headers).status_code == 200
+    assert client.get(url, headers=bearer(officer.tokens)).status_code == 200
+    password_only = client.get(url, headers=bearer(login(client, officer.username)))
+    assert password_only.status_code == 403, password_only.text
+    assert password_only.json()["title"] == "Passkey session required"
+    assert client.get(url, headers=other.headers).status_code == 404
