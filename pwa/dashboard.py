@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -138,6 +139,13 @@ def parse_filters(params: Any, today: date) -> tuple[dict[str, Any], SummaryQuer
     return form, SummaryQuery(start, end, unit, field)
 
 
+def timeliness(_: Callable[[str], str], rows: Sequence[Any]) -> list[svg.Series]:
+    """Early, on time and late, one series each, over rows that count them (periods or units)."""
+    return [svg.Series(_("Trước hạn"), [r.early for r in rows], COLOURS["early"]),
+            svg.Series(_("Đúng hạn"), [r.on_time for r in rows], COLOURS["on_time"]),
+            svg.Series(_("Trễ hạn"), [r.late for r in rows], COLOURS["late"])]
+
+
 def charts(s: Summary, lang: str) -> dict[str, Markup]:
     """The charts of a summary, titled and described in the page's language."""
     _ = translations(lang).gettext
@@ -161,17 +169,13 @@ def charts(s: Summary, lang: str) -> dict[str, Markup]:
           "đúng hạn (kể cả trước hạn) %(share)s.") % {
             "settled": f.num(res.settled), "early": f.num(res.early), "on_time": f.num(res.on_time),
             "late": f.num(res.late), "share": f.pct(res.share_on_time)},
-        labels, [svg.Series(_("Trước hạn"), [p.early for p in s.series], COLOURS["early"]),
-                 svg.Series(_("Đúng hạn"), [p.on_time for p in s.series], COLOURS["on_time"]),
-                 svg.Series(_("Trễ hạn"), [p.late for p in s.series], COLOURS["late"])],
+        labels, timeliness(_, s.series),
         short=lambda label: f.short(label, g))
     units = [u for u in s.by_unit if u.early + u.on_time + u.late > 0]
     by_unit = svg.share_bars(
         "ch-units", _("Tỷ lệ đúng hạn theo đơn vị"),
         "; ".join(f"{u.name}: {f.pct(u.share_on_time)}" for u in units) or _("Chưa có kết quả."),
-        [u.name for u in units], [svg.Series(_("Trước hạn"), [u.early for u in units], COLOURS["early"]),
-                                  svg.Series(_("Đúng hạn"), [u.on_time for u in units], COLOURS["on_time"]),
-                                  svg.Series(_("Trễ hạn"), [u.late for u in units], COLOURS["late"])],
+        [u.name for u in units], timeliness(_, units),
         notes=[f.pct(u.share_on_time) for u in units])
     p = s.procedures
     offer = svg.share_bars(

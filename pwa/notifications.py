@@ -15,6 +15,7 @@ from api.web import guards
 from api.web.push import subscribe
 from api.web.session import page_principal, page_user
 from auth import accounts
+from auth.tokens import Principal
 from domain.errors import DomainError, InvalidInput
 from domain.outbox import preferences, templates
 from domain.settings import current_settings
@@ -121,13 +122,21 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     return Redirect("/thong-bao/cai-dat?ok=1", status_code=303)
 
 
-@post("/thong-bao/thiet-bi", include_in_schema=False)
-async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
-    """push.js posts the browser's subscription here (JSON, with the page's CSRF token)."""
+async def _device_json(request: Request[Any, Any, Any]) -> tuple[Principal, Any] | Response[Any]:
+    """push.js's caller and the JSON it sent; a 401 answer for a browser that is not signed in."""
     me = page_principal(request)
     if me is None:
         return Response({"detail": "sign in first"}, status_code=401)
-    body = await request.json()
+    return me, await request.json()
+
+
+@post("/thong-bao/thiet-bi", include_in_schema=False)
+async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
+    """push.js posts the browser's subscription here (JSON, with the page's CSRF token)."""
+    signed = await _device_json(request)
+    if isinstance(signed, Response):
+        return signed
+    me, body = signed
     if not isinstance(body, dict) or not isinstance(body.get("keys"), dict):
         raise InvalidInput("Hãy gửi đăng ký của trình duyệt: {endpoint, keys: {p256dh, auth}}.", field="keys")
     out = await subscribe(request, me.user_id, body.get("endpoint"), body["keys"].get("p256dh"),
@@ -137,10 +146,10 @@ async def device_subscribe(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/thong-bao/thiet-bi/huy", include_in_schema=False)
 async def device_unsubscribe(request: Request[Any, Any, Any]) -> Response[Any]:
-    me = page_principal(request)
-    if me is None:
-        return Response({"detail": "sign in first"}, status_code=401)
-    body = await request.json()
+    signed = await _device_json(request)
+    if isinstance(signed, Response):
+        return signed
+    me, body = signed
     endpoint = body.get("endpoint") if isinstance(body, dict) else None
     if not isinstance(endpoint, str) or not endpoint:
         raise InvalidInput("Hãy gửi địa chỉ (endpoint) của đăng ký.", field="endpoint")
