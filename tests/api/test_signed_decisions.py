@@ -223,3 +223,8 @@ def test_a_revoked_passkey_signs_nothing_but_its_decisions_still_verify(client: 
     assert check(client, office, d)["valid"] is False
     db.run(lambda s: s.execute(update(Passkey).where(Passkey.id == first_id).values(revoked_at=revoked_at)))
     assert check(client, office, d)["valid"] is True
+    # its credential id stays taken: a new registration excludes it too
+    step_up(client, approver, auth)
+    options = client.post("/api/v1/auth/passkeys/registration/options", headers=bearer(approver))
+    assert options.status_code == 200, options.text
+    assert first.id in [c["id"] for c in options.json()["excludeCredentials"]]
