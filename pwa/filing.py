@@ -300,7 +300,9 @@ async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
         except DomainError as exc:
             error = exc
     status = error.status if error else 200
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    headers = {"Cache-Control": "no-store"}  # a detailed answer lives under its URL: no cache keeps any
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return render(request, "filing/lookup.html", {"code": code, "check": check, "result": result, "error": error},
                   status=status, headers=headers)
 

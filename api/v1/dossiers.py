@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.orm import Session
@@ -309,7 +310,7 @@ class LookupController(Controller):
     path = "/api/v1/lookup"
     tags = ["filing"]
 
-    @get("/{code:str}")
+    @get("/{code:str}", cache_control=CacheControlHeader(no_store=True))
     async def lookup(
         self, request: Request[Any, Any, Any], code: str,
         check: Annotated[str | None, Parameter(

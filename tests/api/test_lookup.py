@@ -80,6 +80,7 @@ def test_the_check_value_shows_the_rest(client: Any, catalogue_db: str) -> None:
         assert body["checked"] is True and body["procedure_code"] == "1.004222"
         assert set(HIDDEN) <= set(body) and body["procedure_name"] and body["receiving_unit"]
         assert "Nguyễn Văn An" not in r.text  # still no personal data
+        assert "no-store" in r.headers["cache-control"]  # the detailed answer is kept by no cache
 
 
 def test_a_wrong_check_value_answers_like_an_unknown_code(client: Any, catalogue_db: str,

@@ -43,9 +43,11 @@ def test_the_receipt_prints_the_check_value_and_its_qr_link_carries_it(page_clie
     assert link, "no lookup link on the receipt"
     query = parse_qs(urlsplit(unescape(link.group(1))).query)
     assert query == {"ma": [code], "kiem-tra": [check]}
-    # the link opens the whole answer
+    # the link opens the whole answer, to anyone (signed out here), and no cache keeps it
+    page_client.cookies.clear()
     page = page_client.get(f"/tra-cuu?{urlsplit(unescape(link.group(1))).query}")
     assert page.status_code == 200 and "Đăng ký thường trú" in page.text and "Nơi tiếp nhận" in page.text
+    assert "no-store" in page.headers["cache-control"]  # the detailed answer is kept by no cache
 
 
 def test_the_page_shows_status_and_date_only_by_the_code(page_client: Any, catalogue_db: str) -> None:
