@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         gc.freeze()
         # MOTCUA_EMBEDDED_WORKER=1 (make run): the notification worker runs in this process
         try:
-            async with embedded(database, settings.notifications.embedded_worker):
+            async with embedded(database, settings.notifications):
                 yield
         finally:
             if db is None:

@@ -285,7 +285,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         except WorkerBusy as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        worker = Worker(db, batch=args.batch, concurrency=args.concurrency)
+        worker = Worker(db, get_settings().notifications, batch=args.batch, concurrency=args.concurrency)
         try:
             if args.once:
                 taken = await worker.drain(timeout=args.timeout)

@@ -14,7 +14,6 @@ from typing import Any
 
 from domain.errors import DomainError
 from domain.outbox.enqueue import enqueue_code
-from domain.settings import current_settings
 from notifications.channels.sms import can_send
 
 log = logging.getLogger("motcua.codes")
@@ -29,7 +28,7 @@ async def deliver_code(app: Any, row: Any, code: str, *, channel: str | None = N
                        values: dict[str, Any] | None = None) -> None:
     """Send ``row``'s code by its channel (phone | email), or by ``channel`` when the row's says what the
     code is for (an invitation's); ``event`` and ``values``: another template than the verification's."""
-    settings = current_settings().notifications
+    settings = app.state.settings.notifications  # the settings the app was built with
     dev = settings.env in ("dev", "test")
     via = channel or row.channel
     reachable = settings.email_enabled if via == "email" else can_send(settings)

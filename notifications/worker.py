@@ -56,7 +56,7 @@ from domain.outbox.models import (
     PushSubscription,
 )
 from domain.outbox.models import DELIVERED as STATUS_DELIVERED
-from domain.settings import NotifySettings, current_settings
+from domain.settings import NotifySettings
 from notifications.channels import DELIVERED, RETRY, TECHNICAL, Result
 from notifications.channels import email as email_channel
 from notifications.channels import sms as sms_channel
@@ -292,11 +292,11 @@ def record(session: Session, worker: str, settings: NotifySettings, outcomes: li
 
 # --- the worker ---------------------------------------------------------------------------------
 class Worker:
-    def __init__(self, db: Database, settings: NotifySettings | None = None, *, name: str | None = None,
+    def __init__(self, db: Database, settings: NotifySettings, *, name: str | None = None,
                  batch: int = 100, concurrency: int = 64, sms: sms_channel.SmsProvider | None = None,
                  resolve: Any = None, seed: int | None = None) -> None:
         self.db = db
-        self.settings = settings or current_settings().notifications
+        self.settings = settings  # the notifications section, handed in by the root that builds the worker
         self.name = name or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch = max(1, min(batch, 1000))
         self.concurrency = max(1, min(concurrency, 512))
@@ -468,7 +468,7 @@ class Running:
                 self.lock.close()
 
 
-async def start_embedded(db: Database, settings: NotifySettings | None = None) -> Running | None:
+async def start_embedded(db: Database, settings: NotifySettings) -> Running | None:
     """The worker inside the web process (``make run``): a task on the app's event loop."""
     try:
         lock = sqlite_lock(db)
@@ -482,8 +482,9 @@ async def start_embedded(db: Database, settings: NotifySettings | None = None) -
 
 
 @contextlib.asynccontextmanager
-async def embedded(db: Database, enabled: bool) -> AsyncIterator[Running | None]:
-    running = await start_embedded(db) if enabled else None
+async def embedded(db: Database, settings: NotifySettings) -> AsyncIterator[Running | None]:
+    """The embedded worker for the app's lifespan when ``settings.embedded_worker`` (else nothing)."""
+    running = await start_embedded(db, settings) if settings.embedded_worker else None
     try:
         yield running
     finally:

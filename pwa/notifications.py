@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from api.web import guards
 from api.web.push import subscribe
 from api.web.session import page_principal, page_user
+from api.web.state import settings_of
 from auth import accounts
 from auth.tokens import Principal
 from domain.errors import DomainError, InvalidInput
 from domain.outbox import preferences, templates
-from domain.settings import current_settings
 from notifications import worker as outbox_worker
 from notifications.channels import inbox, webpush
 from pwa.render import render, request_language
@@ -94,7 +94,7 @@ async def _settings_page(request: Request[Any, Any, Any], user_id: int, *, error
     ctx = await request.app.state.db.read(load)
     return render(request, "notifications/settings.html", {
         **ctx, "channels": preferences.CONFIGURABLE, "channel_names": CHANNEL_NAMES, "error": error, "saved": saved,
-        "push_enabled": current_settings().notifications.push_enabled}, status=status)
+        "push_enabled": settings_of(request).notifications.push_enabled}, status=status)
 
 
 @get("/thong-bao/cai-dat", include_in_schema=False)
@@ -189,7 +189,7 @@ async def admin_preview(request: Request[Any, Any, Any], event: str) -> Response
     me = page_user(request)
     await guards.require_admin(request, me.user_id)
     tpl, values = templates.preview_request(event, request.query_params)
-    base = current_settings().notifications.public_url
+    base = settings_of(request).notifications.public_url
     previews = [templates.preview(event, lang, values, public_url=base) for lang in templates.LANGUAGES]
     return render(request, "notifications/preview.html", {
         "tpl": tpl, "previews": previews, "values": {**tpl.sample, **values}})

@@ -19,7 +19,7 @@ from auth.tokens import Principal
 from domain.db import Database
 from domain.errors import InvalidInput
 from domain.outbox import preferences, templates
-from domain.settings import current_settings
+from domain.settings import Settings
 from notifications import worker as outbox_worker
 from notifications.channels import inbox, webpush
 
@@ -173,12 +173,12 @@ class PushController(Controller):
     tags = ["notifications"]
 
     @get("/vapid-public-key")
-    async def vapid_public_key(self) -> VapidKeyOut:
+    async def vapid_public_key(self, settings: Settings) -> VapidKeyOut:
         """The server's VAPID public key: the `applicationServerKey` browsers subscribe with."""
-        settings = current_settings().notifications
-        if not settings.push_enabled:
+        notify = settings.notifications
+        if not notify.push_enabled:
             raise webpush.PushUnavailable("Web Push is not configured on this server (no VAPID key)")
-        return VapidKeyOut(public_key=webpush.public_key_of(settings.vapid_private_key))
+        return VapidKeyOut(public_key=webpush.public_key_of(notify.vapid_private_key))
 
     @post("/subscriptions", status_code=HTTP_201_CREATED, dependencies={"me": API_USER})
     async def subscribe(self, request: Request[Any, Any, Any], me: Principal, data: SubscriptionIn) -> SubscriptionOut:
@@ -248,11 +248,12 @@ class NotificationAdminController(Controller):
                             placeholders=list(t.placeholders), label=t.label(lang)) for t in templates.events()]
 
     @get("/templates/{event:str}/preview")
-    async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str) -> templates.PreviewOut:
+    async def preview(self, request: Request[Any, Any, Any], me: Principal, event: str,
+                      settings: Settings) -> templates.PreviewOut:
         """A template filled with its sample values; any `?name=value` of its placeholders overrides them."""
         await guards.require_admin(request, me.user_id)
         _, values = templates.preview_request(event, request.query_params)
-        return templates.preview(event, _lang(request), values, public_url=current_settings().notifications.public_url)
+        return templates.preview(event, _lang(request), values, public_url=settings.notifications.public_url)
 
 
 ROUTES: list[Any] = [NotificationController, PushController, NotificationAdminController]

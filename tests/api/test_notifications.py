@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
+from api.app import create_app
 from auth import accounts as service
 from domain.db import Database
 from domain.errors import InvalidInput
@@ -28,6 +30,13 @@ PROBLEM = "application/problem+json"
 def notify(catalogue_db: str) -> Iterator[Any]:
     with notify_env() as settings:
         yield settings
+
+
+@pytest.fixture(scope="module")
+def client(notify: Any) -> Iterator[Any]:
+    """This module's app, built (as at start-up) with Web Push configured: an app keeps its settings."""
+    with TestClient(create_app(), base_url="http://localhost:8000") as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +66,7 @@ def notify_user(database_url: str, user_id: int, n: int = 1, event: str = "dossi
 def test_vapid_public_key(client: Any, notify: Any) -> None:
     r = client.get("/api/v1/push/vapid-public-key")
     assert r.status_code == 200 and r.json() == {"public_key": public_key_of(notify.vapid_private_key)}
-    with notify_env(MOTCUA_VAPID_PRIVATE_KEY=""):
+    with notify_env(MOTCUA_VAPID_PRIVATE_KEY=""), TestClient(create_app(), base_url="http://localhost:8000") as client:
         r = client.get("/api/v1/push/vapid-public-key")
         assert r.status_code == 503 and r.headers["content-type"].startswith(PROBLEM)
 

@@ -550,6 +550,7 @@ async def test_phone_code_goes_by_sms_and_does_not_stay(db: Database, settings: 
             pass
 
     App.state.db = db  # type: ignore[attr-defined]
+    App.state.settings = settings_from_env()  # type: ignore[attr-defined]  # what the app was built with
     row = type("Row", (), {"user_id": uid, "channel": "phone", "destination": "+84912000003"})()
     with caplog.at_level(logging.INFO):
         await deliver_code(App, row, "246810")
