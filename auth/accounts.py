@@ -261,6 +261,19 @@ def _code_hash(code: str, code_id: int) -> str:
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _count_code_request(session: Session, user_id: int, client: Client) -> None:
+    """The limits on asking for one-time codes, per account and per address: refuse before writing anything
+    (a refusal changes nothing), then count this request."""
+    limits = ((ratelimit.CODE_ACCOUNT, f"{user_id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
+    for limit, key in limits:
+        wait = ratelimit.retry_after(session, limit, key)
+        if wait:
+            raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
+    for limit, key in limits:
+        if ratelimit.hit(session, limit, key):
+            record(session, "auth.code_limited", actor_id=user_id, ip=client.ip)
+
+
 def request_code(session: Session, user_id: int, channel: str, *, client: Client = Client()) -> tuple[OneTimeCode, str]:
     """Create a 6-digit code for the user's phone or email; the caller delivers it (outbox / dev log)."""
     user = get_user(session, user_id)
@@ -269,14 +282,7 @@ def request_code(session: Session, user_id: int, channel: str, *, client: Client
         raise InvalidInput("Kênh nhận mã phải là số điện thoại (phone) hoặc email.", field="channel")
     if not destination:
         raise InvalidInput("Tài khoản chưa có số điện thoại/email này.", field="channel")
-    limits = ((ratelimit.CODE_ACCOUNT, f"{user.id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
-    for limit, key in limits:  # refuse before writing anything: a refusal changes nothing
-        wait = ratelimit.retry_after(session, limit, key)
-        if wait:
-            raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
-    for limit, key in limits:
-        if ratelimit.hit(session, limit, key):
-            record(session, "auth.code_limited", actor_id=user.id, ip=client.ip)
+    _count_code_request(session, user.id, client)
     code = f"{secrets.randbelow(10**6):06d}"
     now = _now()
     row = OneTimeCode(user_id=user.id, channel=channel, destination=destination, code_hash="", created_at=now,
@@ -389,14 +395,7 @@ def request_invitation_code(session: Session, invitation_id: int, user_id: int, 
     account proved it before): accepting needs it (security review finding 5). Earlier unused codes for
     invitations stop working; the caller delivers it (``notifications.codes.deliver_code``)."""
     inv, org = open_invitation(session, invitation_id, user_id)
-    limits = ((ratelimit.CODE_ACCOUNT, f"{user_id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
-    for limit, key in limits:  # refuse before writing anything: a refusal changes nothing
-        wait = ratelimit.retry_after(session, limit, key)
-        if wait:
-            raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
-    for limit, key in limits:
-        if ratelimit.hit(session, limit, key):
-            record(session, "auth.code_limited", actor_id=user_id, ip=client.ip)
+    _count_code_request(session, user_id, client)
     now = _now()
     for old in session.scalars(select(OneTimeCode).where(OneTimeCode.user_id == user_id,
                                                          OneTimeCode.channel == INVITATION_CODE,
