@@ -109,10 +109,6 @@ class Passkey(Base):
     # so the decisions it signed before can still be verified (security review finding 12)
     revoked_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
 
 class WebAuthnChallenge(Base):
     """A challenge handed to a browser: short-lived, used once, shared by all app processes."""

@@ -30,6 +30,7 @@ from tests.helpers import (
     add_passkey,
     audit,
     bearer,
+    credential_post,
     enrol_staff,
     fill,
     new_phone,
@@ -212,6 +213,11 @@ def test_a_revoked_passkey_signs_nothing_but_its_decisions_still_verify(client: 
     refused = passkey_sign_in(client, auth, credential=first)
     assert refused.status_code == 400 and "revoked" in refused.json()["detail"]
     assert audit(db, "auth.login_failed", office["approver_id"])[-1]["reason"] == "revoked"
+    options = client.post("/api/v1/auth/step-up/options", headers=bearer(approver)).json()
+    assert first.id not in [c["id"] for c in options["allowCredentials"]]
+    stepped = credential_post(client, "/api/v1/auth/step-up/verify", auth.get(options, credential=first),
+                              **bearer(approver))
+    assert stepped.status_code == 400 and "revoked" in stepped.json()["detail"]
     other = awaiting(client, office, "reject")
     late = sign(client, office, other, "reject", "Không đủ điều kiện", credential=first)
     assert late.status_code == 400 and "revoked" in late.json()["detail"]
