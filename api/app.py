@@ -28,6 +28,7 @@ from api.v1 import passkeys as passkey_api
 from api.v1 import payments as payment_api
 from api.v1 import stats as stats_api
 from api.web.errors import error_handlers
+from api.web.guards import ids_in_range
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
 from api.web.providers import PROVIDERS
 from api.web.proxies import TrustedProxiesMiddleware, parse_networks
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             SignInRequired: lambda request, _exc: account.login_redirect(request),
             GoElsewhere: go_elsewhere,
         },
-        guards=[passkey_session_only],  # officers and admins act only from passkey sessions
+        guards=[ids_in_range, passkey_session_only],  # ids a column can hold; staff only in passkey sessions
         before_send=[security_headers(settings)],
         compression_config=CompressionConfig(
             backend="brotli",

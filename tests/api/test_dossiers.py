@@ -16,7 +16,7 @@ from domain.dossiers.models import Dossier, IdempotencyKey
 from domain.errors import Conflict
 from tests.api.backoffice import officer
 from tests.api.payments_world import UNIT, filed
-from tests.helpers import PASSWORD, bearer, enrol_staff, fill, jpeg, new_phone, signed_in
+from tests.helpers import PASSWORD, bearer, enrol_staff, fill, is_problem, jpeg, new_phone, signed_in
 from tests.softauthn import SoftAuthenticator
 
 
@@ -233,3 +233,16 @@ def test_identity_level_two_and_admin_form_edit(client, database_url: str) -> No
     assert (
         client.post("/api/v1/admin/procedures/1.001612/form", headers=bearer(citizen), json=edited).status_code == 403
     )
+
+
+def test_an_id_no_column_can_hold_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    """Regression (schemathesis): an id in the path beyond a database integer answered 500 (SQLite's
+    OverflowError, PostgreSQL's int4 range); no object has it, so it is 404 on the API and on pages."""
+    _, tokens = signed_in(client)
+    for path in ("/api/v1/dossiers/297434548449666112811958272", "/api/v1/me/invitations/2147483648/accept",
+                 "/api/v1/payments/9223372036854775808"):
+        r = client.request("POST" if path.endswith("accept") else "GET", path, headers=bearer(tokens),
+                           json={"code": "123456"})
+        is_problem(r, 404)
+    page = client.get("/ho-so/99999999999999999999999", headers={"cookie": f"motcua_at={tokens['access_token']}"})
+    assert page.status_code == 404
