@@ -16,6 +16,7 @@ from api.web.providers import API_USER
 from api.web.push import subscribe
 from auth import accounts
 from auth.tokens import Principal
+from domain.clock import utc
 from domain.db import Database
 from domain.errors import InvalidInput
 from domain.outbox import preferences, templates
@@ -207,8 +208,8 @@ class PushController(Controller):
 
 
 def _sub_out(s: Any) -> SubscriptionOut:
-    return SubscriptionOut(id=s.id, endpoint=s.endpoint, lang=s.lang, created_at=s.created_at,
-                           last_success_at=s.last_success_at)
+    return SubscriptionOut(id=s.id, endpoint=s.endpoint, lang=s.lang, created_at=utc(s.created_at),
+                           last_success_at=utc(s.last_success_at) if s.last_success_at else None)
 
 
 class NotificationAdminController(Controller):

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from domain.clock import utc
 from domain.errors import InvalidInput, NotFound
 from domain.outbox import templates
 from domain.outbox.models import Notification
@@ -43,7 +44,7 @@ def item(n: Notification, lang: str) -> NotificationOut:
     except templates.TemplateError:
         title, body, url = n.event, "", "/thong-bao"
     return NotificationOut(id=n.id, message_id=n.message_id, event=n.event, title=title, body=body, url=url,
-                           dossier_id=n.dossier_id, created_at=n.created_at, read=n.read_at is not None)
+                           dossier_id=n.dossier_id, created_at=utc(n.created_at), read=n.read_at is not None)
 
 
 def mine(session: Session, user_id: int, lang: str, *, limit: int = 20, before: int | None = None

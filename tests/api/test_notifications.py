@@ -19,6 +19,7 @@ from domain.db import Database
 from domain.errors import InvalidInput
 from domain.outbox.enqueue import enqueue
 from notifications.channels.webpush import check_subscription, public_key_of
+from tests import factories
 from tests.helpers import PASSWORD, bearer, enrol_staff, login, page_passkey_login, register, signed_in
 from tests.pushservice import PushService, b64e, notify_env
 from tests.softauthn import SoftAuthenticator
@@ -316,3 +317,15 @@ def test_admin_pages(page_client: Any, client: Any, notify: Any, admin_tokens: d
     preview = page_client.get("/quan-tri/thong-bao/mau/dossier.supplement_requested", params={"reason": "Ảnh mờ"})
     assert preview.status_code == 200
     assert "Cơ quan đề nghị bổ sung: Ảnh mờ." in preview.text and "The office asks you to add: Ảnh mờ." in preview.text
+
+
+def test_inbox_times_carry_their_zone(client, catalogue_db: str) -> None:  # type: ignore[no-untyped-def]
+    """Regression (schemathesis): on SQLite the inbox's ``created_at`` came back without a zone, which is no
+    RFC 3339 ``date-time`` (the OpenAPI document's format)."""
+    db = Database(catalogue_db)
+    citizen = factories.citizen(db)
+    factories.submitted(db, citizen)
+    items = client.get("/api/v1/notifications", headers=citizen.headers).json()["items"]
+    assert items
+    for item in items:
+        assert datetime.fromisoformat(item["created_at"]).tzinfo is not None, item["created_at"]
