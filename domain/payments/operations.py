@@ -729,6 +729,9 @@ def public_receipt(session: Session, public_id: str) -> tuple[Receipt, list[Refu
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-
-    start = datetime(day.year, day.month, day.day, tzinfo=TZ).astimezone(UTC)
-    return start, start + timedelta(days=1)
+    """The UTC instants a day in Vietnam starts and ends; a day whose bounds no datetime holds is 400."""
+    try:
+        start = datetime(day.year, day.month, day.day, tzinfo=TZ).astimezone(UTC)
+        return start, start + timedelta(days=1)
+    except OverflowError:
+        raise InvalidInput("Ngày không hợp lệ (ngoài phạm vi).", field="day") from None

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from domain.audit import AuditEvent
 from domain.db import Database
+from tests import factories
 from tests.api.payments_world import CODE, filed, gateways_client, officer, pay
-from tests.helpers import bearer, login, signed_in
+from tests.helpers import bearer, is_problem, login, signed_in
 
 pytestmark = pytest.mark.usefixtures("gateways_on")  # every gateway on, against the local stand-in
 
@@ -123,3 +124,12 @@ def test_a_small_transfer_needs_one_officer(client: Any, db: Database, amount: i
     r = client.post(f"/api/v1/officer/payments/{p['id']}/confirm", headers=bearer(accountant),
                     json={"amount_vnd": p["amount_vnd"], "bank_ref": "FT1"})
     assert r.json() == {"result": "confirmed", "status": "success"}
+
+
+def test_reconciliation_of_a_day_out_of_range_is_400(client, catalogue_db: str) -> None:  # type: ignore[no-untyped-def]
+    """Regression (schemathesis): day=0001-01-01 (its midnight in Vietnam is before year 1 in UTC) was a 500."""
+    accountant = factories.officer(Database(catalogue_db), factories.FEE_UNIT, ("accountant",), client=client)
+    r = client.get("/api/v1/officer/payments/reconciliation", params={"day": "0001-01-01"},
+                   headers=bearer(accountant.tokens))
+    is_problem(r, 400)
+    assert r.json()["field"] == "day"
