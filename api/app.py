@@ -78,7 +78,7 @@ def security_headers(settings: Settings) -> Any:
     and the service worker only: on a stylesheet or an image they do nothing but weigh ~500 bytes a
     response (a tenth of a phone's first load over HTTP/1.1)."""
     csp = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-           b"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+           b"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
            b"frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'")
     everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
     if settings.is_production:

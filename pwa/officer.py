@@ -530,7 +530,7 @@ async def logbook(request: Request[Any, Any, Any]) -> Response[Any]:
     start, end = _day(qp.get("from"), "from"), _day(qp.get("to"), "to")
     rows = await request.app.state.db.read(backoffice.logbook, me.user_id, unit, start, end)
     safe = "".join(ch for ch in unit if ch.isalnum() or ch in ".-")
-    return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv; charset=utf-8",
+    return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{safe}-{start}-{end}.csv"',
                              "Cache-Control": "private, no-store"})
 

@@ -46,7 +46,7 @@ from pwa.render import is_htmx, render
 log = logging.getLogger("motcua")
 POLL_SECONDS = 2
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'{extra}; frame-ancestors 'none'; "
+       "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'{extra}; frame-ancestors 'none'; "
        "manifest-src 'self'; worker-src 'self'")
 
 

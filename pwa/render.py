@@ -114,7 +114,7 @@ def render(request: Request[Any, Any, Any], template: str, context: dict[str, An
            "province": getattr(request.app.state, "province_name", ""), **(context or {})}
     html = environment(lang).get_template(template).render(ctx)
     response: Response[bytes] = Response(
-        html.encode(), status_code=status, media_type="text/html; charset=utf-8",
+        html.encode(), status_code=status, media_type="text/html",
         headers={"Vary": "HX-Request, Cookie", "Content-Language": lang, **(headers or {})},
     )
     query_lang = request.query_params.get("lang")

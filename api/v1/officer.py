@@ -180,7 +180,7 @@ class OfficerController(Controller):
                       to: date) -> Response[bytes]:
         """The logbook (form 06) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
         rows = await db.read(backoffice.logbook, me.user_id, unit, from_, to)
-        return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv; charset=utf-8",
+        return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})
 
 

@@ -62,5 +62,5 @@ async def reconciliation_csv(request: Request[Any, Any, Any], user_id: int, day:
     rows = await request.app.state.db.read(reconcile.lines, user_id, day, gateway)
     text = reconcile.to_csv(reconcile.summary(rows), reconcile.SUMMARY_COLUMNS) if summary else reconcile.to_csv(rows)
     name = f"doi-soat-{day.isoformat()}{'-' + gateway if gateway else ''}{'-tong-hop' if summary else ''}.csv"
-    return Response(text, media_type="text/csv; charset=utf-8",
+    return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -99,7 +99,7 @@ def stream_document(request: Request[Any, Any, Any], doc: Any) -> Stream:
     filename = quote(doc.display_name)
     return Stream(
         storage.iter_chunks(doc.storage_key),
-        media_type=doc.content_type,
+        media_type=doc.content_type.split(";")[0],  # Litestar adds the charset of text types
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{filename}",
             "Content-Length": str(doc.size),

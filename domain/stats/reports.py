@@ -268,7 +268,7 @@ def _column_letter(index: int) -> str:
 def render(rep: Report, fmt: str) -> tuple[bytes, str, str]:
     """(body, media type, file name) of a report in CSV or XLSX."""
     if fmt == "csv":
-        return to_csv(rep), "text/csv; charset=utf-8", f"{rep.filename}.csv"
+        return to_csv(rep), "text/csv", f"{rep.filename}.csv"
     if fmt == "xlsx":
         return (to_xlsx(rep), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"{rep.filename}.xlsx")
