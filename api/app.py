@@ -11,7 +11,6 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -27,6 +26,7 @@ from api.v1 import officer as officer_api
 from api.v1 import passkeys as passkey_api
 from api.v1 import payments as payment_api
 from api.v1 import stats as stats_api
+from api.web.csrf import SessionCsrfMiddleware
 from api.web.errors import error_handlers
 from api.web.guards import ids_in_range
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
@@ -136,16 +136,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         dependencies=PROVIDERS,
         before_request=notification_pages.unread_for_header,
         middleware=[DefineMiddleware(TrustedProxiesMiddleware, trusted=parse_networks(settings.web.trusted_proxies)),
-                    DefineMiddleware(SessionCookieMiddleware)],
-        csrf_config=CSRFConfig(
-            secret=settings.web.secret_key,
-            cookie_name=cookie_names(settings).csrf,
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-            exclude=["^/api/"],  # the JSON API takes bearer tokens only, never cookies
-        ),
+                    DefineMiddleware(SessionCookieMiddleware),
+                    # after the session: CSRF tokens are tied to it (api/web/csrf.py, ADR 0006)
+                    DefineMiddleware(SessionCsrfMiddleware)],
         state=State(
             {
                 "db": database,

@@ -118,3 +118,37 @@ def reset(session: Session, limit: Limit, subject: str) -> None:
         if row is not None:
             session.delete(row)
     session.flush()
+
+
+# The public verification of a result (POST /xac-minh/{id}): anonymous uploads, per client address
+VERIFY_CLIENT = Limit("verify-client", 30, timedelta(hours=1), timedelta(hours=1))
+# Each account's upload quota (MOTCUA_UPLOAD_QUOTA_MB) counts the bytes received in a window of this length
+UPLOAD_WINDOW = timedelta(hours=24)
+_COUNT_MAX = 2**31 - 1  # the counter column is a 32-bit integer
+
+
+def _upload_key(user_id: int) -> str:
+    return f"upload-bytes:{user_id}"
+
+
+def upload_bytes_used(session: Session, user_id: int, now: datetime | None = None) -> tuple[int, int]:
+    """The bytes the account uploaded in its current window, and the seconds until the window ends."""
+    now = now or datetime.now(UTC)
+    row = session.get(RateCounter, _upload_key(user_id))
+    if row is None or utc(row.window_start) + UPLOAD_WINDOW <= now:
+        return 0, 0
+    return row.count, int((utc(row.window_start) + UPLOAD_WINDOW - now).total_seconds()) + 1
+
+
+def charge_upload(session: Session, user_id: int, size: int, now: datetime | None = None) -> None:
+    """Count ``size`` received bytes against the account's quota (whether or not the file was kept)."""
+    now = now or datetime.now(UTC)
+    key = _upload_key(user_id)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(RateCounter).values(key=key, window_start=now, count=0).on_conflict_do_nothing())
+    row = session.scalar(select(RateCounter).where(RateCounter.key == key).with_for_update())
+    assert row is not None
+    if utc(row.window_start) + UPLOAD_WINDOW <= now:
+        row.window_start, row.count = now, 0
+    row.count = min(row.count + max(size, 0), _COUNT_MAX)
+    session.flush()

@@ -19,7 +19,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward
 from api.web.lookup import public_lookup
 from api.web.session import page_principal, page_user
 from api.web.state import settings_of
-from api.web.uploads import receive_upload, stream_document
+from api.web.uploads import UPLOAD_MAX_BODY, receive_upload, stream_document
 from domain.catalog.procedures import get_procedure
 from domain.dossiers import filing as service
 from domain.dossiers import forms
@@ -173,13 +173,14 @@ async def wards(request: Request[Any, Any, Any]) -> Response[Any]:
                                                  "name": name, "selected": None})
 
 
-@post("/ho-so/{dossier_id:int}/giay-to", include_in_schema=False, request_max_body_size=21 * 1024 * 1024,
-      opt={"exclude_from_csrf": True})  # checked on the streamed body by receive_upload
+@post("/ho-so/{dossier_id:int}/giay-to", include_in_schema=False, request_max_body_size=UPLOAD_MAX_BODY)
 async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
+    """One page into a slot. The CSRF token came in the query string or a header (checked before the body),
+    the caller is checked here, the size and the day's quota from the headers: then the body is read."""
     me = page_user(request)
     db = request.app.state.db
     try:
-        slot, stored = await receive_upload(request, csrf=True)
+        slot, stored = await receive_upload(request, user_id=me.user_id)
         doc = await db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
     except DomainError as exc:
         if request.headers.get("accept", "").startswith("application/json"):
@@ -190,7 +191,8 @@ async def upload(request: Request[Any, Any, Any], dossier_id: int) -> Response[A
                                                     "upload_error": exc, "provinces": provinces(),
                                                     "wards_of": wards_of, "default_province": _province_code(request),
                                                     "notice": None},
-                      status=exc.status)
+                      status=exc.status,
+                      headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None)
     if request.headers.get("accept", "").startswith("application/json"):
         return Response({"id": doc.id, "sha256": doc.sha256, "size": doc.size, "content_type": doc.content_type})
     return Redirect(f"/ho-so/{dossier_id}?buoc={await _docs_step(request, me.user_id, dossier_id)}", status_code=303)

@@ -26,13 +26,22 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.web.session import page_principal, page_user
+from api.web.session import client_ip, page_principal, page_user
 from api.web.state import settings_of
-from api.web.uploads import store_upload, stream_document, streamed_form
+from api.web.uploads import (
+    FORM_OVERHEAD,
+    UPLOAD_MAX_BODY,
+    check_before_body,
+    store_upload,
+    stream_document,
+    streamed_form,
+)
 from auth.accounts import needs_passkey_enrolment
 from auth.passkeys import relying_party
+from auth.ratelimit import VERIFY_CLIENT, hit
 from domain import exports
 from domain.accounts.models import OfficerRole, User
+from domain.audit import record
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
 from domain.documents.processing import EXTENSIONS, PDF_TYPE
@@ -40,7 +49,7 @@ from domain.dossiers import backoffice, commands
 from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
 from domain.dossiers.models import Decision, Dossier, DossierResult, Handoff
-from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.errors import DomainError, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from domain.results import render_result_pdf
 from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, events_from, find
 from pwa.render import is_htmx, render
@@ -454,9 +463,9 @@ def _attach(session: Session, user_id: int, dossier_id: int, version: int, store
                                     title=title, public_id=public_id)
 
 
-async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service.StoredFile, str]:
-    """The result file of a multipart form, streamed to disk, CSRF-checked before anything is stored."""
-    async with streamed_form(request, max_files=1, max_fields=6, csrf=True) as form:
+async def _receive_result(request: Request[Any, Any, Any], user_id: int) -> tuple[int, service.StoredFile, str]:
+    """The result file of a multipart form, streamed to disk (CSRF and the caller checked before the body)."""
+    async with streamed_form(request, max_files=1, max_fields=6, user_id=user_id) as form:
         version = _version(form.get("version"))
         files = form.files_of("file")
         if not files:
@@ -465,13 +474,12 @@ async def _receive_result(request: Request[Any, Any, Any]) -> tuple[int, service
         return version, await store_upload(request, files[0]), title
 
 
-@post("/can-bo/ho-so/{dossier_id:int}/ket-qua", include_in_schema=False, request_max_body_size=21 * 1024 * 1024,
-      opt={"exclude_from_csrf": True})  # checked on the streamed body by _receive_result
+@post("/can-bo/ho-so/{dossier_id:int}/ket-qua", include_in_schema=False, request_max_body_size=UPLOAD_MAX_BODY)
 async def attach_result(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """Attach the result document (PDF or image), multipart, streamed."""
     me = page_user(request)
     try:
-        version, stored, title = await _receive_result(request)
+        version, stored, title = await _receive_result(request, me.user_id)
         await request.app.state.db.write(_attach, me.user_id, dossier_id, version, stored, title)
     except DomainError as exc:
         return await _refused(request, me.user_id, dossier_id, "result", exc)
@@ -556,13 +564,29 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-@post("/xac-minh/{public_id:str}", include_in_schema=False, request_max_body_size=21 * 1024 * 1024,
+def _verify_attempt(session: Session, ip: str) -> int | None:
+    """Count one anonymous verification upload of this address; the wait when over the limit (audited)."""
+    wait = hit(session, VERIFY_CLIENT, ip)
+    if wait is not None:
+        record(session, "verify.rate_limited", subject=f"ip:{ip}", ip=ip)
+    return wait
+
+
+@post("/xac-minh/{public_id:str}", include_in_schema=False, request_max_body_size=UPLOAD_MAX_BODY,
       opt={"exclude_from_csrf": True})  # public and changes nothing: the file is hashed and forgotten
 async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Response[Any]:
-    """Compare an uploaded copy with the issued result's hash: khớp / không khớp."""
+    """Compare an uploaded copy with the issued result's hash: khớp / không khớp. Before the body: the address
+    is under its limit (429, every attempt counts), the announced size under MOTCUA_VERIFY_MAX_MB (413), the
+    result exists (404)."""
+    wait = await request.app.state.db.write(_verify_attempt, client_ip(request))  # every attempt counts
+    if wait is not None:
+        raise TooManyRequests("Địa chỉ này đã gửi quá nhiều tệp để đối chiếu; vui lòng thử lại sau.", retry_after=wait)
+    limit = settings_of(request).uploads.verify_max_bytes
+    await check_before_body(request, user_id=None, max_body=limit + FORM_OVERHEAD)  # a too large Content-Length
     await request.app.state.db.read(backoffice.verify_result, public_id)  # 404 before reading the body
     try:
-        async with streamed_form(request, max_files=1, max_fields=2) as form:
+        async with streamed_form(request, max_files=1, max_fields=2, user_id=None, max_body=limit + FORM_OVERHEAD,
+                                 max_file_bytes=limit) as form:
             files = form.files_of("file")
             if not files or files[0].size == 0:
                 missing = InvalidInput("Chưa chọn tệp để đối chiếu.", field="file")

@@ -219,7 +219,7 @@ class DossierController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int
     ) -> DocumentOut:
         """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
-        slot, stored = await receive_upload(request)
+        slot, stored = await receive_upload(request, user_id=me.user_id)
         doc = await db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
         return document_out(doc)
 

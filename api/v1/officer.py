@@ -158,7 +158,7 @@ class OfficerController(Controller):
         public_id = backoffice.new_public_id()
         verify_url = f"{settings_of(request).public_url}/xac-minh/{public_id}"
         if request.headers.get("content-type", "").startswith("multipart/"):
-            stored, title = await receive_result_upload(request)
+            stored, title = await receive_result_upload(request, user_id=me.user_id)
         else:
             ctx = await db.read(backoffice.result_context, me.user_id, dossier_id)
             pdf = await asyncio.to_thread(render_result_pdf, issued_on=datetime.now(UTC), verify_url=verify_url, **ctx)

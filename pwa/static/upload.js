@@ -23,12 +23,12 @@
 
   function send(form, file, bar, status, tries) {
     var data = new FormData();
-    data.append("_csrf_token", form.querySelector("[name=_csrf_token]").value);
     data.append("slot", form.querySelector("[name=slot]").value);
     data.append("file", file, file.name);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRFToken", form.querySelector("[name=_csrf_token]").value);  // checked before the body
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); status.textContent = T.up + bar.value + "%"; }
     };

@@ -239,6 +239,7 @@ def test_pages_add_passkey_sign_in_and_step_up(page_client, client) -> None:  # 
 
     for name in ("motcua_at", "motcua_rt"):  # sign out locally, keep the CSRF cookie
         page_client.cookies.delete(name)
+    token = page_csrf(page_client)  # the signed-in session's token is not good without it: a new one
     options = page_post(page_client, "/dang-nhap/passkey/options", token)
     assert options.status_code == 200 and options.json()["allowCredentials"] == []
     signed = page_post(page_client, "/dang-nhap/passkey/verify?next=/to-chuc", token, auth.get(options.json()))

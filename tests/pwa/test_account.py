@@ -51,6 +51,7 @@ def test_login_logout_and_protected_pages(page_client) -> None:  # type: ignore[
     ok = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
                                               "password": PASSWORD, "next": "/to-chuc"}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/to-chuc"
+    page = page_client.get("/dang-nhap")  # signed in now: the anonymous page's token is no longer good
     evil = page_client.post("/dang-nhap", data={"_csrf_token": csrf_of(page.text), "username": username,
                                                 "password": PASSWORD, "next": "//evil.example"},
                             follow_redirects=False)

@@ -49,7 +49,7 @@ def test_no_js_filing_journey(page_client) -> None:  # type: ignore[no-untyped-d
     docs_page = c.get(f"/ho-so/{dossier_id}?buoc={steps}")
     assert 'capture="environment"' in docs_page.text and 'accept="image/*,application/pdf"' in docs_page.text
     for slot in [d for d in schema["documents"] if d["required"]]:
-        up = c.post(f"/ho-so/{dossier_id}/giay-to", data={"_csrf_token": token, "slot": slot["slot"]},
+        up = c.post(f"/ho-so/{dossier_id}/giay-to", params={"_csrf_token": token}, data={"slot": slot["slot"]},
                     files={"file": ("IMG_0001.JPG", photo(), "image/jpeg")}, follow_redirects=False)
         assert up.status_code == 303, up.text[:500]
     review = c.get(f"/ho-so/{dossier_id}?buoc={steps + 1}")

@@ -273,12 +273,12 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
     no_csrf = receiver.page.post(f"{pane}/ket-qua", data={"version": version},
                                  files={"file": ("kq.jpg", jpeg((800, 600)), "image/jpeg")})
     assert no_csrf.status_code == 403
-    up = receiver.page.post(f"{pane}/ket-qua?xem=tat-ca", data={"_csrf_token": token, "version": version,
-                                                                "title": "Giấy xác nhận"},
+    up = receiver.page.post(f"{pane}/ket-qua?xem=tat-ca&_csrf_token={token}", data={"version": version,
+                                                                                  "title": "Giấy xác nhận"},
                             files={"file": ("kq.jpg", jpeg((800, 600)), "image/jpeg")}, follow_redirects=False)
     done(up, d["id"], "result")
     assert "Giấy xác nhận" in receiver.get(pane).text
-    stale_upload = receiver.page.post(f"{pane}/ket-qua", data={"_csrf_token": token, "version": version},
+    stale_upload = receiver.page.post(f"{pane}/ket-qua", params={"_csrf_token": token}, data={"version": version},
                                       files={"file": ("kq.jpg", jpeg((700, 500)), "image/jpeg")})
     assert stale_upload.status_code == 409 and "phiên bản" in stale_upload.text
     # … or generate it from the template (the PDF the QR code is printed on)
