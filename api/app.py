@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         before_request=notification_pages.unread_for_header,
         middleware=[DefineMiddleware(TrustedProxiesMiddleware, trusted=parse_networks(settings.web.trusted_proxies)),
                     DefineMiddleware(SessionCookieMiddleware),
-                    # after the session: CSRF tokens are tied to it (api/web/csrf.py, ADR 0006)
+                    # after the session: CSRF tokens are tied to it (api/web/csrf.py, ADR 0007)
                     DefineMiddleware(SessionCsrfMiddleware)],
         state=State(
             {

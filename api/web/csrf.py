@@ -1,4 +1,4 @@
-"""CSRF tokens tied to the caller's session (ADR 0006).
+"""CSRF tokens tied to the caller's session (ADR 0007).
 
 A token is ``<nonce>.<mac>``, the MAC an HMAC (key derived from ``SECRET_KEY``) of the token's *binding*
 and the nonce. The binding is the signed-in session's id (``s:<sid>``, from the session cookie the

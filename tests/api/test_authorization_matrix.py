@@ -168,7 +168,8 @@ class World:
         if who not in self.csrf or self.tokens[who] is not self.csrf_for.get(who):
             self.csrf_for[who] = self.tokens[who]
             self.client.cookies.clear()
-            r = self.client.get("/dang-nhap", headers=self._cookie_header(who))
+            # a page every caller sees without a redirect: the token is bound to the caller's session (ADR 0007)
+            r = self.client.get("/dang-ky", headers=self._cookie_header(who), follow_redirects=False)
             token = re.search(r'<meta name="csrf-token" content="([^"]+)">', r.text)
             assert token, "the sign-in page has no CSRF token"
             self.csrf[who] = (r.cookies.get("motcua_csrf") or self.client.cookies.get("motcua_csrf"), token.group(1))

@@ -1,4 +1,4 @@
-"""CSRF tokens tied to the session (issue 13, finding 14; ADR 0006): a token of one signed-in session is
+"""CSRF tokens tied to the session (issue 13, finding 14; ADR 0007): a token of one signed-in session is
 refused in another, an anonymous token is refused once signed in, and sign-in brings a new token."""
 
 from __future__ import annotations
