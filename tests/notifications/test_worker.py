@@ -105,6 +105,15 @@ async def deliveries_of(db: Database, dossier_id: int) -> list[Delivery]:
         .where(Notification.dossier_id == dossier_id).order_by(Delivery.id))))
 
 
+async def drained(db: Database, settings: Any, timeout: float) -> int:  # noqa: ASYNC109
+    """A worker started, drained until nothing is left (or ``timeout``), and closed; what it handled."""
+    worker = Worker(db, settings)
+    try:
+        return await worker.drain(timeout=timeout)
+    finally:
+        await worker.close()
+
+
 async def drain_until(worker: Worker, done: Any, timeout: float = 15.0) -> None:  # noqa: ASYNC109
     """Run the worker until ``await done()`` is true; bounded."""
     deadline = time.monotonic() + timeout
@@ -206,11 +215,7 @@ async def test_english_device_gets_english(db: Database, settings: Any, push: Pu
     uid = await db.write(make_user)
     await db.write(subscribe_user, uid, sub, "en")
     await submit_draft(db, uid)
-    worker = Worker(db, settings)
-    try:
-        await worker.drain(timeout=15)
-    finally:
-        await worker.close()
+    await drained(db, settings, timeout=15)
     assert push.wait_for(1, timeout=5, sub=sub)
     payload = push.messages(sub)[-1].payload
     assert payload["lang"] == "en" and payload["title"].startswith("Dossier ") and "filed" in payload["title"]
@@ -250,11 +255,7 @@ async def test_gone_subscription_is_removed(db: Database, settings: Any, push: P
     uid, sub, sub_id = await citizen_with_device(db, push)
     push.unsubscribe(sub)  # the browser unsubscribed: 410 Gone
     dossier_id = await submit_draft(db, uid)
-    worker = Worker(db, settings)
-    try:
-        await worker.drain(timeout=10)
-    finally:
-        await worker.close()
+    await drained(db, settings, timeout=10)
     [d] = await deliveries_of(db, dossier_id)
     assert d.status == "permanent-failure" and "410" in d.last_error and d.subscription_id is None
     assert await db.read(lambda s: s.get(PushSubscription, sub_id)) is None
@@ -365,11 +366,7 @@ async def test_a_delivery_sent_twice_carries_one_message_id(db: Database, settin
     finally:
         await doomed.close()
     await asyncio.sleep(0.4)  # the lease runs out
-    worker = Worker(db, settings)
-    try:
-        await worker.drain(timeout=10)
-    finally:
-        await worker.close()
+    await drained(db, settings, timeout=10)
     assert push.wait_for(2, timeout=5, sub=sub)
     ids = [m.payload["id"] for m in push.messages(sub)]
     assert len(ids) == 2 and len(set(ids)) == 1
