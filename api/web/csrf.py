@@ -28,8 +28,10 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
+from sqlalchemy.orm import Session
 
-from api.web.session import cookie_names
+from api.web.session import client_ip, cookie_names
+from domain.audit import record
 from domain.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -76,6 +78,19 @@ def _excluded(scope: Scope) -> bool:
     return bool(handler is not None and handler.opt.get(EXCLUDE_OPT))
 
 
+def _refused(session: Session, user_id: int, session_id: str, ip: str, path: str) -> None:
+    record(session, "csrf.refused", actor_id=user_id, subject=f"session:{session_id}", ip=ip, path=path[:200])
+
+
+async def _audit_refusal(scope: Scope, request: Request[Any, Any, Any]) -> None:
+    """A signed-in caller's request with a wrong token (a forged cross-site post rides on a session): audited.
+    Anonymous refusals are not (anyone could fill the log with them)."""
+    principal = scope.get("state", {}).get("principal")
+    if principal is not None:
+        await scope["app"].state.db.write(_refused, principal.user_id, principal.session_id, client_ip(request),
+                                          request.url.path)
+
+
 class SessionCsrfMiddleware(AbstractMiddleware):
     """Mint a token for every page (``ScopeState.csrf_token``, which the templates put in each form) and
     check it on every unsafe request. Runs after :class:`~api.web.session.SessionCookieMiddleware`."""
@@ -102,6 +117,7 @@ class SessionCsrfMiddleware(AbstractMiddleware):
             # new_cookie: the request came without one, so it cannot carry an anonymous token of ours
             binding = binding_of(scope, None if new_cookie else anonymous)
             if not is_valid(settings, binding, given):
+                await _audit_refusal(scope, request)
                 raise PermissionDeniedException(REFUSED)
         binding = binding_of(scope, anonymous)
         assert binding is not None

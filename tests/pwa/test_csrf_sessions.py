@@ -8,7 +8,8 @@ from typing import Any
 from litestar.testing import TestClient
 
 from api.app import create_app
-from tests.helpers import csrf_of, register_on_page
+from domain.db import Database
+from tests.helpers import audit, csrf_of, register_on_page
 
 
 def test_a_token_of_one_session_is_refused_in_another(page_client: Any, catalogue_db: str) -> None:
@@ -19,6 +20,8 @@ def test_a_token_of_one_session_is_refused_in_another(page_client: Any, catalogu
         refused = other.post("/dang-xuat", data={"_csrf_token": mine}, follow_redirects=False)
         assert refused.status_code == 403 and "phiên đăng nhập" in refused.text
         assert other.get("/tai-khoan", follow_redirects=False).status_code == 200  # still signed in
+        me = other.get("/api/v1/me", headers={"Authorization": "Bearer " + other.cookies["motcua_at"]}).json()
+        assert audit(Database(catalogue_db), "csrf.refused", me["id"])  # a signed-in caller's refusal is audited
         own = csrf_of(other.get("/tai-khoan").text)
         assert other.post("/dang-xuat", data={"_csrf_token": own}, follow_redirects=False).status_code == 303
 
