@@ -33,11 +33,13 @@ from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_o
 from api.web.providers import PROVIDERS
 from api.web.proxies import TrustedProxiesMiddleware, parse_networks
 from api.web.session import SessionCookieMiddleware, SignInRequired, cookie_names
+from auth.config import AuthSettings
+from auth.config import configure as configure_auth
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_for
 from domain.payments.context import PaymentContext
-from domain.settings import Settings, install, load_settings
+from domain.settings import Settings, configure_core, load_settings
 from notifications.worker import embedded
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
 from pwa import notifications as notification_pages
@@ -107,8 +109,10 @@ def security_headers(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
-    # the composition root: the settings are read here once (or handed in) and installed for the process
-    settings = install(settings or load_settings(os.environ))
+    # the composition root: the settings are read here once (or handed in) and handed to what needs them;
+    # the core's process-wide parts (audit key, outbox channels) and auth are configured with them
+    settings = configure_core(settings or load_settings(os.environ))
+    configure_auth(AuthSettings.of(settings))
     for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
         logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
     database = db or Database(settings.database.url, audit_key=settings.audit.key)

@@ -9,9 +9,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from auth.config import AuthSettings
+from auth.config import configure as configure_auth
 from domain.db import Database
 from domain.errors import DomainError
-from domain.settings import ROOT, Settings, SettingsError, install, load_settings
+from domain.settings import ROOT, Settings, SettingsError, configure_core, load_settings
 
 # Each command imports what it runs (those imports are marked for PLC0415): `motcua --help` and one command
 # stay fast, and a command does not load the web app, the worker or the demo generator it does not use.
@@ -24,10 +26,11 @@ _settings: Settings | None = None
 
 def get_settings() -> Settings:
     """The CLI is a composition root: it reads the environment once per command (when the command first
-    needs a setting) and installs the value for the process (the outbox learns its channels there)."""
+    needs a setting) and configures the core's process-wide parts (audit key, outbox channels) and auth."""
     global _settings
     if _settings is None:
-        _settings = install(load_settings(os.environ))
+        _settings = configure_core(load_settings(os.environ))
+        configure_auth(AuthSettings.of(_settings))
     return _settings
 
 

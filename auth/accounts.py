@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth import ratelimit
+from auth.config import auth_settings
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from auth.tokens import TokenPair, revoke_all, start_session
 from domain.accounts import users
@@ -35,7 +36,6 @@ from domain.clock import utc
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from domain.outbox.enqueue import enqueue
-from domain.settings import current_settings
 
 ORG_ROLES = ("owner", "staff")
 CODE_TTL = timedelta(minutes=10)
@@ -257,7 +257,7 @@ def require_admin(session: Session, user_id: int) -> User:
 
 # --- one-time codes (phone / email ownership) --------------------------------------------------
 def _code_hash(code: str, code_id: int) -> str:
-    key = current_settings().web.secret_key.encode()
+    key = auth_settings().secret_key.encode()
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -30,6 +30,7 @@ from webauthn.helpers.structs import (
 
 from auth import ratelimit
 from auth.accounts import get_user, sign_in_methods
+from auth.config import auth_settings
 from auth.tokens import TokenPair, start_session
 from domain.accounts import enrolment
 from domain.accounts import passkeys as core
@@ -70,7 +71,6 @@ from domain.audit import record
 from domain.clock import now as _now
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from domain.outbox.enqueue import enqueue
-from domain.settings import current_settings
 
 __all__ = [  # the core's names that callers of auth.passkeys use
     "CHALLENGE_TTL", "MESSAGES", "STEP_UP_WINDOW", "AccountDisabled", "Assertion", "PasskeyError", "RelyingParty",
@@ -87,7 +87,7 @@ SIGNIN_FAILURES = ratelimit.Limit("passkey-client", 30, timedelta(minutes=15), t
 # --- the relying party ------------------------------------------------------------------------
 def relying_party() -> RelyingParty:
     """The RP ID and expected origin, both from PUBLIC_URL: its host name, and scheme://host[:port]."""
-    return RelyingParty.of(current_settings().public_url)
+    return RelyingParty.of(auth_settings().public_url)
 
 
 # --- registration -----------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from auth.config import auth_settings
 from domain.errors import InvalidInput
-from domain.settings import current_settings
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # at least 64 must be accepted (ASVS 2.1.2); we accept 128
@@ -33,7 +33,7 @@ def _hasher_for(env: str) -> tuple[PasswordHasher, str]:
 
 
 def _h() -> tuple[PasswordHasher, str]:
-    return _hasher_for(current_settings().env)
+    return _hasher_for(auth_settings().env)
 
 
 @functools.cache

@@ -10,9 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from auth.config import auth_settings
 from domain.accounts.models import RateCounter
 from domain.clock import utc
-from domain.settings import current_settings
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ LOOKUP_CHECK_CODE = Limit("lookup-check-code", 5, timedelta(hours=1), timedelta(
 def _max(limit: Limit) -> int:
     """Per-client-address limits scale with MOTCUA_CLIENT_LIMIT_FACTOR (many people share one address)."""
     if limit.name.endswith("-client"):
-        return limit.max_count * current_settings().limits.client_limit_factor
+        return limit.max_count * auth_settings().client_limit_factor
     return limit.max_count
 
 

@@ -25,12 +25,13 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auth.config import auth_settings
 from domain.accounts.models import AuthSession, Membership, OfficerRole, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
 from domain.db import Reader, read_datetime
 from domain.errors import Unauthorized
-from domain.settings import SessionSettings, current_settings
+from domain.settings import SessionSettings
 
 ALGORITHMS = ["HS256"]  # the allow-list: nothing else is ever accepted (no "none", no RS/HS confusion)
 AUDIENCE = "motcua-api"
@@ -47,9 +48,9 @@ TOUCH_EVERY = timedelta(minutes=1)  # how stale a staff session's last_used_at m
 
 def _keys() -> dict[str, bytes]:
     """Signing keys by key id, derived from SECRET_KEY (and SECRET_KEY_PREVIOUS while rotating)."""
-    settings = current_settings()
+    settings = auth_settings()
     keys = {}
-    for secret in (settings.web.secret_key, settings.web.previous_secret_key):
+    for secret in (settings.secret_key, settings.previous_secret_key):
         if secret:
             key = hmac.new(secret.encode(), b"motcua jwt v1", hashlib.sha256).digest()
             keys[hashlib.sha256(key).hexdigest()[:8]] = key
@@ -95,7 +96,7 @@ def roles_of(session: Session, user: User) -> list[str]:
 def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None,
                   *, jti: str | None = None) -> str:
     now = now or datetime.now(UTC)
-    settings = current_settings()
+    settings = auth_settings()
     kid = _current_kid()
     claims = {
         "iss": settings.public_url,
@@ -125,7 +126,7 @@ _VERIFIED_MAX = 4096
 def decode_access(token: str) -> dict[str, Any]:
     """Verify signature, algorithm, issuer, audience, expiry and type; raise Unauthorized otherwise."""
     keys = _keys()
-    issuer = current_settings().public_url
+    issuer = auth_settings().public_url
     known = _VERIFIED.get(token)
     if known is not None:
         known_kid, known_key, known_claims = known

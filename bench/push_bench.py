@@ -50,7 +50,11 @@ def _pct(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def _environment(tmp: Path) -> Iterator[str]:
     """A throw-away SQLite database and test settings; the caller's environment is restored after."""
-    from domain.settings import install, load_settings
+    from auth.config import AuthSettings, configure
+    from domain.settings import configure_core, load_settings
+
+    def install(settings: Any) -> None:  # what a composition root does at start-up
+        configure(AuthSettings.of(configure_core(settings)))
 
     url = f"sqlite:///{tmp / 'push_bench.db'}"
     values = {"MOTCUA_ENV": "test", "DATABASE_URL": url, "MOTCUA_VAR_DIR": str(tmp / "var"),

@@ -13,7 +13,7 @@ exactly like that).
 
 The key reaches :func:`record` with the session (``Database(url, audit_key=...)`` puts it in
 ``session.info``) or, for sessions opened without one, as installed for the process by the composition
-root (``domain.settings.install`` calls :func:`use_key`). :func:`verify_chain` takes it as a parameter.
+root (``domain.settings.configure_core`` calls :func:`use_key`). :func:`verify_chain` takes it as a parameter.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ _process_key: bytes | None = None
 
 
 def use_key(key: bytes) -> None:
-    """The key for sessions opened without one (called by ``domain.settings.install``)."""
+    """The key for sessions opened without one (called by ``domain.settings.configure_core``)."""
     global _process_key
     if not key:
         raise AuditKeyMissing("an empty audit key")
@@ -73,7 +73,7 @@ def _key_of(session: Session) -> bytes:
     key = session.info.get(AUDIT_KEY) or _process_key
     if not key:
         raise AuditKeyMissing("no audit key: open the database with Database(url, audit_key=settings.audit.key) or "
-                              "install the settings (domain.settings.install) before writing audit rows")
+                              "configure the core (domain.settings.configure_core) before writing audit rows")
     return bytes(key)
 
 

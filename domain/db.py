@@ -298,7 +298,7 @@ class Database:
     def __init__(self, url: str, *, audit_key: bytes | None = None) -> None:
         """``audit_key``: the audit chain's HMAC key (settings.audit.key), handed to every session this
         database opens (``session.info``); without it :func:`domain.audit.record` uses the key the
-        composition root installed for the process."""
+        composition root configured for the process."""
         # the effects of a transaction (roll-ups, outbox) build on this module, so their listeners are
         # imported here, when a database is opened, not when this module is
         from domain.dossiers.effects import install_listeners  # noqa: PLC0415

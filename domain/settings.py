@@ -548,15 +548,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
 
 
-_installed: Settings | None = None
-
-
-def install(settings: Settings) -> Settings:
-    """Make ``settings`` the process's settings. Only the composition roots call this (``api.app``,
-    ``api.cli``, the worker entry point, the test fixtures), with the value they read once through
-    :func:`load_settings`. The outbox learns here which channels this deployment delivers on."""
-    global _installed
-    _installed = settings
+def configure_core(settings: Settings) -> Settings:
+    """Hand the core's two process-wide parts what they need, once at start-up: the audit chain's key for
+    sessions opened without one (``domain.audit``) and the channels the outbox writes deliveries for.
+    Only the composition roots call this (``api.app.create_app``, ``api.cli``, the test fixtures), with
+    the value they read once through :func:`load_settings`; no settings value is kept here (everything
+    else takes its settings as a parameter, docs/adr/0007-settings-handed-in.md)."""
     # imported here, not at the top: settings stay a leaf that everything (the outbox too) can import
     from domain.audit import use_key  # noqa: PLC0415
     from domain.outbox.enqueue import Channels, deliver_on  # noqa: PLC0415
@@ -564,12 +561,3 @@ def install(settings: Settings) -> Settings:
     use_key(settings.audit.key)  # the audit chain's key, for sessions not opened with one (domain.audit)
     deliver_on(Channels(webpush=settings.notifications.push_enabled, email=settings.notifications.email_enabled))
     return settings
-
-
-def current_settings() -> Settings:
-    """TRANSITIONAL: the settings a composition root installed (never read from the environment here).
-    The callers left in auth/, pwa/ and the core are being switched to values handed in."""
-    if _installed is None:
-        raise SettingsError("no settings installed: the composition root (api.app.create_app, api.cli, the "
-                            "worker entry point) installs load_settings(os.environ) before anything runs")
-    return _installed

@@ -21,8 +21,7 @@ from domain.catalog.offer import apply_config, read_config
 from domain.catalog.procedures import import_normalised, read_bundle
 from domain.db import Database
 from domain.migrate import upgrade
-from domain.settings import current_settings
-from tests.helpers import settings_from_env
+from tests.helpers import settings_from_env, settings_now
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("MOTCUA_TEST_DB", "sqlite")
@@ -95,7 +94,7 @@ def catalogue_db(database_url: str) -> str:
     db = Database(database_url)
     db.run(lambda s: import_normalised(s, read_bundle()))
     db = Database(database_url)
-    db.run(apply_config, read_config(current_settings().web.province_config))
+    db.run(apply_config, read_config(settings_now().web.province_config))
     return database_url
 
 

@@ -20,13 +20,15 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from api.app import create_app
+from auth.config import AuthSettings
+from auth.config import configure as configure_auth
 from auth.tokens import REFRESH_GRACE, _hash
 from domain.accounts.models import AuthSession, RefreshToken
 from domain.audit import AuditEvent
 from domain.db import Database
 from domain.documents.storage import storage_for
 from domain.payments.context import PaymentContext
-from domain.settings import Settings, current_settings, install, load_settings
+from domain.settings import Settings, configure_core, load_settings
 from tests.softauthn import SoftAuthenticator
 
 PASSWORD = "một câu mật khẩu dài"
@@ -154,10 +156,23 @@ def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
     assert r.status_code == 200, r.text
 
 
+def use_settings(settings: Settings) -> Settings:
+    """What a composition root does with the settings it read: configure the core's process-wide parts
+    (audit key, outbox channels) and auth (``api.app.create_app`` does the same)."""
+    configure_core(settings)
+    configure_auth(AuthSettings.of(settings))
+    return settings
+
+
 def settings_from_env() -> Settings:
-    """What a composition root does at start-up: read the environment once and install the value. Tests
+    """What a composition root does at start-up: read the environment once and configure with it. Tests
     that change a variable call this to stand for a restart of the process."""
-    return install(load_settings(os.environ))
+    return use_settings(load_settings(os.environ))
+
+
+def settings_now() -> Settings:
+    """The settings a process started now would read (the test's environment); nothing is configured."""
+    return load_settings(os.environ)
 
 
 def payment_context() -> PaymentContext:
@@ -169,13 +184,13 @@ def payment_context() -> PaymentContext:
 
 @contextlib.contextmanager
 def settings_in_force(settings: Settings) -> Iterator[Settings]:
-    """Install ``settings`` for a block, then the ones in force before it."""
-    before = current_settings()
-    install(settings)
+    """Configure with ``settings`` for a block, then with the environment's again."""
+    before = settings_now()
+    use_settings(settings)
     try:
         yield settings
     finally:
-        install(before)
+        use_settings(before)
 
 
 # --- pages: forms with a CSRF token (cookies), and the pages' JSON twins -------------------------------

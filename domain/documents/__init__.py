@@ -23,7 +23,6 @@ from domain.documents.storage import (
     StorageConfigError,
     key_for,
     storage_for,
-    storage_from_env,
 )
 from domain.documents.streaming import (
     MultipartForm,
@@ -54,6 +53,5 @@ __all__ = [
     "save_upload_file",
     "sniff",
     "storage_for",
-    "storage_from_env",
     "stream_to_file",
 ]

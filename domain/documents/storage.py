@@ -18,10 +18,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
+from domain.settings import StorageConfigError as StorageConfigError  # raised here too (S3 without a bucket)
 from domain.settings import StorageSettings
 
 CHUNK = 64 * 1024
@@ -29,8 +30,6 @@ MULTIPART_THRESHOLD = 8 * 1024 * 1024
 KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{64})")
 
 
-class StorageConfigError(RuntimeError):
-    """The storage settings are missing or wrong; start-up must stop with this message."""
 
 
 def key_for(sha256: str) -> str:
@@ -282,48 +281,9 @@ def _missing(exc: Any) -> bool:
     return str(err.get("Code")) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket") or status == 404
 
 
-def default_storage_dir(env: Mapping[str, str]) -> Path:
-    """``MOTCUA_STORAGE_DIR``, else ``<MOTCUA_VAR_DIR or ./var>/files`` (as ``domain.settings``)."""
-    root = Path(__file__).resolve().parents[2]
-    var_dir = Path(env.get("MOTCUA_VAR_DIR") or root / "var").resolve()
-    return Path(env.get("MOTCUA_STORAGE_DIR") or var_dir / "files").resolve()
-
-
 def storage_for(settings: StorageSettings) -> Storage:
     """The storage the settings name: built once by a composition root (the app, the CLI, the worker)."""
     if settings.kind == "s3":
         return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint, region=settings.s3_region,
                          access_key=settings.s3_access_key, secret_key=settings.s3_secret_key)
     return LocalStorage(settings.local_dir)
-
-
-def storage_from_env(env: Mapping[str, str], *, local_root: Path | None = None) -> Storage:
-    """The storage a mapping of environment variables asks for (the caller passes the mapping: the core
-    never reads ``os.environ``; the roots use :func:`storage_for` with ``settings.storage``).
-
-    ``MOTCUA_STORAGE=local`` (default): files under ``local_root`` (pass ``settings.storage.local_dir``),
-    else ``MOTCUA_STORAGE_DIR`` or ``<var>/files``. ``MOTCUA_STORAGE=s3``: bucket
-    ``MOTCUA_S3_BUCKET`` (required), ``MOTCUA_S3_ENDPOINT`` (for non-AWS servers),
-    ``MOTCUA_S3_REGION`` (default us-east-1), credentials ``AWS_ACCESS_KEY_ID`` /
-    ``AWS_SECRET_ACCESS_KEY`` (else boto3's usual chain). Raises :class:`StorageConfigError`.
-    """
-    kind = (env.get("MOTCUA_STORAGE") or "local").strip().lower()
-    if kind == "local":
-        return LocalStorage(local_root or default_storage_dir(env))
-    if kind == "s3":
-        bucket = (env.get("MOTCUA_S3_BUCKET") or "").strip()
-        if not bucket:
-            raise StorageConfigError(
-                "MOTCUA_STORAGE=s3 needs MOTCUA_S3_BUCKET (the bucket name); set MOTCUA_S3_ENDPOINT too "
-                "for a server other than AWS, e.g. https://s3.example.gov.vn")
-        endpoint = (env.get("MOTCUA_S3_ENDPOINT") or "").strip() or None
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise StorageConfigError(f"MOTCUA_S3_ENDPOINT must start with http:// or https://, not {endpoint!r}")
-        return S3Storage(
-            bucket,
-            endpoint_url=endpoint,
-            region=(env.get("MOTCUA_S3_REGION") or "").strip() or None,
-            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
-            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
-        )
-    raise StorageConfigError(f"MOTCUA_STORAGE must be local or s3, not {kind!r}")

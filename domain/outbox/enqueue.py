@@ -51,7 +51,7 @@ _delivering = Channels()
 
 def deliver_on(channels: Channels) -> None:
     """Say which channels are enabled. Delivery's business, not the write transaction's: whoever reads
-    the notification settings (``domain.settings.install``, at start-up) calls this; :func:`enqueue`
+    the notification settings (``domain.settings.configure_core``, at start-up) calls this; :func:`enqueue`
     only looks at the value it was given."""
     global _delivering
     _delivering = channels

@@ -19,9 +19,9 @@ from domain.audit import AuditEvent
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
-from domain.settings import LimitSettings, current_settings
+from domain.settings import LimitSettings
 from tests.factories import citizen, submitted
-from tests.helpers import bearer, fill, is_problem, settings_in_force, signed_in
+from tests.helpers import bearer, fill, is_problem, settings_in_force, settings_now, signed_in
 
 HIDDEN = ("procedure_code", "procedure_name", "receiving_unit", "submitted_at", "received_at", "finished_at")
 
@@ -35,7 +35,7 @@ def filed_code(catalogue_db: str) -> str:
 
 
 def check_of(code: str) -> str:
-    return service.check_value(current_settings().web.secret_key, code)
+    return service.check_value(settings_now().web.secret_key, code)
 
 
 def limited(catalogue_db: str, **where: str) -> list[AuditEvent]:
@@ -123,7 +123,7 @@ def test_an_unknown_code_locks_as_a_known_one(client: Any, catalogue_db: str, ad
 def test_enumeration_from_one_address_meets_429_quickly(client: Any, catalogue_db: str,
                                                         addresses: list[str]) -> None:
     code = filed_code(catalogue_db)
-    per_address = replace(current_settings(), limits=LimitSettings(client_limit_factor=1))
+    per_address = replace(settings_now(), limits=LimitSettings(client_limit_factor=1))
     rng = random.Random(11)
     with settings_in_force(per_address):
         # a correct code without its check value: no procedure, no unit

@@ -10,11 +10,10 @@ from api.cli import main
 from domain.settings import (
     DEV_SECRET,
     SettingsError,
-    current_settings,
-    install,
     load_settings,
     normalise_database_url,
 )
+from tests.helpers import settings_now, use_settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,11 +123,11 @@ def test_unsupported_database() -> None:
 def test_cli_refuses_production_without_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = settings_now()  # the test's, before the environment turns production
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    before = current_settings()
     try:
         assert main(["migrate"]) == 2  # the CLI reads the environment itself, as a new process would
     finally:
-        install(before)
+        use_settings(before)
     assert "SECRET_KEY is not set" in capsys.readouterr().err

@@ -12,19 +12,18 @@ import pytest
 
 from auth import tokens
 from domain.errors import Unauthorized
-from domain.settings import current_settings, install
-from tests.helpers import settings_in_force
+from tests.helpers import settings_in_force, settings_now, use_settings
 
 
 @pytest.fixture
 def token(env: dict[str, str]) -> Iterator[str]:  # the app's settings
     kid = tokens._current_kid()
     now = int(time.time())
-    before = current_settings()
+    before = settings_now()
     claims = {"iss": before.public_url, "aud": tokens.AUDIENCE, "sub": "1", "typ": "access", "sid": "s1",
               "exp": now + 60, "iat": now}
     yield jwt.encode(claims, tokens._keys()[kid], algorithm="HS256", headers={"kid": kid})
-    install(before)
+    use_settings(before)
 
 
 def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +42,7 @@ def test_a_remembered_token_still_expires(token: str, monkeypatch: pytest.Monkey
 
 def test_a_remembered_token_dies_with_its_key(token: str) -> None:
     tokens.decode_access(token)
-    now = current_settings()
+    now = settings_now()
     rotated = replace(now, web=replace(now.web, secret_key="another secret key of at least 32 characters"))
     with settings_in_force(rotated), pytest.raises(Unauthorized, match="unknown key"):
         tokens.decode_access(token)
@@ -51,7 +50,7 @@ def test_a_remembered_token_dies_with_its_key(token: str) -> None:
 
 def test_a_remembered_token_belongs_to_its_issuer(token: str) -> None:
     tokens.decode_access(token)
-    now = current_settings()
+    now = settings_now()
     moved = replace(now, web=replace(now.web, public_url="https://dichvucong.example.vn"))
     with settings_in_force(moved), pytest.raises(Unauthorized, match="issuer"):
         tokens.decode_access(token)

@@ -33,8 +33,9 @@ from domain.audit import (
 )
 from domain.db import Database
 from domain.migrate import upgrade
-from domain.settings import DEV_SECRET, SettingsError, current_settings, derive_audit_key, load_settings
+from domain.settings import DEV_SECRET, SettingsError, derive_audit_key, load_settings
 from tests.conftest import drop_database, make_database_url
+from tests.helpers import settings_now
 
 Digest = Callable[[str, datetime, str, int | None, str, str, str, str], str]
 PRODUCTION = {"MOTCUA_ENV": "production", "SECRET_KEY": "s" * 40, "PUBLIC_URL": "https://dvc.example.gov.vn"}
@@ -71,7 +72,7 @@ def _rewrite(session: Session, victim: int, digest: Digest, chain: int | None = 
 @pytest.fixture
 def written(database_url: str) -> Iterator[tuple[Database, int]]:
     """Five fresh rows; afterwards the chain from the first of them is put back as it was."""
-    db = Database(database_url, audit_key=current_settings().audit.key)
+    db = Database(database_url, audit_key=settings_now().audit.key)
     ids = db.run(lambda s: [record(s, "test.keyed", subject=f"x:{i}", n=i).id for i in range(5)])
     saved = db.read_sync(lambda s: [(r.id, r.detail, r.prev_hash, r.hash, r.chain) for r in _rows(s, ids[0])])
     try:
@@ -89,7 +90,7 @@ def test_every_row_is_keyed_with_the_deployments_key(written: tuple[Database, in
     db, victim = written
     row = db.read_sync(lambda s: s.get(AuditEvent, victim))
     assert row is not None and row.chain == CHAIN_KEYED
-    key = current_settings().audit.key
+    key = settings_now().audit.key
     assert row.hash == keyed_digest(key, row.prev_hash, row.at, row.event, row.actor_id, row.subject, row.ip,
                                     row.authenticated, row.detail)
     assert row.hash != _digest(row.prev_hash, row.at, row.event, row.actor_id, row.subject, row.ip,
@@ -116,7 +117,7 @@ def test_verify_audit_detects_a_rewrite(written: tuple[Database, int], how: str,
 def test_the_right_key_is_needed_to_verify(written: tuple[Database, int]) -> None:
     db, _ = written
     first = db.read_sync(lambda s: s.scalar(select(func.min(AuditEvent.id))))
-    assert db.read_sync(verify_chain, current_settings().audit.key).broken_at is None
+    assert db.read_sync(verify_chain, settings_now().audit.key).broken_at is None
     assert db.read_sync(verify_chain, b"another key of 32 bytes or more!!").broken_at == first
 
 
@@ -160,7 +161,7 @@ def before_the_key(tmp_path: Path) -> Iterator[str]:
 
 
 def test_rows_from_before_the_key_verify_once_sealed(before_the_key: str) -> None:
-    db = Database(before_the_key, audit_key=current_settings().audit.key)
+    db = Database(before_the_key, audit_key=settings_now().audit.key)
     assert db.read_sync(lambda s: [r.chain for r in _rows(s, 1)]) == [CHAIN_UNKEYED] * 3
     unsealed = db.read_sync(verify_chain)
     assert unsealed.broken_at == 3 and "not sealed" in unsealed.reason

@@ -11,19 +11,19 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from domain.settings import Settings, current_settings
-from tests.helpers import csrf_of, register_on_page, settings_in_force
+from domain.settings import Settings
+from tests.helpers import csrf_of, register_on_page, settings_in_force, settings_now
 
 
 def production_settings() -> Settings:
     """The test settings as a production deployment has them: env production, an https public address."""
-    s = current_settings()
+    s = settings_now()
     return dataclasses.replace(s, web=dataclasses.replace(s.web, env="production", public_url="https://localhost:8000"))
 
 
 @pytest.fixture
 def production_client(catalogue_db: str) -> Iterator[Any]:
-    with settings_in_force(current_settings()), TestClient(create_app(production_settings()),
+    with settings_in_force(settings_now()), TestClient(create_app(production_settings()),
                                                            base_url="https://localhost:8000") as c:
         yield c
 
@@ -75,7 +75,7 @@ def test_plain_cookie_names_are_refused_in_production(production_client: Any) ->
 
 
 def test_development_keeps_plain_names(page_client: Any) -> None:
-    assert not current_settings().secure_cookies
+    assert not settings_now().secure_cookies
     page = page_client.get("/dang-ky")
     assert set(set_cookies(page)) == {"motcua_csrf"}
     _, r = register_on_page(page_client)

@@ -17,9 +17,8 @@ from auth.accounts import find_user
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier
-from domain.settings import current_settings
 from tests.factories import submitted
-from tests.helpers import register_on_page
+from tests.helpers import register_on_page, settings_now
 
 
 def my_filed_dossier(c: Any, catalogue_db: str) -> tuple[int, str]:
@@ -35,7 +34,7 @@ def my_filed_dossier(c: Any, catalogue_db: str) -> tuple[int, str]:
 
 def test_the_receipt_prints_the_check_value_and_its_qr_link_carries_it(page_client: Any, catalogue_db: str) -> None:
     dossier_id, code = my_filed_dossier(page_client, catalogue_db)
-    check = service.check_value(current_settings().web.secret_key, code)
+    check = service.check_value(settings_now().web.secret_key, code)
     r = page_client.get(f"/ho-so/{dossier_id}/bien-nhan")
     assert r.status_code == 200, r.text
     assert "Mã kiểm tra" in r.text and f'<b class="check-value">{check}</b>' in r.text

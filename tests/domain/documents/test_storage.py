@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -19,11 +20,16 @@ from domain.documents.storage import (
     check_key,
     key_for,
     storage_for,
-    storage_from_env,
 )
-from domain.settings import StorageSettings
+from domain.settings import StorageSettings, load_settings
 
 MiB = 1024 * 1024
+
+
+def storage_from_env(env: dict[str, str], *, local_root: Path | None = None) -> Storage:
+    """The storage a process with this environment builds: its settings read once, then ``storage_for``."""
+    settings = load_settings(env).storage
+    return storage_for(dataclasses.replace(settings, local_dir=local_root) if local_root else settings)
 
 
 def keyed(data: bytes) -> str:

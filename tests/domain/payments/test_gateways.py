@@ -17,7 +17,8 @@ from domain.payments.gateways.paygov import PaygovGateway, checksum
 from domain.payments.gateways.sandbox import SandboxGateway
 from domain.payments.gateways.vietqr import crc16_ccitt_false, decode, encode
 from domain.payments.gateways.vnpay import VnpayGateway, hash_data, secure_hash
-from domain.settings import SettingsError, current_settings, install, load_payment_settings
+from domain.settings import SettingsError, load_payment_settings
+from tests.helpers import settings_now, use_settings
 
 # VNPAY's integration guide, "Tạo URL Thanh toán": the documented example payment URL (API 2.1.0).
 DOC_QUERY = ("vnp_Amount=1806000&vnp_Command=pay&vnp_CreateDate=20210801153333&vnp_CurrCode=VND&vnp_IpAddr=127.0.0.1"
@@ -220,16 +221,16 @@ def test_settings_defaults_and_production_checks() -> None:
 
 
 def test_create_app_refuses_production_without_gateway_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = settings_now()  # the test's, before the environment turns production
     monkeypatch.setenv("MOTCUA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("PUBLIC_URL", "https://example.gov.vn")
     monkeypatch.setenv("PAYMENT_GATEWAYS", "vnpay")
     monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
     monkeypatch.delenv("VNPAY_TMN_CODE", raising=False)
-    before = current_settings()
     try:
         with pytest.raises(SettingsError, match="VNPAY_TMN_CODE"):
             create_app()
     finally:
         monkeypatch.undo()
-        install(before)
+        use_settings(before)
