@@ -19,9 +19,17 @@ from api.app import create_app
 from api.web.errors import error_handlers
 from auth.accounts import set_disabled
 from domain.db import Database
-from domain.settings import current_settings
 from tests import factories
-from tests.helpers import PASSWORD, bearer, jpeg, new_phone, register_on_page, settings_in_force, signed_in
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    jpeg,
+    new_phone,
+    register_on_page,
+    settings_in_force,
+    settings_now,
+    signed_in,
+)
 from tests.pwa.test_cookies import production_settings
 
 PROBLEM = "application/problem+json"
@@ -29,7 +37,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def production_client(catalogue_db: str) -> Iterator[Any]:
-    with settings_in_force(current_settings()), TestClient(create_app(production_settings()),
+    with settings_in_force(settings_now()), TestClient(create_app(production_settings()),
                                                            base_url="https://localhost:8000") as c:
         yield c
 
