@@ -16,8 +16,8 @@ from litestar.testing import TestClient
 from api.app import create_app
 from auth.ratelimit import VERIFY_CLIENT, reset
 from domain.db import Database
-from domain.settings import MB, UploadSettings, current_settings, load_settings
-from tests.helpers import audit, csrf_of, jpeg, register_on_page, settings_in_force
+from domain.settings import MB, UploadSettings, load_settings
+from tests.helpers import audit, csrf_of, jpeg, register_on_page, settings_in_force, settings_now
 
 BOUNDARY = "motcua-test-boundary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
@@ -48,7 +48,7 @@ def files_under(path: Path) -> set[Path]:
 
 def disk() -> set[Path]:
     """Every file in the scratch directory and the local storage."""
-    s = current_settings()
+    s = settings_now()
     return files_under(s.web.var_dir / "uploads") | files_under(Path(s.storage.local_dir))
 
 
@@ -117,7 +117,7 @@ def test_a_content_length_above_the_limit_is_refused_before_the_body(page_client
 def small_quota(catalogue_db: str) -> Iterator[tuple[Any, int]]:
     body = multipart({"slot": "d1"}, jpeg())
     quota = len(body) + 1000
-    s = current_settings()
+    s = settings_now()
     quoted = dataclasses.replace(s, uploads=dataclasses.replace(s.uploads, daily_quota_bytes=quota))
     with settings_in_force(s), TestClient(create_app(quoted), base_url="http://localhost:8000") as c:
         yield c, quota
@@ -158,7 +158,7 @@ def test_the_public_verify_upload_has_a_size_limit(client: Any) -> None:
 def one_per_address(catalogue_db: str) -> Iterator[Any]:
     """An app whose per-address limits are the real ones (the test settings multiply them by 1000)."""
     db = Database(catalogue_db)
-    s = current_settings()
+    s = settings_now()
     strict = dataclasses.replace(s, limits=dataclasses.replace(s.limits, client_limit_factor=1))
     db.run(reset, VERIFY_CLIENT, "testclient")
     try:
