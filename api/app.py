@@ -27,7 +27,7 @@ from api.v1 import passkeys as passkey_api
 from api.v1 import payments as payment_api
 from api.v1 import stats as stats_api
 from api.web.csrf import SessionCsrfMiddleware
-from api.web.errors import error_handlers
+from api.web.errors import document_problems, error_handlers
 from api.web.guards import ids_in_range
 from api.web.passkey_session import GoElsewhere, go_elsewhere, passkey_session_only
 from api.web.providers import PROVIDERS
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if db is None:
                 await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*API_ROUTES, *PAGE_ROUTES],
         dependencies=PROVIDERS,
         before_request=notification_pages.unread_for_header,
@@ -178,6 +178,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         request_max_body_size=1024 * 1024,
         debug=False,
     )
+    document_problems(app)  # the OpenAPI document says what error answers look like
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -1,6 +1,6 @@
 """schemathesis over the whole OpenAPI document (issue 13): every API operation, with generated input, as a
-signed-in citizen and as an officer in a passkey session: no answer is a 5xx, and every answer matches the
-response the document describes for its status.
+signed-in citizen and as an officer in a passkey session: no answer is a 5xx, and every answer's status,
+content type and body are the ones the document describes (errors: problem details, ``api.web.errors``).
 
 The requests go through the session's test client (the app in this process, its event loop, the test
 database); schemathesis generates the cases and checks the answers. Each example gets new sessions (an
@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from auth.tokens import start_session
 from domain.accounts.models import User
@@ -23,7 +28,7 @@ from domain.db import Database
 from tests import factories
 
 MAX_EXAMPLES = 25
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 # 503 "Push unavailable" is these operations' answer while the server has no VAPID key (the test settings have
 # none, so no generated endpoint is ever looked up in DNS); tests/api/test_notifications.py covers them with one
 PUSH_OFF = {"GET /api/v1/push/vapid-public-key", "POST /api/v1/push/subscriptions"}
@@ -97,3 +102,17 @@ def test_every_operation(client: Any, api_schema: Any, callers: dict[str, tuple[
             failures.append(f"{operation.label}: {str(exc)[:3000]}")
     assert count > 50, "the OpenAPI document lists fewer operations than the app has"
     assert not failures, f"{len(failures)} of {count} operations failed:\n\n" + "\n\n".join(failures)
+
+
+def test_error_answers_are_documented_as_problem_details(client: Any) -> None:
+    """Every API operation's document names problem details for 400 and for any other error status (the
+    document described Litestar's own validation body, which the API never sends, and no other error)."""
+    spec = client.get("/schema/openapi.json").json()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                for status in ("400", "default"):
+                    assert operation["responses"][status]["content"] == problem, f"{method} {path} {status}"
+    assert set(spec["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail",
+                                                                        "instance"}
