@@ -542,7 +542,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             staff_max=timedelta(hours=_integer(environ, "MOTCUA_STAFF_MAX_HOURS", 12, 1, 7 * 24)),
         ),
         uploads=UploadSettings(
-            daily_quota_bytes=_integer(environ, "MOTCUA_UPLOAD_QUOTA_MB", 200, 1, 1_000_000) * MB,
+            # at most 2000 MB: what an account sent is counted in bytes in a 32-bit column
+            daily_quota_bytes=_integer(environ, "MOTCUA_UPLOAD_QUOTA_MB", 200, 1, 2000) * MB,
             verify_max_bytes=_integer(environ, "MOTCUA_VERIFY_MAX_MB", 10, 1, 20) * MB,
         ),
     )

@@ -39,6 +39,14 @@ def test_bad_port(monkeypatch: pytest.MonkeyPatch, port: str) -> None:
         load_settings(os.environ)
 
 
+@pytest.mark.parametrize("megabytes", ["0", "2001", "lots"])
+def test_upload_quota_outside_what_the_counter_holds(monkeypatch: pytest.MonkeyPatch, megabytes: str) -> None:
+    """The day's bytes are counted in a 32-bit column: a quota above 2000 MB could not be enforced as set."""
+    monkeypatch.setenv("MOTCUA_UPLOAD_QUOTA_MB", megabytes)
+    with pytest.raises(SettingsError, match="MOTCUA_UPLOAD_QUOTA_MB"):
+        load_settings(os.environ)
+
+
 def test_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTCUA_ENV", "staging")
     with pytest.raises(SettingsError, match="MOTCUA_ENV"):

@@ -38,7 +38,7 @@ from tests.browser.pages import (
 pytestmark = pytest.mark.browser
 
 STEP_UP_REQUIRED = "Vui lòng xác thực lại bằng khóa truy cập để tiếp tục (step-up required)."
-UNKNOWN_CREDENTIAL = "Khóa truy cập này chưa được đăng ký cho tài khoản nào (unknown credential)."
+REVOKED = "Khóa truy cập này đã bị thu hồi, không dùng được nữa (revoked passkey)."
 # NotAllowedError: WebAuthn does not tell the page why (cancelled, or no passkey on the device: privacy)
 NO_PASSKEY_ON_DEVICE = "Đã huỷ."
 
@@ -197,7 +197,7 @@ def test_register_passkey_sign_in_and_step_up(new_context: Any, live_server: str
 
 def test_autofill_sign_in_and_a_passkey_the_site_forgot(new_context: Any, live_server: str) -> None:
     """Passkey autofill (conditional mediation): on the sign-in page, picking the passkey signs in; a passkey
-    removed from the account but still on the device is refused with the server's message."""
+    removed from the account (revoked) but still on the device is refused with the server's message."""
     page = new_context().new_page()
     errors = watch_errors(page)
     Authenticator(page)
@@ -218,7 +218,7 @@ def test_autofill_sign_in_and_a_passkey_the_site_forgot(new_context: Any, live_s
     with page.expect_response(re.compile(r"/dang-nhap/passkey/verify(\?|$)")) as answer:
         page.goto("/dang-nhap")
     assert answer.value.status == 400
-    expect(status(page)).to_have_text(UNKNOWN_CREDENTIAL)
+    expect(status(page)).to_have_text(REVOKED)  # removed = revoked, its key kept (finding 12)
     expect(page).to_have_url(re.compile(r"/dang-nhap$"))
     page.goto("/")
     expect(page.get_by_role("navigation", name="Tài khoản và ngôn ngữ")
