@@ -1,6 +1,6 @@
 """What ``auth`` takes from the settings, as one small value the composition root hands in at start-up.
 
-TRANSITIONAL (docs/adr/0007-settings-handed-in.md): the core, the notifications and the web layer take
+TRANSITIONAL (docs/adr/0008-settings-handed-in.md): the core, the notifications and the web layer take
 their settings as parameters; ``auth`` still reads these five values from the one it was configured with,
 because its signing keys, issuer, hasher cost, relying party and limit factor are used on some fifty call
 paths (sign-in, refresh, passkeys, codes, limits) that are being switched one by one. Only the roots call

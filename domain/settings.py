@@ -554,7 +554,7 @@ def configure_core(settings: Settings) -> Settings:
     sessions opened without one (``domain.audit``) and the channels the outbox writes deliveries for.
     Only the composition roots call this (``api.app.create_app``, ``api.cli``, the test fixtures), with
     the value they read once through :func:`load_settings`; no settings value is kept here (everything
-    else takes its settings as a parameter, docs/adr/0007-settings-handed-in.md)."""
+    else takes its settings as a parameter, docs/adr/0008-settings-handed-in.md)."""
     # imported here, not at the top: settings stay a leaf that everything (the outbox too) can import
     from domain.audit import use_key  # noqa: PLC0415
     from domain.outbox.enqueue import Channels, deliver_on  # noqa: PLC0415

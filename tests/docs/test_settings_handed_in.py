@@ -1,5 +1,5 @@
 """The core, auth and the notifications read no environment and look up no installed settings: what they
-need arrives as parameters (docs/adr/0007-settings-handed-in.md). Only the composition roots read the
+need arrives as parameters (docs/adr/0008-settings-handed-in.md). Only the composition roots read the
 environment (``api/app.py``, ``api/cli.py``), through ``domain.settings.load_settings``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ PACKAGES = ("domain", "auth", "notifications")
 # composition roots inside these packages (they may read the environment): none today
 ROOTS: frozenset[str] = frozenset()
 FORBIDDEN = re.compile(r"\bcurrent_settings\b|\bos\.environ\b|\bos\.getenv\b|\bgetenv\(")
-# the one process-wide settings value left, and why: docs/adr/0007-settings-handed-in.md
+# the one process-wide settings value left, and why: docs/adr/0008-settings-handed-in.md
 PROCESS_GLOBALS = {"auth/config.py"}
 
 
