@@ -21,12 +21,19 @@ def officer(client: Any, role: str, unit: str) -> tuple[dict[str, Any], SoftAuth
     return enrol_staff(client, username, auth), auth  # officers work in passkey sessions
 
 
+def short_form_procedure(client: Any) -> tuple[str, str]:
+    """A commune-level online procedure with the catalogue's default form and one to three documents, and
+    the unit that receives it."""
+    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
+    code: str = next(i["code"] for i in items["items"] if i["code"] not in HANDMADE and 1 <= len(
+        client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
+    unit: str = client.get(f"/api/v1/procedures/{code}").json()["offer"]["unit_code"]
+    return code, unit
+
+
 @pytest.fixture(scope="module")
 def setting(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
-    code = next(i["code"] for i in items["items"] if i["code"] not in HANDMADE and 1 <= len(
-        client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
-    unit = client.get(f"/api/v1/procedures/{code}").json()["offer"]["unit_code"]
+    code, unit = short_form_procedure(client)
     receiver, _ = officer(client, "officer", unit)
     approver, approver_auth = officer(client, "approver", unit)
     other_unit, _ = officer(client, "officer", "000.00.13.H56")

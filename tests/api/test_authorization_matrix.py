@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,7 @@ from domain.payments.models import Payment
 from tests import factories
 from tests.api.authorization_matrix import EXCLUDED, MATRIX, PRINCIPALS, Row, key_of
 from tests.factories import FEE_CODE, FEE_UNIT, Person
-from tests.helpers import PASSWORD, add_passkey, bearer, enrol_staff, jpeg, login, new_phone, step_up
+from tests.helpers import PASSWORD, add_passkey, bearer, enrol_staff, jpeg, login, new_phone, step_up, tax_code
 from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.31.01.H56"  # unit Y: not FEE_UNIT (unit X, where citizen A's dossiers go)
@@ -63,14 +62,6 @@ def test_every_route_has_a_row(client) -> None:  # type: ignore[no-untyped-def]
     assert not gone, "rows of routes that no longer exist (remove them):\n" + "\n".join(f"    {m} {p}" for m, p in gone)
     assert len(rows) == len(MATRIX), "two rows for one route"
     assert not set(EXCLUDED) - app_routes(client.app), "an excluded route no longer exists"
-
-
-def _tax_code() -> str:
-    while True:
-        first9 = f"{secrets.randbelow(9 * 10**8) + 10**8:09d}"
-        check = 10 - sum(int(d) * w for d, w in zip(first9, (31, 29, 23, 19, 17, 13, 7, 5, 3), strict=True)) % 11
-        if check < 10:
-            return first9 + str(check)
 
 
 @dataclass
@@ -109,7 +100,7 @@ class World:
     def organisation(self) -> int:
         """An organisation: org_admin its owner, org_member its staff."""
         def run(s: Session) -> int:
-            o = Organisation(name="Công ty TNHH Ma Trận", tax_code=_tax_code(), created_at=datetime.now(UTC))
+            o = Organisation(name="Công ty TNHH Ma Trận", tax_code=tax_code(), created_at=datetime.now(UTC))
             s.add(o)
             s.flush()
             s.add_all([Membership(organisation_id=o.id, user_id=self.people[who].id, role=role,

@@ -25,40 +25,25 @@ from api.cli import main as cli
 from domain.accounts.models import Passkey
 from domain.db import Database
 from domain.dossiers.models import Decision
+from tests.api.backoffice import officer, short_form_procedure
 from tests.helpers import (
-    PASSWORD,
     add_passkey,
     audit,
     bearer,
     credential_post,
-    enrol_staff,
     fill,
-    new_phone,
     passkey_sign_in,
     signed_in,
     step_up,
 )
-from tests.softauthn import SoftAuthenticator, b64u, unb64u
-
-HANDMADE = {"1.001193", "1.000894", "1.004222", "1.004194", "3.000333", "1.001612", "1.013225", "2.000815"}
-
-
-def _officer(client: Any, role: str, unit: str) -> tuple[dict[str, Any], SoftAuthenticator]:
-    username = new_phone()
-    assert cli(["create-user", "--role", role, "--username", username, "--password", PASSWORD, "--unit", unit,
-                "--full-name", f"Cán bộ {role}"]) == 0
-    auth = SoftAuthenticator()
-    return enrol_staff(client, username, auth), auth
+from tests.softauthn import b64u, unb64u
 
 
 @pytest.fixture(scope="module")
 def office(client: Any) -> dict[str, Any]:
-    items = client.get("/api/v1/procedures", params={"online": "true", "level": "commune", "page_size": 100}).json()
-    code = next(i["code"] for i in items["items"] if i["code"] not in HANDMADE and 1 <= len(
-        client.get(f"/api/v1/procedures/{i['code']}/form").json()["documents"]) <= 3)
-    unit = client.get(f"/api/v1/procedures/{code}").json()["offer"]["unit_code"]
-    receiver, _ = _officer(client, "officer", unit)
-    approver, auth = _officer(client, "approver", unit)
+    code, unit = short_form_procedure(client)
+    receiver, _ = officer(client, "officer", unit)
+    approver, auth = officer(client, "approver", unit)
     return {"code": code, "receiver": receiver, "approver": approver, "auth": auth,
             "approver_id": client.get("/api/v1/me", headers=bearer(approver)).json()["id"],
             "receiver_id": client.get("/api/v1/me", headers=bearer(receiver)).json()["id"]}

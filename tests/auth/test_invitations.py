@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,21 +18,13 @@ from domain.accounts.models import Membership, OneTimeCode, User
 from domain.audit import AuditEvent
 from domain.db import Database
 from domain.outbox.models import Delivery, Notification
-from tests.helpers import PROBLEM, bearer, login, new_phone, register, signed_in
+from tests.helpers import PROBLEM, bearer, login, new_phone, register, signed_in, tax_code
 from tests.pushservice import notify_env
 
 
 @pytest.fixture(scope="module")
 def db(database_url: str) -> Database:
     return Database(database_url)
-
-
-def tax_code() -> str:
-    while True:
-        first9 = f"{random.randrange(10**8, 10**9):09d}"
-        check = 10 - sum(int(d) * w for d, w in zip(first9, (31, 29, 23, 19, 17, 13, 7, 5, 3), strict=True)) % 11
-        if check < 10:
-            return first9 + str(check)
 
 
 def organisation(client: Any, owner: dict[str, Any], name: str = "Công ty TNHH Bình An") -> int:
