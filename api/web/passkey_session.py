@@ -26,6 +26,7 @@ from sqlalchemy import select
 from api.web.session import verified_principal
 from auth.tokens import Principal
 from domain.accounts.models import Passkey
+from domain.audit import record
 from domain.errors import DomainError
 
 API_BACK_OFFICE = ("/api/v1/officer/", "/api/v1/admin/")
@@ -73,6 +74,17 @@ async def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal |
     return principal
 
 
+async def _audit_refusal(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal, path: str) -> None:
+    """A staff member's password-only session knocked on the back office: security-relevant, so audited
+    (a stolen password at work shows in the log). Only authenticated callers get here, so it cannot be
+    used by strangers to fill the log."""
+    ip = connection.client.host if connection.client else ""  # the proxies middleware has put the real one here
+    await connection.app.state.db.write(
+        lambda s: record(s, "auth.passkey_session_refused", actor_id=principal.user_id,
+                         subject=f"session:{principal.session_id}", ip=ip,
+                         method=connection.scope.get("method", ""), path=path, authenticated="pwd"))
+
+
 async def passkey_session_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Litestar guard of the whole app: back-office routes refuse sessions not signed in with a passkey."""
     path = connection.scope.get("path", "")
@@ -81,6 +93,7 @@ async def passkey_session_only(connection: ASGIConnection[Any, Any, Any, Any], _
     if path.startswith(API_BACK_OFFICE):
         principal = await _bearer(connection)
         if principal is not None and is_staff(principal) and not signed_in_with_passkey(principal):
+            await _audit_refusal(connection, principal, path)
             raise PasskeySessionRequired("Cán bộ và quản trị chỉ làm việc trong phiên đăng nhập bằng khóa truy cập "
                                          "(passkey session required): đăng nhập lại bằng passkey.")
         return

@@ -81,6 +81,9 @@ def test_the_stolen_password_attack_of_the_review_fails(client: Any, setting: di
     assert len(client.get("/api/v1/me/passkeys", headers=bearer(real)).json()) == 1
     assert thief_key.credentials == {}
     assert client.get("/api/v1/officer/queue", headers=bearer(real)).status_code == 200  # the real one works on
+    refused = audit(db, "auth.passkey_session_refused", user_id(db, username))
+    assert refused and {r["path"] for r in refused} >= {"/api/v1/officer/queue"}  # the thief's tries are on record
+    assert all(r["method"] in ("GET", "POST") for r in refused)
 
 
 def test_a_first_passkey_needs_the_enrolment_code(client: Any, db: Database) -> None:
