@@ -23,7 +23,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 from sqlalchemy import select
 
-from api.web.session import verified_principal
+from api.web.session import client_ip, verified_principal
 from auth.tokens import Principal
 from domain.accounts.models import Passkey
 from domain.audit import record
@@ -78,7 +78,7 @@ async def _audit_refusal(connection: ASGIConnection[Any, Any, Any, Any], princip
     """A staff member's password-only session knocked on the back office: security-relevant, so audited
     (a stolen password at work shows in the log). Only authenticated callers get here, so it cannot be
     used by strangers to fill the log."""
-    ip = connection.client.host if connection.client else ""  # the proxies middleware has put the real one here
+    ip = client_ip(connection)
     await connection.app.state.db.write(
         lambda s: record(s, "auth.passkey_session_refused", actor_id=principal.user_id,
                          subject=f"session:{principal.session_id}", ip=ip,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
@@ -61,8 +62,9 @@ def cookies_of(request: Request[Any, Any, Any]) -> CookieNames:
     return cookie_names(request.app.state.settings)
 
 
-def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The caller's address (behind trusted proxies, the one they reported: api/web/proxies.py)."""
+    return connection.client.host if connection.client else ""
 
 
 def auth_cookies(names: CookieNames, pair: TokenPair) -> list[Cookie]:
