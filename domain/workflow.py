@@ -25,6 +25,7 @@ class State(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     RESULT_ISSUED = "result_issued"
+    SENT_BY_POST = "sent_by_post"  # the result is with the postal operator (waybill recorded)
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"
 
@@ -68,6 +69,8 @@ TABLE: tuple[Transition, ...] = (
     _t("resubmit", {S.SUPPLEMENT_REQUESTED}, S.SUBMITTED, {A.APPLICANT}),
     _t("withdraw", BEFORE_DECISION, S.WITHDRAWN, {A.APPLICANT}, needs_reason=True),
     _t("receive", {S.SUBMITTED}, S.RECEIVED, {A.RECEIVER}, form="01"),
+    # a dossier entered by a receiving officer (channel counter or post) is received at once: no "submitted"
+    _t("receive_at_counter", {S.DRAFT}, S.RECEIVED, {A.RECEIVER}, form="01"),
     _t("request_supplement", {S.SUBMITTED, S.PROCESSING}, S.SUPPLEMENT_REQUESTED, {A.RECEIVER, A.PROCESSOR},
        form="02", needs_reason=True),
     _t("refuse_intake", {S.SUBMITTED}, S.REFUSED_AT_INTAKE, {A.RECEIVER}, form="03", needs_reason=True),
@@ -83,6 +86,8 @@ TABLE: tuple[Transition, ...] = (
     _t("reject", {S.AWAITING_APPROVAL}, S.REJECTED, {A.APPROVER}, needs_reason=True, needs_passkey=True),
     _t("issue_result", {S.APPROVED}, S.RESULT_ISSUED, {A.PROCESSOR, A.RECEIVER}),
     _t("return_result", {S.RESULT_ISSUED}, S.RETURNED, {A.RECEIVER}),
+    _t("send_by_post", {S.RESULT_ISSUED}, S.SENT_BY_POST, {A.RECEIVER}),  # the waybill is recorded
+    _t("confirm_delivery", {S.SENT_BY_POST}, S.RETURNED, {A.RECEIVER}),  # by an officer or the operator
     _t("apologize", OPEN - {S.SUPPLEMENT_REQUESTED}, None, {A.RECEIVER, A.PROCESSOR, A.UNIT_ADMIN}, form="04",
        needs_reason=True),
 )
@@ -94,7 +99,8 @@ STATE_NAMES_VI = {
     S.DRAFT: "Bản nháp", S.SUBMITTED: "Đã nộp, chờ tiếp nhận", S.RECEIVED: "Đã tiếp nhận",
     S.SUPPLEMENT_REQUESTED: "Cần bổ sung hồ sơ", S.REFUSED_AT_INTAKE: "Từ chối tiếp nhận",
     S.PROCESSING: "Đang giải quyết", S.AWAITING_APPROVAL: "Chờ lãnh đạo phê duyệt", S.APPROVED: "Đã phê duyệt",
-    S.REJECTED: "Không giải quyết", S.RESULT_ISSUED: "Có kết quả", S.RETURNED: "Đã trả kết quả",
+    S.REJECTED: "Không giải quyết", S.RESULT_ISSUED: "Có kết quả",
+    S.SENT_BY_POST: "Đã gửi kết quả qua bưu chính", S.RETURNED: "Đã trả kết quả",
     S.WITHDRAWN: "Đã rút hồ sơ",
 }
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -34,11 +35,21 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     cccd: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    kind: Mapped[str] = mapped_column(String(16))  # citizen | officer | admin
+    # citizen | officer | admin | person (a person record entered at a counter: no credentials, never signs in)
+    kind: Mapped[str] = mapped_column(String(16))
     identity_level: Mapped[int] = mapped_column(Integer, default=1)  # 1 self-registered, 2 verified
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TS)
     disabled_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    # what a receiving officer records of an applicant (from the chip card's QR or by hand); contact_* are
+    # where to reach a person record (not unique: they are no sign-in names, and never block registering)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    sex: Mapped[str | None] = mapped_column(String(8), nullable=True)  # nam | nu
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    old_id_number: Mapped[str | None] = mapped_column(String(12), nullable=True)  # the 9-digit CMND, if any
+    contact_phone: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    contact_email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class Organisation(Base):

@@ -99,6 +99,19 @@ class Offering(Base):
     in_person_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     identity_level: Mapped[int] = mapped_column(Integer, default=1)  # 2: only officer-verified identities
     approval_levels: Mapped[int] = mapped_column(Integer, default=1)  # e.g. 2: unit head, then director
+    # cross-area receiving (phi địa giới): any receiving point of the province may take it, or only the
+    # units listed in offering_receivers (besides unit_code, the deciding unit, which always may)
+    any_unit_receives: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OfferingReceiver(Base):
+    """A unit that may receive dossiers of a procedure on behalf of the deciding unit (cross-area)."""
+
+    __tablename__ = "offering_receivers"
+
+    procedure_code: Mapped[str] = mapped_column(
+        ForeignKey("offerings.procedure_code", ondelete="CASCADE"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
 
 
 class OfferVersion(Base):

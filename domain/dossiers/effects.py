@@ -73,6 +73,7 @@ def history(f: Fired) -> None:
 # whom an event concerns: the filer (a message with this template), an officer it is handed to, nobody
 DOSSIER_EVENTS = {
     "submit": "dossier.submitted", "resubmit": "dossier.resubmitted", "receive": "dossier.received",
+    "receive_at_counter": "dossier.received", "confirm_delivery": "dossier.returned",
     "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
     "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
     "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",

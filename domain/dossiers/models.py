@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import Base, UTCDateTime
@@ -82,6 +82,20 @@ class Dossier(Base):
     supplement_count: Mapped[int] = mapped_column(Integer, default=0)
     approval_level: Mapped[int] = mapped_column(Integer, default=0)  # levels approved so far
     lateness: Mapped[str | None] = mapped_column(String(8), nullable=True)  # early | on_time | late
+    # channels (KenhThucHien): how it came in, where it was received, how the result goes back
+    channel: Mapped[str] = mapped_column(String(8), default="online", index=True)  # counter | online | post
+    receiving_unit: Mapped[str | None] = mapped_column(ForeignKey("units.code"), nullable=True, index=True)
+    return_method: Mapped[str] = mapped_column(String(8), default="online")  # counter | online | post
+    return_address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    postal_fee_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(16), nullable=True)  # claim codes, SMS
+    contact_email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    intake_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # counter / post
+
+    @property
+    def receiving_unit_code(self) -> str:
+        """Where it was received: its own unit, or another receiving point of the province (cross-area)."""
+        return self.receiving_unit or self.unit_code
 
 
 class DossierDocument(Base):
@@ -219,3 +233,46 @@ class Apology(Base):
     new_due_at: Mapped[datetime] = mapped_column(TS)
     by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(TS)
+
+
+class PostalItem(Base):
+    """A dossier that came in by post (direction in) or a result sent back by post (out): its waybill."""
+
+    __tablename__ = "postal_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(4))  # in | out
+    waybill: Mapped[str] = mapped_column(String(40), unique=True)  # the postal operator's number: never reused
+    operator: Mapped[str] = mapped_column(String(32), default="")
+    party: Mapped[str] = mapped_column(Text, default="")  # the sender (in) or the addressee (out)
+    address: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(TS)  # arrived (in) or handed to the operator (out)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    delivery_source: Mapped[str | None] = mapped_column(String(16), nullable=True)  # officer | operator
+
+
+class DigitisationRecord(Base):
+    """What became of one component document (a slot) of a dossier: digitised here, reused, or not kept.
+
+    The only source of the "digitised" and "reused" figures: a component without a file is never digitised.
+    """
+
+    __tablename__ = "digitisation_records"
+    __table_args__ = (UniqueConstraint("dossier_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[str] = mapped_column(String(32))
+    # digitised | wallet | dossier | result | national | not_kept
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("wallet_documents.id"), nullable=True)
+    origin_dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
+    origin_result_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_results.id"), nullable=True)
+    origin_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)  # national data store reference
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    unit_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
