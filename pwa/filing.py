@@ -25,6 +25,7 @@ from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput, TooManyRequests
+from domain.postal import sent_by_post
 from domain.workflow import STATE_NAMES_VI, State
 from pwa.render import is_htmx, render
 
@@ -82,7 +83,8 @@ def _load(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
     return {"d": d, "schema": schema, "data": json.loads(d.data), "procedure": view.data, "unit": view.unit,
             "attachments": service.dossier_documents(session, d.id),
             "wallet": list(session.scalars(service.visible_documents(session, user_id).limit(50))),
-            "state_name": STATE_NAMES_VI[State(d.status)], "history": service.history(session, d.id)}
+            "state_name": STATE_NAMES_VI[State(d.status)], "history": service.history(session, d.id),
+            "postal": sent_by_post(session, d.id)}
 
 
 def _step_count(schema: dict[str, Any]) -> int:

@@ -80,6 +80,7 @@ EVENT_LABELS: dict[str, str] = {
     "note": N_("Ghi chú nội bộ"), "propose": N_("Trình phê duyệt"), "send_back": N_("Trả lại để xử lý tiếp"),
     "approve": N_("Phê duyệt"), "approve_level": N_("Phê duyệt một cấp"), "reject": N_("Không phê duyệt"),
     "issue_result": N_("Ban hành kết quả"), "return_result": N_("Trả kết quả"),
+    "send_by_post": N_("Gửi kết quả qua bưu chính"), "confirm_delivery": N_("Xác nhận đã phát bưu gửi"),
     "apologize": N_("Xin lỗi và hẹn lại (mẫu 04)"), "result": N_("Kết quả giải quyết"),
 }
 HANDOFF_LABELS = {"assign": N_("Phân công"), "route": N_("Chuyển xử lý"), "consult": N_("Xin ý kiến"),
@@ -194,6 +195,8 @@ def available_actions(session: Session, off: backoffice.Officer, d: Dossier,
         if event == "request_supplement" and d.supplement_count >= 1:
             continue
         if event == "issue_result" and result is None:
+            continue
+        if event == "send_by_post" and d.return_method != "post":
             continue
         out.append(event)
     if d.status in (State.PROCESSING.value, State.AWAITING_APPROVAL.value) \

@@ -7,6 +7,7 @@ the way a request would. Records get fresh names (phone numbers), so tests never
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from auth.tokens import start_session
 from domain.db import Database
 from domain.dossiers.filing import create_draft, next_code
 from domain.dossiers.lifecycle import fire
-from domain.dossiers.models import Dossier
+from domain.dossiers.models import Dossier, DossierResult
 from domain.payments.gateways.base import Notice
 from domain.payments.operations import apply_notice, create_payment
 from domain.workflow import Actor
@@ -102,6 +103,33 @@ def submitted(db: Database, owner: Person | int, procedure_code: str = FEE_CODE)
         assert d is not None
         fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
         d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
+
+    db.run(run)
+    return dossier_id
+
+
+def result_issued(db: Database, owner: Person | int, *, return_method: str = "post",
+                  return_address: str | None = "12 Lê Lợi, Phường Tân Ninh, Tây Ninh",
+                  postal_fee_vnd: int | None = None, procedure_code: str = FEE_CODE) -> int:
+    """A filed dossier that went through the workflow's events to ``result_issued`` (received, processed,
+    approved, its result document prepared and issued), with how the applicant wants the result back;
+    answers its id. Officers acting on it need a role at :data:`FEE_UNIT`."""
+    dossier_id = submitted(db, owner, procedure_code)
+
+    def run(s: Session) -> None:
+        d = s.get(Dossier, dossier_id)
+        assert d is not None
+        d.return_method, d.return_address, d.postal_fee_vnd = return_method, return_address, postal_fee_vnd
+        now = datetime.now(UTC)
+        d.received_at = now
+        for event, actor in (("receive", Actor.RECEIVER), ("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR),
+                             ("approve", Actor.APPROVER), ("issue_result", Actor.PROCESSOR)):
+            fire(s, d, event, actor_id=None, actors={actor})
+        digest = "0" * 64
+        s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"00/{digest}",
+                            sha256=digest, content_type="application/pdf", size=1, title="Kết quả",
+                            prepared_by=d.owner_id, prepared_at=now, issued_at=now))
+        d.finished_at = now
 
     db.run(run)
     return dossier_id

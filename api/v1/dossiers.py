@@ -21,6 +21,7 @@ from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier, FormRevision, WalletDocument
+from domain.postal import sent_by_post
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -71,6 +72,20 @@ class DossierOut(msgspec.Struct):
     # the check value printed on the receipt (the public lookup's `check`): for the holder of a filed dossier,
     # null for a draft and in the back office
     lookup_check: str | None = None
+    # how the result comes back (counter | online | post), the postal address and fee, the waybill once sent
+    return_method: str = "online"
+    return_address: str | None = None
+    postal_fee_vnd: int | None = None
+    postal: PostalOut | None = None
+
+
+class PostalOut(msgspec.Struct):
+    """The result sent by post: the waybill the applicant can track, when it left and when it was delivered."""
+
+    waybill: str
+    sent_at: datetime
+    delivered_at: datetime | None
+    delivery_source: str | None  # officer | operator
 
 
 class DossierSummary(msgspec.Struct):
@@ -152,8 +167,15 @@ def dossier_out(session: Session, d: Dossier) -> DossierOut:
         documents=[AttachedOut(id=dd.id, slot=dd.slot, document=document_out(wd))
                    for dd, wd in service.dossier_documents(session, d.id)],
         fee_vnd=d.fee_vnd, created_at=d.created_at, updated_at=d.updated_at, submitted_at=d.submitted_at,
-        due_date=d.due_at,
+        due_date=d.due_at, return_method=d.return_method, return_address=d.return_address,
+        postal_fee_vnd=d.postal_fee_vnd, postal=postal_out(session, d),
     )
+
+
+def postal_out(session: Session, d: Dossier) -> PostalOut | None:
+    item = sent_by_post(session, d.id)
+    return None if item is None else PostalOut(waybill=item.waybill, sent_at=item.at, delivered_at=item.delivered_at,
+                                               delivery_source=item.delivery_source)
 
 
 class FormController(Controller):

@@ -135,7 +135,8 @@ class OfficerController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, action: str
     ) -> DossierOut:
         """receive, request_supplement, refuse_intake, assign, route, consult, answer_consultation, note,
-        propose, send_back, approve, reject, issue_result, return_result, apologize — with the expected
+        propose, send_back, approve, reject, issue_result, return_result, send_by_post (`waybill`),
+        confirm_delivery, apologize — with the expected
         `version` (409 and the fresh state when stale)."""
         raw = await request.body()
         if len(raw) > 128 * 1024:

@@ -42,9 +42,10 @@ from domain.dossiers.models import (
     DossierPause,
     DossierResult,
     Handoff,
+    PostalItem,
     WalletDocument,
 )
-from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.stats import rollups
 from domain.workflow import OPEN, Actor, State
 
@@ -381,6 +382,41 @@ def _return_result(a: Acting, c: commands.ReturnResult) -> None:
         _to_wallet(a.session, a.d, result)
 
 
+def _send_by_post(a: Acting, c: commands.SendByPost) -> None:
+    """The result handed to the postal operator: its waybill (never one used before) and the address."""
+    if a.d.return_method != "post":
+        raise WorkflowConflict("Người nộp không chọn nhận kết quả qua bưu chính: hãy trả kết quả theo cách họ "
+                               "đã chọn.", field="waybill")
+    if a.session.scalar(select(PostalItem.id).where(PostalItem.waybill == c.waybill)) is not None:
+        raise Conflict(f"Số vận đơn {c.waybill} đã được dùng cho một bưu gửi khác.", field="waybill")
+    a.fire("send_by_post", detail={"waybill": c.waybill})
+    owner = a.session.get(User, a.d.owner_id)
+    addressee = str(json.loads(a.d.data).get("applicant_name") or (owner.full_name if owner else ""))
+    a.session.add(PostalItem(dossier_id=a.d.id, direction="out", waybill=c.waybill, party=addressee,
+                             address=a.d.return_address or "", at=a.now, recorded_by=a.off.user_id))
+
+
+def _confirm_delivery(a: Acting, c: commands.ConfirmDelivery) -> None:
+    confirm_delivery(a.session, a.d, source="officer", **a.kw)
+
+
+def confirm_delivery(session: Session, d: Dossier, *, source: str, now: datetime, delivered_at: datetime | None = None,
+                     **kw: Any) -> None:
+    """The result sent by post has reached the applicant (told by an officer or by the postal operator):
+    the dossier is returned, its postal item delivered, the result in the applicant's wallet."""
+    item = session.scalar(select(PostalItem).where(PostalItem.dossier_id == d.id, PostalItem.direction == "out",
+                                                   PostalItem.delivered_at.is_(None)).order_by(PostalItem.id.desc())
+                          .limit(1))
+    fire(session, d, "confirm_delivery", now=now,
+         detail={"delivery_source": source, "waybill": item.waybill if item else None}, **kw)
+    if item is not None:
+        item.delivered_at, item.delivery_source = delivered_at or now, source
+    result = _prepared_result(session, d)
+    if result is not None:
+        result.returned_at = now
+        _to_wallet(session, d, result)
+
+
 def _apologize(a: Acting, c: commands.Apologize) -> None:
     new_due = datetime.combine(c.new_due_date, time(17, 0), TZ)
     if a.d.due_at is not None and new_due <= a.d.due_at:
@@ -444,7 +480,8 @@ ACTIONS: dict[type[commands.Command], Callable[[Acting, Any], PasskeyError | Non
     commands.RefuseIntake: _refuse_intake, commands.Assign: _assign, commands.Route: _route,
     commands.Consult: _consult, commands.AnswerConsultation: _answer_consultation, commands.Note: _note,
     commands.Propose: _propose, commands.SendBack: _send_back, commands.Approve: _decide, commands.Reject: _decide,
-    commands.IssueResult: _issue_result, commands.ReturnResult: _return_result, commands.Apologize: _apologize,
+    commands.IssueResult: _issue_result, commands.ReturnResult: _return_result,
+    commands.SendByPost: _send_by_post, commands.ConfirmDelivery: _confirm_delivery, commands.Apologize: _apologize,
 }
 
 

@@ -111,6 +111,25 @@ class ReturnResult(Command):
     """Trả kết quả: the result also goes to the citizen's wallet."""
 
 
+WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,39}$")
+
+
+class SendByPost(Command):
+    """Gửi kết quả qua bưu chính: the postal operator's waybill number (never used before)."""
+
+    waybill: Annotated[str, msgspec.Meta(min_length=4, max_length=40)]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.waybill = self.waybill.strip().upper()
+        if not WAYBILL.match(self.waybill):
+            raise InvalidInput(FIELD_MESSAGES["waybill"], field="waybill")
+
+
+class ConfirmDelivery(Command):
+    """Xác nhận đã phát kết quả qua bưu chính: the result reached the applicant."""
+
+
 class Apologize(Command):
     """Xin lỗi và hẹn lại (form 04): a later working day."""
 
@@ -118,14 +137,16 @@ class Apologize(Command):
 
 
 OfficerCommand = (Receive | RequestSupplement | RefuseIntake | Assign | Route | Consult | AnswerConsultation | Note
-                  | Propose | SendBack | Approve | Reject | IssueResult | ReturnResult | Apologize)
+                  | Propose | SendBack | Approve | Reject | IssueResult | ReturnResult | SendByPost | ConfirmDelivery
+                  | Apologize)
 Decision = Approve | Reject
 
 COMMANDS: dict[str, type[Command]] = {
     "receive": Receive, "request_supplement": RequestSupplement, "refuse_intake": RefuseIntake, "assign": Assign,
     "route": Route, "consult": Consult, "answer_consultation": AnswerConsultation, "note": Note, "propose": Propose,
     "send_back": SendBack, "approve": Approve, "reject": Reject, "issue_result": IssueResult,
-    "return_result": ReturnResult, "apologize": Apologize,
+    "return_result": ReturnResult, "send_by_post": SendByPost, "confirm_delivery": ConfirmDelivery,
+    "apologize": Apologize,
 }
 SIGNED = ("approve", "reject")
 
@@ -139,6 +160,7 @@ FIELD_MESSAGES = {
     "step_due_date": "Ngày không hợp lệ (yyyy-mm-dd).",
     "new_due_date": "Ngày không hợp lệ (yyyy-mm-dd).",
     "decision": "Đề xuất phải là phê duyệt hoặc không phê duyệt (decision: approve | reject).",
+    "waybill": "Số vận đơn gồm 4 đến 40 chữ cái hoặc chữ số (waybill).",
     "assertion": "Cần phản hồi của khóa truy cập (assertion: AuthenticationResponseJSON).",
 }
 _FIELD = re.compile(r"at `\$\.(\w+)|required field `(\w+)`")

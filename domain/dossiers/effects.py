@@ -74,6 +74,7 @@ def history(f: Fired) -> None:
 DOSSIER_EVENTS = {
     "submit": "dossier.submitted", "resubmit": "dossier.resubmitted", "receive": "dossier.received",
     "receive_at_counter": "dossier.received", "confirm_delivery": "dossier.returned",
+    "send_by_post": "dossier.sent_by_post",
     "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
     "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
     "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
@@ -93,6 +94,8 @@ class TellFiler:
         context: dict[str, Any] = {"reason": f.reason or "—"}
         if f.event == "apologize" and f.detail.get("new_due_date"):
             context["new_due_date"] = datetime.fromisoformat(str(f.detail["new_due_date"]))
+        if f.event == "send_by_post":
+            context["waybill"] = str(f.detail.get("waybill") or "—")
         if f.event == "request_supplement" and f.detail.get("missing") and not f.reason:
             context["reason"] = "; ".join(str(m) for m in f.detail["missing"])
         outbox.enqueue(f.session, f.dossier.owner_id, self.template, context, dossier_id=f.dossier.id)

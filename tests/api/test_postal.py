@@ -1,0 +1,76 @@
+"""Return by post over HTTP: the officer records the waybill (send_by_post), the applicant sees it and the
+state "sent by post", delivery is confirmed by an officer or by the postal operator through postal-sync;
+a waybill used before is refused with nothing stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain.db import Database
+from domain.dossiers.models import PostalItem
+from tests import factories
+from tests.helpers import bearer, is_problem, new_phone
+
+
+def _act(client: Any, officer: factories.Person, dossier_id: int, action: str, **body: Any) -> Any:
+    d = client.get(f"/api/v1/officer/dossiers/{dossier_id}", headers=officer.headers).json()
+    return client.post(f"/api/v1/officer/dossiers/{dossier_id}/actions/{action}", headers=officer.headers,
+                       json={"version": d["version"], **body})
+
+
+def _waybill() -> str:
+    return f"EM{new_phone()[2:]}VN"
+
+
+def test_result_sent_by_post_then_confirmed_by_an_officer(client: Any, db: Database) -> None:
+    citizen = factories.citizen(db)
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver",), client=client)
+    dossier_id = factories.result_issued(db, citizen, postal_fee_vnd=25_000)
+    waybill = _waybill()
+    sent = _act(client, officer, dossier_id, "send_by_post", waybill=f" {waybill.lower()} ")
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert body["status"] == "sent_by_post" and body["postal"]["waybill"] == waybill
+    # the applicant sees the waybill and the state
+    mine = client.get(f"/api/v1/dossiers/{dossier_id}", headers=citizen.headers).json()
+    assert mine["status_name"] == "Đã gửi kết quả qua bưu chính"
+    assert mine["return_method"] == "post" and mine["postal_fee_vnd"] == 25_000
+    assert mine["postal"] == {"waybill": waybill, "sent_at": mine["postal"]["sent_at"], "delivered_at": None,
+                              "delivery_source": None}
+    item = db.read_sync(lambda s: s.scalar(select(PostalItem).where(PostalItem.waybill == waybill)))
+    assert item is not None and item.direction == "out" and item.address.startswith("12 Lê Lợi")
+    assert item.party == "Nguyễn Văn An"
+    done = _act(client, officer, dossier_id, "confirm_delivery")
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "returned"
+    assert done.json()["postal"]["delivery_source"] == "officer"
+    wallet = client.get("/api/v1/documents", headers=citizen.headers).json()
+    assert any(w["kind"] == "result" for w in wallet)
+    history = client.get(f"/api/v1/dossiers/{dossier_id}/history", headers=citizen.headers).json()
+    assert [h["event"] for h in history][-2:] == ["send_by_post", "confirm_delivery"]
+
+
+def test_a_reused_waybill_is_refused_and_nothing_is_stored(client: Any, db: Database) -> None:
+    citizen = factories.citizen(db)
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver",), client=client)
+    first, second = factories.result_issued(db, citizen), factories.result_issued(db, citizen)
+    waybill = _waybill()
+    assert _act(client, officer, first, "send_by_post", waybill=waybill).status_code == 200
+    again = _act(client, officer, second, "send_by_post", waybill=waybill)
+    is_problem(again, 409, "đã được dùng")
+    assert client.get(f"/api/v1/dossiers/{second}", headers=bearer(citizen.tokens)).json()["status"] == "result_issued"
+    assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(PostalItem)
+                                           .where(PostalItem.dossier_id == second))) == 0
+
+
+def test_send_by_post_needs_the_post_return_method_and_a_waybill(client: Any, db: Database) -> None:
+    citizen = factories.citizen(db)
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver",), client=client)
+    online = factories.result_issued(db, citizen, return_method="online", return_address=None)
+    is_problem(_act(client, officer, online, "send_by_post", waybill=_waybill()), 409, "bưu chính")
+    by_post = factories.result_issued(db, citizen)
+    is_problem(_act(client, officer, by_post, "send_by_post", waybill="x"), 400, "vận đơn")
+    is_problem(_act(client, officer, by_post, "send_by_post"), 400, "vận đơn")
+    is_problem(_act(client, officer, by_post, "confirm_delivery"), 409)
