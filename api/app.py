@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             {
                 "db": database,
                 "settings": settings,
+                "auth": AuthSettings.of(settings),
                 "province_name": "",
                 "storage": storage,
                 "payments": PaymentContext.of(settings, storage),

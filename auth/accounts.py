@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth import ratelimit
-from auth.config import auth_settings
+from auth.config import AuthSettings, auth_settings
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from auth.tokens import TokenPair, revoke_all, start_session
 from domain.accounts import users
@@ -58,12 +58,12 @@ def _now() -> datetime:
 
 
 # --- registration and users -------------------------------------------------------------------
-def register(session: Session, full_name: str, username: str, password: str, *, client: Client = Client(),
-             cccd: str | None = None) -> User:
+def register(session: Session, full_name: str, username: str, password: str, *, cfg: AuthSettings,
+             client: Client = Client(), cccd: str | None = None) -> User:
     wait = ratelimit.retry_after(session, ratelimit.REGISTER_CLIENT, client.ip or "-")
     if wait:
         raise TooManyRequests("Quá nhiều lần đăng ký từ địa chỉ này. Vui lòng thử lại sau.", retry_after=wait)
-    ratelimit.hit(session, ratelimit.REGISTER_CLIENT, client.ip or "-")
+    ratelimit.hit(session, ratelimit.REGISTER_CLIENT, client.ip or "-", factor=cfg.client_limit_factor)
     number = validate_cccd(cccd) if cccd else None
     holder = session.scalar(select(User.id).where(User.cccd == number)) if number else None
     user = create_user(session, "citizen", username, password, full_name=full_name,
@@ -174,7 +174,8 @@ def login_subject(username: str) -> str:
         return (username or "").strip().lower()[:255]
 
 
-def login(session: Session, username: str, password: str, *, client: Client = Client()) -> TokenPair | Unauthorized:
+def login(session: Session, username: str, password: str, *, cfg: AuthSettings,
+          client: Client = Client()) -> TokenPair | Unauthorized:
     """Sign in with a password. Failures are *returned* so the counters and audit rows are committed."""
     subject = login_subject(username)
     for limit, key in ((ratelimit.LOGIN_ACCOUNT, subject), (ratelimit.LOGIN_CLIENT, client.ip or "-")):
@@ -186,8 +187,8 @@ def login(session: Session, username: str, password: str, *, client: Client = Cl
     if not ok or user is None or user.disabled_at is not None:
         record(session, "auth.login_failed", actor_id=user.id if user else None, ip=client.ip,
                subject=f"user:{user.id}" if user else "", reason="disabled" if ok else "bad_credentials")
-        locked = [ratelimit.hit(session, ratelimit.LOGIN_ACCOUNT, subject),
-                  ratelimit.hit(session, ratelimit.LOGIN_CLIENT, client.ip or "-")]
+        locked = [ratelimit.hit(session, ratelimit.LOGIN_ACCOUNT, subject, factor=cfg.client_limit_factor),
+                  ratelimit.hit(session, ratelimit.LOGIN_CLIENT, client.ip or "-", factor=cfg.client_limit_factor)]
         if any(locked):
             record(session, "auth.lockout", actor_id=user.id if user else None, ip=client.ip, username=subject)
         return Unauthorized(BAD_CREDENTIALS)
@@ -261,7 +262,7 @@ def _code_hash(code: str, code_id: int) -> str:
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _count_code_request(session: Session, user_id: int, client: Client) -> None:
+def _count_code_request(session: Session, user_id: int, client: Client, cfg: AuthSettings) -> None:
     """The limits on asking for one-time codes, per account and per address: refuse before writing anything
     (a refusal changes nothing), then count this request."""
     limits = ((ratelimit.CODE_ACCOUNT, f"{user_id}"), (ratelimit.CODE_CLIENT, client.ip or "-"))
@@ -270,11 +271,12 @@ def _count_code_request(session: Session, user_id: int, client: Client) -> None:
         if wait:
             raise TooManyRequests("Bạn đã yêu cầu mã quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
     for limit, key in limits:
-        if ratelimit.hit(session, limit, key):
+        if ratelimit.hit(session, limit, key, factor=cfg.client_limit_factor):
             record(session, "auth.code_limited", actor_id=user_id, ip=client.ip)
 
 
-def request_code(session: Session, user_id: int, channel: str, *, client: Client = Client()) -> tuple[OneTimeCode, str]:
+def request_code(session: Session, user_id: int, channel: str, *, cfg: AuthSettings,
+                 client: Client = Client()) -> tuple[OneTimeCode, str]:
     """Create a 6-digit code for the user's phone or email; the caller delivers it (outbox / dev log)."""
     user = get_user(session, user_id)
     destination = user.phone if channel == "phone" else user.email if channel == "email" else None
@@ -282,7 +284,7 @@ def request_code(session: Session, user_id: int, channel: str, *, client: Client
         raise InvalidInput("Kênh nhận mã phải là số điện thoại (phone) hoặc email.", field="channel")
     if not destination:
         raise InvalidInput("Tài khoản chưa có số điện thoại/email này.", field="channel")
-    _count_code_request(session, user.id, client)
+    _count_code_request(session, user.id, client, cfg)
     code = f"{secrets.randbelow(10**6):06d}"
     now = _now()
     row = OneTimeCode(user_id=user.id, channel=channel, destination=destination, code_hash="", created_at=now,
@@ -389,13 +391,13 @@ def _invitation_secret(inv: Invitation, code: str) -> str:
     return f"{inv.id}:{code}"  # what is hashed: a code accepts only the invitation it was sent for
 
 
-def request_invitation_code(session: Session, invitation_id: int, user_id: int, *,
+def request_invitation_code(session: Session, invitation_id: int, user_id: int, *, cfg: AuthSettings,
                             client: Client = Client()) -> tuple[OneTimeCode, str, Organisation]:
     """A 6-digit code to the invited phone or e-mail (the invitation's identifier, whether or not the
     account proved it before): accepting needs it (security review finding 5). Earlier unused codes for
     invitations stop working; the caller delivers it (``notifications.codes.deliver_code``)."""
     inv, org = open_invitation(session, invitation_id, user_id)
-    _count_code_request(session, user_id, client)
+    _count_code_request(session, user_id, client, cfg)
     now = _now()
     for old in session.scalars(select(OneTimeCode).where(OneTimeCode.user_id == user_id,
                                                          OneTimeCode.channel == INVITATION_CODE,

@@ -30,7 +30,7 @@ from webauthn.helpers.structs import (
 
 from auth import ratelimit
 from auth.accounts import get_user, sign_in_methods
-from auth.config import auth_settings
+from auth.config import AuthSettings, auth_settings
 from auth.tokens import TokenPair, start_session
 from domain.accounts import enrolment
 from domain.accounts import passkeys as core
@@ -228,24 +228,24 @@ def authentication_options(session: Session, user_id: int | None = None, purpose
 
 
 def verify_assertion(session: Session, credential_json: dict[str, Any] | str | bytes, *, purpose: str,
-                     user_id: int | None = None, binding: dict[str, Any] | None = None,
+                     cfg: AuthSettings, user_id: int | None = None, binding: dict[str, Any] | None = None,
                      ip: str = "") -> Assertion | PasskeyError:
     """The core's check (:func:`domain.accounts.passkeys.verify_assertion`) for this site's relying party;
     a refused sign-in (no ``user_id``) also counts against the client's sign-in limit."""
     result = core.verify_assertion(session, relying_party(), credential_json, purpose=purpose, user_id=user_id,
                                    binding=binding, ip=ip)
     if isinstance(result, PasskeyError) and user_id is None:
-        ratelimit.hit(session, SIGNIN_FAILURES, ip or "-")
+        ratelimit.hit(session, SIGNIN_FAILURES, ip or "-", factor=cfg.client_limit_factor)
     return result
 
 
-def verify_authentication(session: Session, credential_json: dict[str, Any] | str | bytes, *, ip: str = "",
-                          user_agent: str = "") -> TokenPair | PasskeyError:
+def verify_authentication(session: Session, credential_json: dict[str, Any] | str | bytes, *, cfg: AuthSettings,
+                          ip: str = "", user_agent: str = "") -> TokenPair | PasskeyError:
     """Sign in with a passkey alone → the same token pair as a password sign-in (amr "webauthn")."""
     wait = ratelimit.retry_after(session, SIGNIN_FAILURES, ip or "-")
     if wait:
         raise TooManyRequests("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
-    result = verify_assertion(session, credential_json, purpose="authenticate", ip=ip)
+    result = verify_assertion(session, credential_json, purpose="authenticate", cfg=cfg, ip=ip)
     if isinstance(result, PasskeyError):
         return result
     pair = start_session(session, result.user, "webauthn", ip=ip, user_agent=user_agent)
@@ -262,10 +262,10 @@ def step_up_options(session: Session, session_id: str, user_id: int) -> dict[str
 
 
 def step_up(session: Session, session_id: str, user_id: int, credential_json: dict[str, Any] | str | bytes, *,
-            ip: str = "") -> PasskeyError | None:
+            cfg: AuthSettings, ip: str = "") -> PasskeyError | None:
     """A fresh assertion with one of the user's passkeys: the session's ``step_up_at`` becomes now."""
     auth_session = live_session(session, session_id, user_id)
-    result = verify_assertion(session, credential_json, purpose="step_up", user_id=user_id,
+    result = verify_assertion(session, credential_json, purpose="step_up", cfg=cfg, user_id=user_id,
                               binding={"sid": session_id}, ip=ip)
     if isinstance(result, PasskeyError):
         return result

@@ -10,7 +10,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from auth.config import auth_settings
 from domain.accounts.models import RateCounter
 from domain.clock import utc
 
@@ -48,10 +47,11 @@ LOOKUP_CHECK_CODE = Limit("lookup-check-code", 5, timedelta(hours=1), timedelta(
                           backoff_cap=timedelta(hours=24))
 
 
-def _max(limit: Limit) -> int:
-    """Per-client-address limits scale with MOTCUA_CLIENT_LIMIT_FACTOR (many people share one address)."""
+def _max(limit: Limit, factor: int) -> int:
+    """Per-client-address limits scale with ``factor``, MOTCUA_CLIENT_LIMIT_FACTOR (many people share one
+    address): the caller hands it in (``AuthSettings.client_limit_factor``, ``settings.limits``)."""
     if limit.name.endswith("-client"):
-        return limit.max_count * auth_settings().client_limit_factor
+        return limit.max_count * factor
     return limit.max_count
 
 
@@ -68,8 +68,9 @@ def retry_after(session: Session, limit: Limit, subject: str, now: datetime | No
     return None
 
 
-def hit(session: Session, limit: Limit, subject: str, now: datetime | None = None) -> int | None:
-    """Count one event; returns the wait in seconds when this event crossed (or found) the limit."""
+def hit(session: Session, limit: Limit, subject: str, now: datetime | None = None, *, factor: int) -> int | None:
+    """Count one event; returns the wait in seconds when this event crossed (or found) the limit.
+    ``factor`` multiplies the limits per client address (:func:`_max`)."""
     now = now or datetime.now(UTC)
     key = _key(limit, subject)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -83,7 +84,7 @@ def hit(session: Session, limit: Limit, subject: str, now: datetime | None = Non
     if utc(row.window_start) + limit.window <= now:
         row.window_start, row.count, row.blocked_until = now, 0, None
     row.count += 1
-    if row.count >= _max(limit):
+    if row.count >= _max(limit, factor):
         block = _block(session, limit, subject, now)
         row.blocked_until = now + block
         session.flush()

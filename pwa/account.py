@@ -13,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from api.web.session import CLEAR_SITE_DATA, client_ip, page_principal, page_user, set_session_cookies
+from api.web.state import auth_of
 from auth import accounts as service
 from auth.accounts import Client
 from auth.passkeys import delete_passkey as remove
@@ -69,11 +70,13 @@ async def register_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     db = request.app.state.db
     try:
         await db.write(service.register, form.get("full_name", ""), form.get("username", ""),
-                       form.get("password", ""), client=_client(request), cccd=form.get("cccd") or None)
+                       form.get("password", ""), cfg=auth_of(request), client=_client(request),
+                       cccd=form.get("cccd") or None)
     except DomainError as exc:
         keep = {k: v for k, v in form.items() if k in ("full_name", "username", "cccd")}
         return render(request, "account/register.html", {"form": keep, "error": exc}, status=exc.status)
-    result = await db.write(service.login, form["username"], form["password"], client=_client(request))
+    result = await db.write(service.login, form["username"], form["password"], cfg=auth_of(request),
+                            client=_client(request))
     if isinstance(result, Unauthorized):  # cannot happen right after registering, but never half-sign-in
         return Redirect("/dang-nhap", status_code=303)
     return signed_in(request, result, "/tai-khoan/xac-minh")
@@ -95,7 +98,7 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     target = _next(form.get("next"))
     try:
         result = await request.app.state.db.write(service.login, form.get("username", ""), form.get("password", ""),
-                                                  client=_client(request))
+                                                  cfg=auth_of(request), client=_client(request))
     except DomainError as exc:  # 429
         headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
         return render(request, "account/login.html", {"form": {"username": form.get("username", "")},
@@ -233,7 +236,8 @@ async def verify_submit(request: Request[Any, Any, Any]) -> Response[Any]:
                 return Redirect("/tai-khoan?ok=verified", status_code=303)
             sent = channel
         else:
-            row, code = await db.write(service.request_code, me.user_id, channel, client=_client(request))
+            row, code = await db.write(service.request_code, me.user_id, channel, cfg=auth_of(request),
+                                       client=_client(request))
             await deliver_code(request.app, row, code)
             sent = channel
     except DomainError as exc:
@@ -326,7 +330,8 @@ async def invitation_code(request: Request[Any, Any, Any], invitation_id: int) -
     me = page_user(request)
     try:
         row, code, org = await request.app.state.db.write(service.request_invitation_code, invitation_id,
-                                                          me.user_id, client=_client(request))
+                                                          me.user_id, cfg=auth_of(request),
+                                                          client=_client(request))
         await deliver_code(request.app, row, code, channel=service.invitation_channel(row.destination),
                            event="code.invitation", values={"organisation": org.name})
     except DomainError as exc:

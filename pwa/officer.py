@@ -567,9 +567,9 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _verify_attempt(session: Session, ip: str) -> int | None:
+def _verify_attempt(session: Session, ip: str, factor: int) -> int | None:
     """Count one anonymous verification upload of this address; the wait when over the limit (audited)."""
-    wait = hit(session, VERIFY_CLIENT, ip)
+    wait = hit(session, VERIFY_CLIENT, ip, factor=factor)
     if wait is not None:
         record(session, "verify.rate_limited", subject=f"ip:{ip}", ip=ip)
     return wait
@@ -581,7 +581,8 @@ async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Resp
     """Compare an uploaded copy with the issued result's hash: khớp / không khớp. Before the body: the address
     is under its limit (429, every attempt counts), the announced size under MOTCUA_VERIFY_MAX_MB (413), the
     result exists (404)."""
-    wait = await request.app.state.db.write(_verify_attempt, client_ip(request))  # every attempt counts
+    factor = settings_of(request).limits.client_limit_factor
+    wait = await request.app.state.db.write(_verify_attempt, client_ip(request), factor)  # every attempt counts
     if wait is not None:
         raise TooManyRequests("Địa chỉ này đã gửi quá nhiều tệp để đối chiếu; vui lòng thử lại sau.", retry_after=wait)
     limit = settings_of(request).uploads.verify_max_bytes

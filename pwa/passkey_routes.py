@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.web.passkeys import MAX_BODY, read_credential
 from api.web.session import client_ip, page_principal, set_session_cookies
+from api.web.state import auth_of
 from auth import passkeys
 from auth.tokens import Principal
 from domain.errors import DomainError, Unauthorized
@@ -84,7 +85,8 @@ async def sign_in_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
       request_max_body_size=MAX_BODY)
 async def sign_in_verify(request: Request[Any, Any, Any], next: str | None = None) -> Response[Any]:
     data = await read_credential(request)
-    result = await request.app.state.db.write(passkeys.verify_authentication, data, ip=client_ip(request),
+    result = await request.app.state.db.write(passkeys.verify_authentication, data, cfg=auth_of(request),
+                                              ip=client_ip(request),
                                               user_agent=request.headers.get("user-agent", "")[:255])
     if isinstance(result, passkeys.PasskeyError):
         raise result
@@ -105,7 +107,7 @@ async def step_up_verify(request: Request[Any, Any, Any]) -> dict[str, Any]:
     me = _me(request)
     data = await read_credential(request)
     error = await request.app.state.db.write(passkeys.step_up, me.session_id, me.user_id, data,
-                                             ip=client_ip(request))
+                                             cfg=auth_of(request), ip=client_ip(request))
     if error is not None:
         raise error
     return {"status": "ok", "valid_for": int(passkeys.STEP_UP_WINDOW.total_seconds())}

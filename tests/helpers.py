@@ -184,6 +184,12 @@ def settings_now() -> Settings:
     return load_settings(os.environ)
 
 
+def auth_cfg() -> AuthSettings:
+    """What the app under test hands auth's functions (``api.web.state.auth_of``), built the same way from
+    the test's environment: a test calling auth below the HTTP layer passes it as ``cfg``."""
+    return AuthSettings.of(load_settings(os.environ))
+
+
 def payment_context() -> PaymentContext:
     """What the app hands the payment use cases, built the same way from the test's environment (the
     same public address, the same storage directory)."""

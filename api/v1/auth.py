@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from api.web.providers import API_USER
 from api.web.session import CLEAR_SITE_DATA, client_ip
-from api.web.state import settings_of
+from api.web.state import auth_of, settings_of
 from auth import accounts as service
 from auth.accounts import Client
 from auth.tokens import Principal, TokenPair, rotate
@@ -128,14 +128,14 @@ class AuthController(Controller):
     async def register(self, request: Request[Any, Any, Any], db: Database, data: RegisterIn) -> UserOut:
         """Create a citizen account (identity level 1). The username is a mobile number or an e-mail."""
         user = await db.write(service.register, data.full_name, data.username, data.password,
-                                                client=_client(request), cccd=data.cccd)
+                                                cfg=auth_of(request), client=_client(request), cccd=data.cccd)
         return UserOut(id=user.id, username=user.username, full_name=user.full_name, kind=user.kind)
 
     @post("/login", status_code=HTTP_200_OK)
     async def login(self, request: Request[Any, Any, Any], db: Database, data: LoginIn) -> TokensOut:
         """Sign in with a password → an access token (JWT, 10 min) and a refresh token."""
         result = await db.write(service.login, data.username, data.password,
-                                                  client=_client(request))
+                                                  cfg=auth_of(request), client=_client(request))
         if isinstance(result, Unauthorized):
             raise result
         return tokens(result)
@@ -162,7 +162,7 @@ class AuthController(Controller):
     ) -> dict[str, str]:
         """Send a one-time code (10 minutes, single use) to prove the phone number or e-mail is yours."""
         row, code = await db.write(service.request_code, me.user_id, data.channel,
-                                                     client=_client(request))
+                                                     cfg=auth_of(request), client=_client(request))
         await deliver_code(request.app, row, code)
         return {"status": "sent", "channel": data.channel}
 
@@ -244,7 +244,7 @@ class MeController(Controller):
     ) -> dict[str, str]:
         """Send a one-time code (10 minutes, single use) to the invited phone or e-mail: accepting needs it."""
         row, code, org = await db.write(service.request_invitation_code, invitation_id, me.user_id,
-                                        client=_client(request))
+                                        cfg=auth_of(request), client=_client(request))
         channel = service.invitation_channel(row.destination)
         await deliver_code(request.app, row, code, channel=channel, event="code.invitation",
                            values={"organisation": org.name})

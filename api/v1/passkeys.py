@@ -18,6 +18,7 @@ from api.v1.auth import TokensOut, tokens
 from api.web.passkeys import MAX_BODY, read_credential
 from api.web.providers import API_USER
 from api.web.session import client_ip
+from api.web.state import auth_of
 from auth import passkeys
 from auth.tokens import Principal
 from domain.accounts import enrolment
@@ -104,7 +105,7 @@ class PasskeyAuthController(Controller):
     async def authentication_verify(self, request: Request[Any, Any, Any], db: Database) -> TokensOut:
         """Body: the browser's AuthenticationResponseJSON → the same token pair as a password sign-in."""
         data = await read_credential(request)
-        result = await db.write(passkeys.verify_authentication, data, ip=client_ip(request),
+        result = await db.write(passkeys.verify_authentication, data, cfg=auth_of(request), ip=client_ip(request),
                                                   user_agent=_agent(request))
         if isinstance(result, passkeys.PasskeyError):
             raise result
@@ -121,7 +122,7 @@ class PasskeyAuthController(Controller):
     async def step_up_verify(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> StepUpOut:
         """Body: AuthenticationResponseJSON. Sensitive actions are allowed for 5 minutes in this session."""
         data = await read_credential(request)
-        error = await db.write(passkeys.step_up, me.session_id, me.user_id, data,
+        error = await db.write(passkeys.step_up, me.session_id, me.user_id, data, cfg=auth_of(request),
                                                  ip=client_ip(request))
         if error is not None:
             raise error

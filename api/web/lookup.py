@@ -29,9 +29,9 @@ CODE_LOCKED = ("Mã hồ sơ này đã bị tra cứu với mã kiểm tra sai q
                "Vui lòng thử lại sau.")
 
 
-def _hit(session: Session, limit: ratelimit.Limit, key: str, *, ip: str, subject: str = "") -> None:
+def _hit(session: Session, limit: ratelimit.Limit, key: str, *, ip: str, factor: int, subject: str = "") -> None:
     """Count one event; the event that starts a lock leaves the lock's one audit row."""
-    wait = ratelimit.hit(session, limit, key)
+    wait = ratelimit.hit(session, limit, key, factor=factor)
     if wait:
         record(session, "lookup.limited", subject=subject, ip=ip, limit=limit.name, seconds=wait)
 
@@ -40,7 +40,8 @@ async def public_lookup(request: Request[Any, Any, Any], code: str, check: str |
     ip = client_ip(request) or "-"
     code = (code or "").strip()
     check = service.normalise_check(check) or None
-    web = settings_of(request).web
+    settings = settings_of(request)
+    web, factor = settings.web, settings.limits.client_limit_factor
     secrets = (web.secret_key, web.previous_secret_key)
     by_address = ((ratelimit.LOOKUP_CLIENT, TOO_MANY), (ratelimit.LOOKUP_MISS_CLIENT, TOO_MANY))
 
@@ -53,13 +54,14 @@ async def public_lookup(request: Request[Any, Any, Any], code: str, check: str |
             wait = ratelimit.retry_after(session, ratelimit.LOOKUP_CHECK_CODE, code)
             if wait:
                 raise TooManyRequests(CODE_LOCKED, retry_after=wait)
-        _hit(session, ratelimit.LOOKUP_CLIENT, ip, ip=ip)  # counted even when nothing is found
+        _hit(session, ratelimit.LOOKUP_CLIENT, ip, ip=ip, factor=factor)  # counted even when nothing is found
         try:
             return service.lookup(session, code, check, secrets=secrets)
         except NotFound as exc:
-            _hit(session, ratelimit.LOOKUP_MISS_CLIENT, ip, ip=ip)
+            _hit(session, ratelimit.LOOKUP_MISS_CLIENT, ip, ip=ip, factor=factor)
             if check:  # the code's own count: unknown codes too, so a lock tells nothing about existence
-                _hit(session, ratelimit.LOOKUP_CHECK_CODE, code, ip=ip, subject=f"dossier-code:{code}"[:128])
+                _hit(session, ratelimit.LOOKUP_CHECK_CODE, code, ip=ip, factor=factor,
+                     subject=f"dossier-code:{code}"[:128])
             return exc
 
     if len(code) > 40:

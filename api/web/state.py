@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from litestar import Request
 
+from auth.config import AuthSettings
 from domain.documents.storage import Storage
 from domain.payments.context import PaymentContext
 from domain.settings import Settings
@@ -14,6 +15,12 @@ from domain.settings import Settings
 
 def settings_of(request: Request[Any, Any, Any]) -> Settings:
     return cast(Settings, request.app.state.settings)
+
+
+def auth_of(request: Request[Any, Any, Any]) -> AuthSettings:
+    """What ``auth`` works with (signing keys, issuer and relying party, hasher cost, client-limit factor),
+    taken from the app's settings once by the composition root; handed to auth's functions as ``cfg``."""
+    return cast(AuthSettings, request.app.state.auth)
 
 
 def storage_of(request: Request[Any, Any, Any]) -> Storage:

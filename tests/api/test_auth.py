@@ -239,7 +239,7 @@ def test_client_address_limit(database_url: str) -> None:
 
     def hammer(session):  # type: ignore[no-untyped-def]
         return [ratelimit.hit(session, ratelimit.Limit("t-login", 3, ratelimit.LOGIN_CLIENT.window,
-                                                       ratelimit.LOGIN_CLIENT.block), ip) for _ in range(4)]
+                                                       ratelimit.LOGIN_CLIENT.block), ip, factor=1) for _ in range(4)]
 
     waits = db.run(hammer)
     assert waits[:2] == [None, None] and waits[2] and waits[3]

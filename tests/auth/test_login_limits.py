@@ -73,17 +73,17 @@ def test_the_lock_grows_with_each_lock_up_to_the_cap(database_url: str) -> None:
     limit = ratelimit.Limit(f"t-backoff-{datetime.now(UTC).timestamp()}", 2, timedelta(days=1),
                             timedelta(minutes=1), backoff_cap=timedelta(minutes=8))
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    assert db.run(lambda s: ratelimit.hit(s, limit, "x", now)) is None
+    assert db.run(lambda s: ratelimit.hit(s, limit, "x", now, factor=1)) is None
     blocks = []
     for _ in range(6):  # once locked, every further failure in the window locks again, for longer
-        wait = db.run(lambda s, at=now: ratelimit.hit(s, limit, "x", at))
+        wait = db.run(lambda s, at=now: ratelimit.hit(s, limit, "x", at, factor=1))
         assert wait
         assert db.run(lambda s, at=now: ratelimit.retry_after(s, limit, "x", at)) == wait + 1
         blocks.append(wait)
         now += timedelta(seconds=wait + 1)  # the lock is over: the guesser goes on
     assert blocks == [60, 120, 240, 480, 480, 480]
     db.run(lambda s: ratelimit.reset(s, limit, "x"))  # the holder signed in: back to the short lock
-    waits = db.run(lambda s: [ratelimit.hit(s, limit, "x", now), ratelimit.hit(s, limit, "x", now)])
+    waits = db.run(lambda s: [ratelimit.hit(s, limit, "x", now, factor=1), ratelimit.hit(s, limit, "x", now, factor=1)])
     assert waits == [None, 60]
 
 
@@ -92,6 +92,7 @@ def test_strikes_are_forgotten_after_a_day(database_url: str) -> None:
     limit = ratelimit.Limit(f"t-forget-{datetime.now(UTC).timestamp()}", 1, timedelta(days=2),
                             timedelta(minutes=1), backoff_cap=timedelta(hours=1))
     t0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    assert db.run(lambda s: ratelimit.hit(s, limit, "y", t0)) == 60
-    assert db.run(lambda s: ratelimit.hit(s, limit, "y", t0 + timedelta(minutes=2))) == 120
-    assert db.run(lambda s: ratelimit.hit(s, limit, "y", t0 + ratelimit.STRIKE_MEMORY + timedelta(minutes=5))) == 60
+    assert db.run(lambda s: ratelimit.hit(s, limit, "y", t0, factor=1)) == 60
+    assert db.run(lambda s: ratelimit.hit(s, limit, "y", t0 + timedelta(minutes=2), factor=1)) == 120
+    later = t0 + ratelimit.STRIKE_MEMORY + timedelta(minutes=5)
+    assert db.run(lambda s: ratelimit.hit(s, limit, "y", later, factor=1)) == 60

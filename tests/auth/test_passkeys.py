@@ -19,7 +19,7 @@ from domain.accounts.models import AuthSession, Passkey, WebAuthnChallenge
 from domain.audit import AuditEvent
 from domain.db import Database
 from domain.errors import Conflict, InvalidInput, NotFound, TooManyRequests
-from tests.helpers import PASSWORD, new_phone
+from tests.helpers import PASSWORD, auth_cfg, new_phone
 from tests.softauthn import SoftAuthenticator, b64u, unb64u
 
 ORIGIN = "http://localhost:8000"
@@ -44,7 +44,8 @@ def enrol(db: Database, user_id: int, auth: SoftAuthenticator, **kw: Any) -> Pas
 
 def sign_in(db: Database, auth: SoftAuthenticator, **kw: Any) -> TokenPair | PasskeyError:
     options = db.run(passkeys.authentication_options)
-    return db.run(passkeys.verify_authentication, auth.get(options, **kw), ip="10.0.0.2", user_agent="pytest")
+    return db.run(passkeys.verify_authentication, auth.get(options, **kw), ip="10.0.0.2", user_agent="pytest",
+                  cfg=auth_cfg())
 
 
 def events(db: Database, event: str, actor_id: int) -> list[dict[str, Any]]:
@@ -89,7 +90,7 @@ def test_register_then_sign_in_with_passkey_alone(db: Database) -> None:
     assert pk.backed_up and pk.transports == "internal,hybrid" and pk.sign_count == 0
     options = db.run(passkeys.authentication_options)
     assert options["allowCredentials"] == [] and options["rpId"] == "localhost"
-    pair = db.run(passkeys.verify_authentication, auth.get(options), ip="10.0.0.2", user_agent="pytest")
+    pair = db.run(passkeys.verify_authentication, auth.get(options), ip="10.0.0.2", user_agent="pytest", cfg=auth_cfg())
     assert isinstance(pair, TokenPair)
     s = db.run(lambda s: s.get(AuthSession, pair.session_id))
     assert s.user_id == user and s.amr == "webauthn" and s.step_up_at is not None
@@ -141,7 +142,7 @@ def test_two_processes_cannot_both_spend_a_challenge(database_url: str, db: Data
     def attempt() -> object:
         process = Database(database_url)  # its own engine, like another process
         barrier.wait()
-        return process.run(passkeys.verify_authentication, assertion)
+        return process.run(passkeys.verify_authentication, assertion, cfg=auth_cfg())
 
     with ThreadPoolExecutor(2) as pool:
         results = [f.result() for f in [pool.submit(attempt) for _ in range(2)]]
@@ -183,8 +184,9 @@ def test_reused_challenge_and_replayed_assertion(db: Database) -> None:
     enrol(db, user, auth)
     options = db.run(passkeys.authentication_options)
     assertion = auth.get(options)
-    assert isinstance(db.run(passkeys.verify_authentication, assertion), TokenPair)
-    refused(db.run(passkeys.verify_authentication, assertion), "challenge_used")  # the same answer again
+    assert isinstance(db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg()), TokenPair)
+    # the same answer again
+    refused(db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg()), "challenge_used")
     # the same counter under a fresh challenge (a replayed or cloned authenticator)
     cred = next(iter(auth.credentials.values()))
     refused(sign_in(db, auth, counter=cred.sign_count), "counter")
@@ -219,12 +221,12 @@ def test_expired_unknown_and_misused_challenges(db: Database) -> None:
     options = db.run(passkeys.authentication_options)
     db.run(lambda s: s.execute(update(WebAuthnChallenge).where(WebAuthnChallenge.challenge == options["challenge"])
                                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))))
-    refused(db.run(passkeys.verify_authentication, auth.get(options)), "challenge_expired")
-    refused(db.run(passkeys.verify_authentication, auth.get({**options, "challenge": b64u(b"x" * 64)})),
+    refused(db.run(passkeys.verify_authentication, auth.get(options), cfg=auth_cfg()), "challenge_expired")
+    refused(db.run(passkeys.verify_authentication, auth.get({**options, "challenge": b64u(b"x" * 64)}), cfg=auth_cfg()),
             "unknown_challenge")
     session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
     step_up = db.run(passkeys.step_up_options, session_id, user)  # a step-up challenge is not a sign-in one
-    refused(db.run(passkeys.verify_authentication, auth.get(step_up)), "challenge_mismatch")
+    refused(db.run(passkeys.verify_authentication, auth.get(step_up), cfg=auth_cfg()), "challenge_mismatch")
 
 
 def test_expired_challenges_are_purged(db: Database) -> None:
@@ -256,7 +258,7 @@ def test_unknown_credential_user_handle_and_disabled_account(db: Database) -> No
 ])
 def test_malformed_input_is_a_clean_refusal(db: Database, body: str) -> None:
     with pytest.raises(PasskeyError) as exc:
-        db.run(passkeys.verify_authentication, body)
+        db.run(passkeys.verify_authentication, body, cfg=auth_cfg())
     assert exc.value.reason == "malformed" and exc.value.status == 400
 
 
@@ -269,7 +271,7 @@ def test_hostile_fields_after_a_valid_challenge(db: Database) -> None:
         options = db.run(passkeys.authentication_options)
         assertion = auth.get(options)
         assertion["response"].update(damage)
-        result = db.run(passkeys.verify_authentication, assertion)
+        result = db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg())
         assert isinstance(result, PasskeyError), damage
 
 
@@ -281,9 +283,9 @@ def test_sign_in_failures_are_limited(db: Database, monkeypatch: pytest.MonkeyPa
     ip = f"203.0.113.{datetime.now().microsecond % 250}"
     bogus = auth.get({"challenge": b64u(b"y" * 64), "rpId": "localhost"})
     for _ in range(3):
-        refused(db.run(passkeys.verify_authentication, bogus, ip=ip), "unknown_challenge")
+        refused(db.run(passkeys.verify_authentication, bogus, ip=ip, cfg=auth_cfg()), "unknown_challenge")
     with pytest.raises(TooManyRequests):
-        db.run(passkeys.verify_authentication, bogus, ip=ip)
+        db.run(passkeys.verify_authentication, bogus, ip=ip, cfg=auth_cfg())
     with pytest.raises(TooManyRequests):
         db.run(passkeys.authentication_options, ip=ip)
 
@@ -337,7 +339,7 @@ def test_step_up_and_its_window(db: Database) -> None:
     assert exc.value.status == 403 and exc.value.title == "Step-up required"
     options = db.run(passkeys.step_up_options, session_id, user)
     assert [c["id"] for c in options["allowCredentials"]] == [pk.credential_id]
-    assert db.run(passkeys.step_up, session_id, user, auth.get(options), ip="10.0.0.3") is None
+    assert db.run(passkeys.step_up, session_id, user, auth.get(options), ip="10.0.0.3", cfg=auth_cfg()) is None
     db.run(passkeys.require_step_up, session_id)  # passes
     assert events(db, "auth.step_up_ok", user)[-1]["subject"] == f"session:{session_id}"
     db.run(lambda s: s.execute(update(AuthSession).where(AuthSession.id == session_id)
@@ -355,12 +357,15 @@ def test_step_up_challenge_is_bound_to_user_and_session(db: Database) -> None:
     second = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
     theirs = db.run(lambda s: start_session(s, service.get_user(s, other), "pwd")).session_id
     options = db.run(passkeys.step_up_options, mine, user)
-    refused(db.run(passkeys.step_up, second, user, auth.get(options)), "binding_mismatch")  # other session
+    # other session
+    refused(db.run(passkeys.step_up, second, user, auth.get(options), cfg=auth_cfg()), "binding_mismatch")
     options = db.run(passkeys.step_up_options, mine, user)
-    refused(db.run(passkeys.step_up, theirs, other, other_auth.get({**options, "allowCredentials": []})),
+    refused(db.run(passkeys.step_up, theirs, other, other_auth.get({**options, "allowCredentials": []}),
+                   cfg=auth_cfg()),
             "challenge_mismatch")  # my challenge, used by someone else
     options = db.run(passkeys.step_up_options, theirs, other)  # their challenge, my passkey
-    refused(db.run(passkeys.step_up, theirs, other, auth.get({**options, "allowCredentials": []})), "wrong_user")
+    refused(db.run(passkeys.step_up, theirs, other, auth.get({**options, "allowCredentials": []}), cfg=auth_cfg()),
+            "wrong_user")
     assert events(db, "auth.step_up_failed", user)[-1]["reason"] == "binding_mismatch"
     no_passkey = new_user(db)
     bare = db.run(lambda s: start_session(s, service.get_user(s, no_passkey), "pwd")).session_id

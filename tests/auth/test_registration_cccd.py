@@ -17,7 +17,7 @@ from domain.audit import AuditEvent
 from domain.db import Database
 from domain.outbox import templates
 from domain.outbox.models import Delivery, Notification
-from tests.helpers import PASSWORD, csrf_of, new_phone
+from tests.helpers import PASSWORD, auth_cfg, csrf_of, new_phone
 from tests.pushservice import make_user, notify_env
 
 REGISTER = "/api/v1/auth/register"
@@ -130,7 +130,7 @@ def test_the_holder_gets_an_email_when_their_address_is_verified(db: Database) -
         holder_id = db.run(lambda s: make_user(s, email=holder_email, verified_email=True))
         db.run(lambda s: setattr(s.get(User, holder_id), "cccd", number))
         db.run(lambda s: accounts.register(s, "Lê Văn Cường", new_phone(), PASSWORD, cccd=number,
-                                           client=accounts.Client(ip="192.0.2.55")))
+                                           client=accounts.Client(ip="192.0.2.55"), cfg=auth_cfg()))
         rows = db.run(lambda s: list(s.execute(select(Delivery.channel, Delivery.destination).join(
             Notification, Notification.id == Delivery.notification_id).where(
             Notification.user_id == holder_id, Notification.event == "account.cccd_claimed"))))
