@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -258,6 +259,32 @@ def cmd_expire_drafts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postal_sandbox(args: argparse.Namespace) -> int:
+    """A postal operator's sandbox as a separate local process (never in production)."""
+    from domain.postal.sandbox import serve  # noqa: PLC0415
+
+    if get_settings().is_production:
+        print("postal-sandbox is not for production", file=sys.stderr)
+        return 2
+    print(f"postal sandbox on http://{args.host}:{args.port} (fee {args.fee} VND)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, args.fee)
+    return 0
+
+
+def cmd_postal_sync(_args: argparse.Namespace) -> int:
+    """Ask the postal operator about every result sent by post; confirm the delivered ones."""
+    from domain.postal.operator import operator_for  # noqa: PLC0415
+    from domain.postal.sync import sync_deliveries  # noqa: PLC0415
+
+    postal = get_settings().postal
+    report = sync_deliveries(_db(), operator_for(postal.url, timeout=postal.timeout_seconds, fee_vnd=postal.fee_vnd))
+    print(f"checked: {report.checked}, delivered: {len(report.delivered)}, failed: {len(report.failed)}")
+    for waybill in report.failed:
+        print(f"no answer for waybill {waybill}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
@@ -373,6 +400,11 @@ def parser() -> argparse.ArgumentParser:
     sp = add("expire-drafts", cmd_expire_drafts, "warn about, then delete, drafts unused for --days")
     sp.add_argument("--days", type=int, default=int(__import__("os").environ.get("MOTCUA_DRAFT_TTL_DAYS", "30")))
     sp.add_argument("--warn-days", dest="warn_days", type=int, default=7)
+    sp = add("postal-sandbox", cmd_postal_sandbox, "serve a postal operator's sandbox (dev and tests)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8071)
+    sp.add_argument("--fee", type=int, default=22_000, help="the fee it quotes, in VND")
+    add("postal-sync", cmd_postal_sync, "ask the postal operator about results sent by post; confirm deliveries")
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
     add("demo-users", cmd_demo_users, "create the demo accounts (not in production)")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")

@@ -36,6 +36,9 @@ Sections and their variables (README's settings table lists them all):
   least 32 bytes, not ``SECRET_KEY``); in dev and test derived from ``SECRET_KEY`` with HMAC.
 - ``sessions``: officers' and admins' sessions end after ``MOTCUA_STAFF_IDLE_MINUTES`` (30) without a
   request and ``MOTCUA_STAFF_MAX_HOURS`` (12) after sign-in; citizens keep 14 days idle, 30 days at most.
+- ``postal``: ``MOTCUA_POSTAL_URL`` (the postal operator's service, ``domain.postal.operator``; empty: the
+  in-process sandbox), ``MOTCUA_POSTAL_FEE_VND`` (the fee of a result sent by post when no operator quotes
+  it), ``MOTCUA_POSTAL_TIMEOUT_SECONDS``.
 - ``uploads``: ``MOTCUA_UPLOAD_QUOTA_MB`` (bytes a day one account may upload, 200 MB),
   ``MOTCUA_VERIFY_MAX_MB`` (the largest file the public verification page takes, 10 MB).
 """
@@ -212,6 +215,13 @@ class UploadSettings:
 
 
 @dataclass(frozen=True)
+class PostalSettings:
+    url: str = ""  # MOTCUA_POSTAL_URL: the postal operator's service; empty: the in-process sandbox
+    fee_vnd: int = 22_000  # MOTCUA_POSTAL_FEE_VND: the fee of a result sent by post when no operator quotes it
+    timeout_seconds: float = 5.0  # MOTCUA_POSTAL_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
 class Settings:
     web: WebSettings
     database: DatabaseSettings
@@ -222,6 +232,7 @@ class Settings:
     limits: LimitSettings = LimitSettings()
     sessions: SessionSettings = SessionSettings()
     uploads: UploadSettings = UploadSettings()
+    postal: PostalSettings = PostalSettings()
 
     # the values nearly everyone needs, without spelling the section
     @property
@@ -546,7 +557,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             daily_quota_bytes=_integer(environ, "MOTCUA_UPLOAD_QUOTA_MB", 200, 1, 2000) * MB,
             verify_max_bytes=_integer(environ, "MOTCUA_VERIFY_MAX_MB", 10, 1, 20) * MB,
         ),
+        postal=_postal(environ),
     )
+
+
+def _postal(environ: Mapping[str, str]) -> PostalSettings:
+    url = _text(environ, "MOTCUA_POSTAL_URL")
+    if url and (urlparse(url).scheme not in ("http", "https") or not urlparse(url).hostname):
+        raise SettingsError("MOTCUA_POSTAL_URL must be an http(s) URL")
+    return PostalSettings(url=url.rstrip("/"),
+                          fee_vnd=_integer(environ, "MOTCUA_POSTAL_FEE_VND", 22_000, 0, 10_000_000),
+                          timeout_seconds=_number(environ, "MOTCUA_POSTAL_TIMEOUT_SECONDS", 5.0, 0.5, 60.0))
 
 
 def configure_core(settings: Settings) -> Settings:

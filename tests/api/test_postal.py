@@ -4,6 +4,8 @@ a waybill used before is refused with nothing stored."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,7 +13,8 @@ from sqlalchemy import func, select
 from domain.db import Database
 from domain.dossiers.models import PostalItem
 from tests import factories
-from tests.helpers import bearer, is_problem, new_phone
+from tests.domain.postal.sandbox import MOTCUA, deliver, sandbox_process
+from tests.helpers import audit, bearer, is_problem, new_phone
 
 
 def _act(client: Any, officer: factories.Person, dossier_id: int, action: str, **body: Any) -> Any:
@@ -74,3 +77,26 @@ def test_send_by_post_needs_the_post_return_method_and_a_waybill(client: Any, db
     is_problem(_act(client, officer, by_post, "send_by_post", waybill="x"), 400, "vận đơn")
     is_problem(_act(client, officer, by_post, "send_by_post"), 400, "vận đơn")
     is_problem(_act(client, officer, by_post, "confirm_delivery"), 409)
+
+
+def test_postal_sync_confirms_what_the_sandbox_operator_delivered(client: Any, db: Database,
+                                                                   env: dict[str, str]) -> None:
+    citizen = factories.citizen(db)
+    officer = factories.officer(db, factories.FEE_UNIT, ("receiver",), client=client)
+    delivered, travelling = factories.result_issued(db, citizen), factories.result_issued(db, citizen)
+    waybills = {delivered: _waybill(), travelling: _waybill()}
+    for dossier_id, waybill in waybills.items():
+        assert _act(client, officer, dossier_id, "send_by_post", waybill=waybill).status_code == 200
+    with sandbox_process() as url:
+        deliver(url, waybills[delivered], "2026-12-03T10:00:00+07:00")
+        run = subprocess.run([str(MOTCUA), "postal-sync"], env={**os.environ, **env, "MOTCUA_POSTAL_URL": url},
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "delivered: 1" in run.stdout
+    mine = client.get(f"/api/v1/dossiers/{delivered}", headers=citizen.headers).json()
+    assert mine["status"] == "returned" and mine["postal"]["delivery_source"] == "operator"
+    assert mine["postal"]["delivered_at"].startswith("2026-12-03T03:00:00")
+    assert client.get(f"/api/v1/dossiers/{travelling}", headers=citizen.headers).json()["status"] == "sent_by_post"
+    runs = audit(db, "postal.sync", None)
+    assert runs and runs[-1]["operator"] == "http"
+    assert audit(db, "dossier.confirm_delivery", None)
