@@ -1,0 +1,1 @@
+"""Intake at a counter or by post: persons, drafts entered by an officer, the chip CCCD QR, digitisation."""
