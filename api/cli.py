@@ -187,7 +187,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         user = service.find_user(session, args.username)
         if user is None:
             user = service.create_user(session, ROLE_KINDS[args.role], args.username, args.password,
-                                       full_name=args.full_name or args.username)
+                                       cfg=AuthSettings.of(get_settings()), full_name=args.full_name or args.username)
         for role in ROLE_GRANTS[args.role] + (("unit_admin",) if args.unit_admin else ()):
             service.grant_officer_role(session, user, args.unit, role)
         return user.id, user.username

@@ -66,7 +66,7 @@ def register(session: Session, full_name: str, username: str, password: str, *, 
     ratelimit.hit(session, ratelimit.REGISTER_CLIENT, client.ip or "-", factor=cfg.client_limit_factor)
     number = validate_cccd(cccd) if cccd else None
     holder = session.scalar(select(User.id).where(User.cccd == number)) if number else None
-    user = create_user(session, "citizen", username, password, full_name=full_name,
+    user = create_user(session, "citizen", username, password, cfg=cfg, full_name=full_name,
                        cccd=None if holder is not None else number, actor=None, ip=client.ip)
     if holder is not None:
         _tell_cccd_holder(session, holder, user, ip=client.ip)
@@ -82,14 +82,14 @@ def _tell_cccd_holder(session: Session, holder_id: int, newcomer: User, *, ip: s
     enqueue(session, holder_id, "account.cccd_claimed", {"when": _now()})
 
 
-def create_user(session: Session, kind: str, username: str, password: str | None, *, full_name: str,
-                cccd: str | None = None, actor: int | None = None, ip: str = "") -> User:
-    """A new account; a password, when given, must meet the policy (stored as its hash)."""
+def create_user(session: Session, kind: str, username: str, password: str | None, *, cfg: AuthSettings,
+                full_name: str, cccd: str | None = None, actor: int | None = None, ip: str = "") -> User:
+    """A new account; a password, when given, must meet the policy (stored as its hash, at ``cfg``'s cost)."""
     normalised, _channel, _name = users.check_new_user(kind, username, full_name)
     if password is not None:
         check_policy(password, username=normalised)
     return users.create_user(session, kind, username, full_name=full_name, cccd=cccd, actor=actor, ip=ip,
-                             password_hash=hash_password(password) if password is not None else None)
+                             password_hash=hash_password(password, env=cfg.env) if password is not None else None)
 
 
 def create_unit(session: Session, code: str, name: str, level: str) -> Unit:
@@ -183,7 +183,7 @@ def login(session: Session, username: str, password: str, *, cfg: AuthSettings,
         if wait:
             raise TooManyRequests("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
     user = find_user(session, username)
-    ok = verify_password(user.password_hash if user else None, password or "")
+    ok = verify_password(user.password_hash if user else None, password or "", env=cfg.env)
     if not ok or user is None or user.disabled_at is not None:
         record(session, "auth.login_failed", actor_id=user.id if user else None, ip=client.ip,
                subject=f"user:{user.id}" if user else "", reason="disabled" if ok else "bad_credentials")
@@ -193,8 +193,8 @@ def login(session: Session, username: str, password: str, *, cfg: AuthSettings,
             record(session, "auth.lockout", actor_id=user.id if user else None, ip=client.ip, username=subject)
         return Unauthorized(BAD_CREDENTIALS)
     assert user.password_hash is not None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(user.password_hash, env=cfg.env):
+        user.password_hash = hash_password(password, env=cfg.env)
     ratelimit.reset(session, ratelimit.LOGIN_ACCOUNT, subject)
     pair = start_session(session, user, "pwd", ip=client.ip, user_agent=client.user_agent)
     record(session, "auth.login_ok", actor_id=user.id, subject=f"session:{pair.session_id}", ip=client.ip,

@@ -9,7 +9,6 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from auth.config import auth_settings
 from domain.errors import InvalidInput
 
 MIN_LENGTH = 8
@@ -30,10 +29,6 @@ def _hasher_for(env: str) -> tuple[PasswordHasher, str]:
     else:
         hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
     return hasher, hasher.hash("motcua-timing-equaliser")
-
-
-def _h() -> tuple[PasswordHasher, str]:
-    return _hasher_for(auth_settings().env)
 
 
 @functools.cache
@@ -60,18 +55,19 @@ def check_policy(password: str, *, username: str = "", full_name: str = "") -> N
         raise InvalidInput("Mật khẩu không được trùng tên đăng nhập.", field="password")
 
 
-def hash_password(password: str) -> str:
-    return _h()[0].hash(_normalise(password))
+def hash_password(password: str, *, env: str) -> str:
+    """The argon2id hash; ``env`` (``AuthSettings.env``) picks the cost: cheap in tests only."""
+    return _hasher_for(env)[0].hash(_normalise(password))
 
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
+def verify_password(stored_hash: str | None, password: str, *, env: str) -> bool:
     """Constant-ish time whether or not there is a hash to check (unknown accounts cost the same)."""
-    hasher, dummy = _h()
+    hasher, dummy = _hasher_for(env)
     try:
         return hasher.verify(stored_hash or dummy, _normalise(password)) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    return _h()[0].check_needs_rehash(stored_hash)
+def needs_rehash(stored_hash: str, *, env: str) -> bool:
+    return _hasher_for(env)[0].check_needs_rehash(stored_hash)

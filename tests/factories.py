@@ -23,7 +23,7 @@ from domain.dossiers.models import Dossier, DossierResult
 from domain.payments.gateways.base import Notice
 from domain.payments.operations import apply_notice, create_payment
 from domain.workflow import Actor
-from tests.helpers import PASSWORD, enrol_staff, new_phone, payment_context
+from tests.helpers import PASSWORD, auth_cfg, enrol_staff, new_phone, payment_context
 from tests.softauthn import SoftAuthenticator
 
 FEE_CODE, FEE_UNIT = "1.004222", "000.31.11.H56"  # đăng ký thường trú: 10.000 ₫ online, at this unit
@@ -54,7 +54,7 @@ def citizen(db: Database, full_name: str = "Nguyễn Văn An", password: str = P
     username = new_phone()
 
     def run(s: Session) -> Person:
-        user = accounts.create_user(s, "citizen", username, password, full_name=full_name)
+        user = accounts.create_user(s, "citizen", username, password, full_name=full_name, cfg=auth_cfg())
         return Person(int(user.id), username, _tokens(s, user, "pwd"))
 
     return db.run(run)
@@ -69,7 +69,7 @@ def officer(db: Database, unit: str, roles: tuple[str, ...] = ("receiver",), *, 
     username = new_phone()
 
     def run(s: Session) -> Person:
-        user = accounts.create_user(s, "officer", username, password, full_name=full_name)
+        user = accounts.create_user(s, "officer", username, password, full_name=full_name, cfg=auth_cfg())
         for role in roles:
             accounts.grant_officer_role(s, user, unit, role)
         return Person(int(user.id), username, {} if client is not None else passkey_session(s, user))

@@ -36,7 +36,18 @@ from domain.payments.models import Payment
 from tests import factories
 from tests.api.authorization_matrix import EXCLUDED, MATRIX, PRINCIPALS, Row, key_of
 from tests.factories import FEE_CODE, FEE_UNIT, Person
-from tests.helpers import PASSWORD, add_passkey, bearer, enrol_staff, jpeg, login, new_phone, step_up, tax_code
+from tests.helpers import (
+    PASSWORD,
+    add_passkey,
+    auth_cfg,
+    bearer,
+    enrol_staff,
+    jpeg,
+    login,
+    new_phone,
+    step_up,
+    tax_code,
+)
 from tests.softauthn import SoftAuthenticator
 
 OTHER_UNIT = "000.31.01.H56"  # unit Y: not FEE_UNIT (unit X, where citizen A's dossiers go)
@@ -233,7 +244,7 @@ def _principals(client: Any, db: Database) -> tuple[dict[str, Person], dict[str,
     people["approver"] = factories.officer(db, FEE_UNIT, ("approver",), client=client)
     username = new_phone()
     admin_id = db.run(lambda s: int(accounts.create_user(s, "admin", username, PASSWORD,
-                                                         full_name="Quản Trị Hệ Thống").id))
+                                                         full_name="Quản Trị Hệ Thống", cfg=auth_cfg()).id))
     auth = SoftAuthenticator()
     people["admin"] = Person(admin_id, username, enrol_staff(client, username, auth), auth)
     tokens: dict[str, dict[str, Any] | None] = {"anon": None}

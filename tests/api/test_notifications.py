@@ -20,7 +20,7 @@ from domain.errors import InvalidInput
 from domain.outbox.enqueue import enqueue
 from notifications.channels.webpush import check_subscription, public_key_of
 from tests import factories
-from tests.helpers import PASSWORD, bearer, enrol_staff, login, page_passkey_login, register, signed_in
+from tests.helpers import PASSWORD, auth_cfg, bearer, enrol_staff, login, page_passkey_login, register, signed_in
 from tests.pushservice import PushService, b64e, notify_env
 from tests.softauthn import SoftAuthenticator
 
@@ -219,7 +219,8 @@ def test_preferences(client: Any, notify: Any) -> None:
 @pytest.fixture(scope="module")
 def admin_tokens(client: Any, catalogue_db: str) -> dict[str, Any]:
     username = f"admin-{datetime.now(UTC).timestamp():.0f}@example.org"
-    Database(catalogue_db).run(lambda s: service.create_user(s, "admin", username, PASSWORD, full_name="Quản Trị Viên"))
+    Database(catalogue_db).run(lambda s: service.create_user(s, "admin", username, PASSWORD, full_name="Quản Trị Viên",
+                                                             cfg=auth_cfg()))
     auth = SoftAuthenticator()
     tokens = enrol_staff(client, username, auth)  # admins work in passkey sessions
     ADMIN_AUTH[tokens["access_token"]] = auth

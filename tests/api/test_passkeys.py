@@ -23,6 +23,7 @@ from tests.helpers import (
     REG_VERIFY,
     add_passkey,
     audit,
+    auth_cfg,
     bearer,
     enrolment_code,
     is_problem,
@@ -113,7 +114,7 @@ def test_counter_going_backwards_is_refused_and_audited(client, db: Database) ->
 
 def test_officer_must_verify_the_user(client, db: Database) -> None:  # type: ignore[no-untyped-def]
     phone = new_phone()
-    db.run(lambda s: service.create_user(s, "officer", phone, PASSWORD, full_name="Cán Bộ Một"))
+    db.run(lambda s: service.create_user(s, "officer", phone, PASSWORD, full_name="Cán Bộ Một", cfg=auth_cfg()))
     tokens = login(client, phone)
     assert me(client, tokens)["passkey_required"] is True
     auth = SoftAuthenticator()
@@ -181,7 +182,7 @@ def test_list_rename_and_delete(client, db: Database) -> None:  # type: ignore[n
 
 def test_cannot_delete_the_last_way_to_sign_in(client, db: Database) -> None:  # type: ignore[no-untyped-def]
     def passwordless(session):  # type: ignore[no-untyped-def]
-        user = service.create_user(session, "citizen", new_phone(), None, full_name="Phạm Thị Dung")
+        user = service.create_user(session, "citizen", new_phone(), None, full_name="Phạm Thị Dung", cfg=auth_cfg())
         pair = start_session(session, user, "pwd")
         return {"access_token": pair.access_token}
 

@@ -32,7 +32,7 @@ def db(database_url: str) -> Database:
 
 def new_user(db: Database, kind: str = "citizen", password: bool = True) -> int:
     return db.run(lambda s: service.create_user(s, kind, new_phone(), PASSWORD if password else None,
-                                                full_name="Nguyễn Văn An").id)
+                                                full_name="Nguyễn Văn An", cfg=auth_cfg()).id)
 
 
 def enrol(db: Database, user_id: int, auth: SoftAuthenticator, **kw: Any) -> Passkey:

@@ -17,7 +17,7 @@ from domain.db import Database
 from domain.errors import Unauthorized
 from domain.settings import SessionSettings, load_settings
 from tests import factories
-from tests.helpers import PASSWORD, age_session, audit, bearer, new_phone, page_passkey_login, session_id_of
+from tests.helpers import PASSWORD, age_session, audit, auth_cfg, bearer, new_phone, page_passkey_login, session_id_of
 
 UNIT = "000.00.13.H56"
 REFRESH = "/api/v1/auth/refresh"
@@ -50,7 +50,8 @@ def test_an_idle_officer_session_is_refused_and_cannot_be_refreshed(client: Any,
 
 def test_an_admin_session_ends_twelve_hours_after_sign_in_even_when_active(client: Any, db: Database) -> None:
     tokens = db.run(lambda s: factories.passkey_session(s, accounts.create_user(s, "admin", new_phone(), PASSWORD,
-                                                                                  full_name="Hồ Quản Trị")))
+                                                                                  full_name="Hồ Quản Trị",
+                                                                                  cfg=auth_cfg())))
     sid = session_id_of(tokens)
     assert client.get("/api/v1/me", headers=bearer(tokens)).status_code == 200
     age_session(db, sid, idle=timedelta(minutes=1), age=timedelta(hours=12, minutes=1))

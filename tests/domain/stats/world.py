@@ -26,6 +26,7 @@ from domain.dossiers.models import Dossier
 from domain.payments.models import Payment
 from domain.stats import ratings, rollups
 from domain.workflow import Actor
+from tests.helpers import auth_cfg
 
 
 # --- building dossiers through the domain's own use cases ---------------------------------------------
@@ -52,7 +53,7 @@ def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> W
         service.create_unit(s, unit, f"Đơn vị thử thống kê {unit[4:9]}", "commune")
         phone = "0977" + unit[4:6] + unit[7:9] + "01"
         officer = service.find_user(s, phone) or service.create_user(s, "officer", phone, None,
-                                                                      full_name="Cán bộ Thống Kê")
+                                                                      full_name="Cán bộ Thống Kê", cfg=auth_cfg())
         for role in ("receiver", "processor", "approver", "unit_admin"):
             service.grant_officer_role(s, officer, unit, role)
         if s.scalar(select(Passkey.id).where(Passkey.user_id == officer.id)) is None:
@@ -62,7 +63,7 @@ def make_world(database_url: str, unit: str, citizen_id: int | None = None) -> W
         if citizen is None:
             phone = "0977" + unit[4:6] + unit[7:9] + "02"
             citizen = (service.find_user(s, phone) or service.create_user(
-                s, "citizen", phone, None, full_name="Nguyễn Văn Thống Kê")).id
+                s, "citizen", phone, None, full_name="Nguyễn Văn Thống Kê", cfg=auth_cfg())).id
         return officer.id, citizen, pick_procedure(s)
 
     db = Database(database_url)
