@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward
 
 from api.web.lookup import public_lookup
+from api.web.postal import postal_fee
 from api.web.session import page_principal, page_user
 from api.web.state import settings_of
 from api.web.uploads import UPLOAD_MAX_BODY, receive_upload, stream_document
@@ -26,6 +27,7 @@ from domain.dossiers import forms
 from domain.dossiers.models import Dossier
 from domain.errors import DomainError, InvalidInput, TooManyRequests
 from domain.postal import sent_by_post
+from domain.postal.returns import check_return, choose_return
 from domain.workflow import STATE_NAMES_VI, State
 from pwa.render import is_htmx, render
 
@@ -241,6 +243,28 @@ async def submit(request: Request[Any, Any, Any], dossier_id: int) -> Response[A
     return Redirect(f"/ho-so/{dossier_id}/bien-nhan", status_code=303)
 
 
+@post("/ho-so/{dossier_id:int}/nhan-ket-qua", include_in_schema=False)
+async def choose_return_method(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
+    """How the result comes back (a draft's choice): at the counter, online, or by post to an address (the
+    postal fee is quoted and paid with the fees)."""
+    me = page_user(request)
+    form = await _form(request)
+    db = request.app.state.db
+    try:
+        method, address = check_return(form.get("return_method", ""), form.get("return_address"))
+        fee = await postal_fee(settings_of(request).postal, address) if address else None
+        await db.write(choose_return, me.user_id, dossier_id, method, address, postal_fee_vnd=fee)
+    except InvalidInput as exc:
+        ctx = await db.read(_load, me.user_id, dossier_id)
+        steps = _step_count(ctx["schema"])
+        return render(request, "filing/step.html", {**ctx, "step": steps - 1, "steps": steps, "errors": {},
+                                                    "provinces": provinces(), "wards_of": wards_of,
+                                                    "default_province": _province_code(request), "notice": None,
+                                                    "return_error": exc.detail, "sent": form}, status=400)
+    steps = _step_count((await db.read(_load, me.user_id, dossier_id))["schema"])
+    return Redirect(f"/ho-so/{dossier_id}?buoc={steps - 1}#nhan-ket-qua", status_code=303)
+
+
 def qr_svg(url: str) -> str:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True,
@@ -311,5 +335,5 @@ async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
                   status=status, headers=headers)
 
 
-ROUTES = [start, my_dossiers, dossier_page, save, wards, upload, attach_from_wallet, detach, submit, receipt,
-          file_again, delete_draft, wallet, document_content, lookup_page]
+ROUTES = [start, my_dossiers, dossier_page, save, wards, upload, attach_from_wallet, detach, submit,
+          choose_return_method, receipt, file_again, delete_draft, wallet, document_content, lookup_page]

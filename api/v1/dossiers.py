@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.orm import Session
 
 from api.web.lookup import public_lookup
+from api.web.postal import postal_fee
 from api.web.providers import API_USER
 from api.web.state import settings_of
 from api.web.uploads import receive_upload, stream_document
@@ -21,7 +22,9 @@ from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier, FormRevision, WalletDocument
+from domain.errors import InvalidInput
 from domain.postal import sent_by_post
+from domain.postal.returns import check_return, choose_return
 from domain.workflow import STATE_NAMES_VI, State
 
 
@@ -106,8 +109,13 @@ class CreateIn(msgspec.Struct):
 
 
 class PatchIn(msgspec.Struct):
-    data: dict[str, Any]
+    """Form data (partial) and/or how the result comes back: `return_method` counter | online | post (post needs
+    `return_address`; its postal fee is quoted and stored in `postal_fee_vnd`, paid with the fees)."""
+
+    data: dict[str, Any] | None = None
     version: int | None = None
+    return_method: Literal["counter", "online", "post"] | None = None
+    return_address: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
 class FromWalletIn(msgspec.Struct):
@@ -224,9 +232,23 @@ class DossierController(Controller):
     @patch("/{dossier_id:int}")
     async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                      data: PatchIn) -> DossierOut:
-        """Save form data (partial: the given fields replace the stored ones)."""
+        """Save form data (partial: the given fields replace the stored ones) and/or the return method (a draft's:
+        counter, online, or post with an address; the postal fee is quoted for the address)."""
+        if data.data is None and data.return_method is None:
+            raise InvalidInput("Không có gì để lưu (data, return_method).", field="data")
+        fee: int | None = None
+        if data.return_method is not None:
+            method, address = check_return(data.return_method, data.return_address)
+            fee = await postal_fee(settings_of(request).postal, address) if address else None
+
         def run(session: Session) -> DossierOut:
-            d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=data.version)
+            version = data.version
+            if data.data is not None:
+                d = service.update_draft(session, me.user_id, dossier_id, data.data, expected_version=version)
+                version = None
+            if data.return_method is not None:
+                d = choose_return(session, me.user_id, dossier_id, method, address, postal_fee_vnd=fee,
+                                  expected_version=version)
             return holder_out(request, session, d)
 
         return await db.write(run)

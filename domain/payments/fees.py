@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -187,8 +187,22 @@ def fee_name(procedure_name: str) -> str:
     return f"Phí, lệ phí: {procedure_name}"[:255]
 
 
+POSTAL_LINE = "Cước bưu chính trả kết quả"
+
+
 def quote_for_dossier(session: Session, dossier: Any) -> FeeQuote:
-    """The dossier's fee, most specific rule first (see the module's docstring)."""
+    """The dossier's fee, most specific rule first (see the module's docstring), and the postal fee of a
+    result to be sent by post as one more line, paid with it (none while the fee itself is not known)."""
+    quote = procedure_quote(session, dossier)
+    postal = getattr(dossier, "postal_fee_vnd", None)
+    if getattr(dossier, "return_method", None) != "post" or not postal or quote.amount_vnd is None:
+        return quote
+    return replace(quote, amount_vnd=quote.amount_vnd + postal, kind=FIXED if quote.kind == FREE else quote.kind,
+                   lines=(*quote.lines, FeeLine(POSTAL_LINE, 1, postal)))
+
+
+def procedure_quote(session: Session, dossier: Any) -> FeeQuote:
+    """The procedure's fee of a dossier, most specific rule first (see the module's docstring)."""
     proc = procedure_facts(session, dossier.procedure_code)
     name = fee_name(proc.name if proc is not None else dossier.procedure_code)
     rule = rule_for(proc.record if proc is not None else {})

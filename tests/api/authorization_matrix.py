@@ -257,6 +257,8 @@ MATRIX: tuple[Row, ...] = (
         draft=True),
     row("POST /ho-so/{dossier_id:int}/giay-to/{attachment_id:int}/bo",     "303 303 404 404 404 404 404 404 404 404",
         draft=True),
+    row("POST /ho-so/{dossier_id:int}/nhan-ket-qua",                       "303 303 404 404 404 404 404 404 404 404",
+        draft=True, body={"return_method": "online"}),
     row("POST /ho-so/{dossier_id:int}/nop",                                "303 400 404 404 404 404 404 404 404 404",
         draft=True),
     row("GET /ho-so/{dossier_id:int}/bien-nhan",                           "303 200 404 404 404 404 404 404 404 404"),

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from domain.db import Database
-from domain.dossiers.models import PostalItem
+from domain.dossiers.filing import next_code
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import Dossier, PostalItem
+from domain.workflow import Actor
 from tests import factories
+from tests.api.payments_world import pay
 from tests.domain.postal.sandbox import MOTCUA, deliver, sandbox_process
 from tests.helpers import audit, bearer, is_problem, new_phone
 
@@ -100,3 +106,55 @@ def test_postal_sync_confirms_what_the_sandbox_operator_delivered(client: Any, d
     runs = audit(db, "postal.sync", None)
     assert runs and runs[-1]["operator"] == "http"
     assert audit(db, "dossier.confirm_delivery", None)
+
+
+def test_the_applicant_chooses_post_and_pays_the_postal_fee_with_the_fees(client: Any, db: Database) -> None:
+    citizen = factories.citizen(db)
+    dossier_id = factories.draft(db, citizen)  # 1.004222: 10.000 ₫ online
+    url = f"/api/v1/dossiers/{dossier_id}"
+    is_problem(client.patch(url, headers=citizen.headers, json={"return_method": "post"}), 400, "địa chỉ")
+    is_problem(client.patch(url, headers=citizen.headers, json={"return_method": "post", "return_address": " "}), 400,
+               "địa chỉ")
+    unchanged = client.get(url, headers=citizen.headers).json()
+    assert unchanged["return_method"] == "online" and unchanged["postal_fee_vnd"] is None
+    chosen = client.patch(url, headers=citizen.headers, json={
+        "return_method": "post", "return_address": "  5 Trần Hưng Đạo,\n Phường Tân Ninh ",
+        "version": unchanged["version"]})
+    assert chosen.status_code == 200, chosen.text
+    body = chosen.json()
+    assert body["return_method"] == "post" and body["return_address"] == "5 Trần Hưng Đạo, Phường Tân Ninh"
+    assert body["postal_fee_vnd"] == 22_000  # no operator configured: the in-process sandbox's fee
+    # form data and the choice in one request; a stale version is refused
+    both = client.patch(url, headers=citizen.headers, json={"data": {}, "return_method": "counter"})
+    assert both.status_code == 200, both.text
+    assert both.json()["return_method"] == "counter" and both.json()["postal_fee_vnd"] is None
+    is_problem(client.patch(url, headers=citizen.headers, json={"return_method": "online", "version": 1}), 409)
+    assert client.patch(url, headers=citizen.headers, json={
+        "return_method": "post", "return_address": "5 Trần Hưng Đạo, Phường Tân Ninh"}).status_code == 200
+    # the fee quote has a postal line and the payment asks for both
+    quote = client.get(f"/api/v1/dossiers/{dossier_id}/fee", headers=citizen.headers)
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["amount_vnd"] == 32_000
+    assert [line["amount_vnd"] for line in quote.json()["lines"]] == [10_000, 22_000]
+
+    def file(s: Session) -> None:
+        d = s.get(Dossier, dossier_id)
+        assert d is not None
+        fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
+        d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
+
+    db.run(file)
+    paid = pay(client, citizen.tokens, dossier_id, "sandbox", key=f"postal-{dossier_id}")
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["amount_vnd"] == 32_000
+
+
+def test_a_return_method_is_chosen_on_drafts_only(client: Any, db: Database) -> None:
+    citizen = factories.citizen(db)
+    filed = factories.submitted(db, citizen)
+    is_problem(client.patch(f"/api/v1/dossiers/{filed}", headers=citizen.headers, json={"return_method": "online"}),
+               409)
+    other = factories.citizen(db, full_name="Lê Thị Khác")
+    mine = factories.draft(db, citizen)
+    is_problem(client.patch(f"/api/v1/dossiers/{mine}", headers=other.headers, json={"return_method": "online"}), 404)
+    is_problem(client.patch(f"/api/v1/dossiers/{mine}", headers=citizen.headers, json={}), 400)
