@@ -30,7 +30,7 @@ from webauthn.helpers.structs import (
 
 from auth import ratelimit
 from auth.accounts import get_user, sign_in_methods
-from auth.config import AuthSettings, auth_settings
+from auth.config import AuthSettings
 from auth.tokens import TokenPair, start_session
 from domain.accounts import enrolment
 from domain.accounts import passkeys as core
@@ -85,9 +85,10 @@ SIGNIN_FAILURES = ratelimit.Limit("passkey-client", 30, timedelta(minutes=15), t
 
 
 # --- the relying party ------------------------------------------------------------------------
-def relying_party() -> RelyingParty:
-    """The RP ID and expected origin, both from PUBLIC_URL: its host name, and scheme://host[:port]."""
-    return RelyingParty.of(auth_settings().public_url)
+def relying_party(cfg: AuthSettings) -> RelyingParty:
+    """The RP ID and expected origin, both from PUBLIC_URL (``cfg.public_url``): its host name, and
+    scheme://host[:port]."""
+    return RelyingParty.of(cfg.public_url)
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -112,8 +113,8 @@ def may_add_passkey(session: Session, user: User, session_id: str, enrolment_cod
     return None
 
 
-def add_passkey_options(session: Session, user_id: int, *, session_id: str, enrolment_code: str | None = None,
-                        ip: str = "") -> dict[str, Any] | DomainError:
+def add_passkey_options(session: Session, user_id: int, *, session_id: str, cfg: AuthSettings,
+                        enrolment_code: str | None = None, ip: str = "") -> dict[str, Any] | DomainError:
     """What both skins call: the rules of :func:`may_add_passkey`, then the creation options. A refusal
     is returned (what it recorded is committed; the caller raises it)."""
     user = get_user(session, user_id)
@@ -122,14 +123,14 @@ def add_passkey_options(session: Session, user_id: int, *, session_id: str, enro
         record(session, "auth.passkey_add_refused", actor_id=user.id, subject=f"user:{user.id}", ip=ip,
                reason=type(refusal).__name__)
         return refusal
-    return registration_options(session, user_id)
+    return registration_options(session, user_id, cfg=cfg)
 
 
-def registration_options(session: Session, user_id: int) -> dict[str, Any]:
+def registration_options(session: Session, user_id: int, *, cfg: AuthSettings) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptionsJSON for adding a passkey to the user's account (the ceremony
     alone: who may add one is :func:`add_passkey_options`' business)."""
     user = get_user(session, user_id)
-    rp_id = relying_party().id
+    rp_id = relying_party(cfg).id
     challenge = _new_challenge(session, "register", user.id, None)
     options = generate_registration_options(
         rp_id=rp_id, rp_name=RP_NAME, user_name=user.username, user_id=user_handle(user.id),
@@ -153,7 +154,8 @@ def clean_name(name: str | None) -> str:
 
 
 def verify_registration(session: Session, user_id: int, credential_json: dict[str, Any] | str | bytes, *,
-                        name: str | None = None, ip: str = "", authenticated: str = "") -> Passkey | PasskeyError:
+                        cfg: AuthSettings, name: str | None = None, ip: str = "",
+                        authenticated: str = "") -> Passkey | PasskeyError:
     """Check the browser's RegistrationResponseJSON and store the new passkey.
 
     Refusals after the challenge was found are returned (challenge spent, ``auth.passkey_add_failed``).
@@ -172,7 +174,7 @@ def verify_registration(session: Session, user_id: int, credential_json: dict[st
         return refuse(row.reason)
     if _cross_origin(client):
         return refuse("cross_origin")
-    rp = relying_party()
+    rp = relying_party(cfg)
     rp_id, origin = rp.id, rp.origin
     try:
         verified = verify_registration_response(
@@ -210,7 +212,8 @@ def tell_holder(session: Session, user_id: int, event: str, passkey_name: str) -
 
 # --- assertions -------------------------------------------------------------------------------
 def authentication_options(session: Session, user_id: int | None = None, purpose: str = "authenticate",
-                           binding: dict[str, Any] | None = None, *, ip: str = "") -> dict[str, Any]:
+                           binding: dict[str, Any] | None = None, *, cfg: AuthSettings,
+                           ip: str = "") -> dict[str, Any]:
     """PublicKeyCredentialRequestOptionsJSON.
 
     Sign-in (``user_id`` None): empty allowCredentials, the browser offers discoverable passkeys
@@ -224,7 +227,7 @@ def authentication_options(session: Session, user_id: int | None = None, purpose
         wait = ratelimit.retry_after(session, SIGNIN_FAILURES, ip or "-")
         if wait:
             raise TooManyRequests("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.", retry_after=wait)
-    return core.assertion_options(session, relying_party(), user_id, purpose, binding)
+    return core.assertion_options(session, relying_party(cfg), user_id, purpose, binding)
 
 
 def verify_assertion(session: Session, credential_json: dict[str, Any] | str | bytes, *, purpose: str,
@@ -232,7 +235,7 @@ def verify_assertion(session: Session, credential_json: dict[str, Any] | str | b
                      ip: str = "") -> Assertion | PasskeyError:
     """The core's check (:func:`domain.accounts.passkeys.verify_assertion`) for this site's relying party;
     a refused sign-in (no ``user_id``) also counts against the client's sign-in limit."""
-    result = core.verify_assertion(session, relying_party(), credential_json, purpose=purpose, user_id=user_id,
+    result = core.verify_assertion(session, relying_party(cfg), credential_json, purpose=purpose, user_id=user_id,
                                    binding=binding, ip=ip)
     if isinstance(result, PasskeyError) and user_id is None:
         ratelimit.hit(session, SIGNIN_FAILURES, ip or "-", factor=cfg.client_limit_factor)
@@ -255,10 +258,10 @@ def verify_authentication(session: Session, credential_json: dict[str, Any] | st
 
 
 # --- step-up ----------------------------------------------------------------------------------
-def step_up_options(session: Session, session_id: str, user_id: int) -> dict[str, Any]:
+def step_up_options(session: Session, session_id: str, user_id: int, *, cfg: AuthSettings) -> dict[str, Any]:
     """Options for a fresh assertion in this session (bound to the session id)."""
     live_session(session, session_id, user_id)
-    return authentication_options(session, user_id, "step_up", {"sid": session_id})
+    return authentication_options(session, user_id, "step_up", {"sid": session_id}, cfg=cfg)
 
 
 def step_up(session: Session, session_id: str, user_id: int, credential_json: dict[str, Any] | str | bytes, *,
@@ -276,15 +279,16 @@ def step_up(session: Session, session_id: str, user_id: int, credential_json: di
 
 
 # --- bound assertions (approvals, payments) -----------------------------------------------------
-def bound_assertion_options(session: Session, user_id: int, *, purpose: str,
+def bound_assertion_options(session: Session, user_id: int, *, cfg: AuthSettings, purpose: str,
                             binding: dict[str, Any]) -> dict[str, Any]:
-    return core.bound_assertion_options(session, relying_party(), user_id, purpose=purpose, binding=binding)
+    return core.bound_assertion_options(session, relying_party(cfg), user_id, purpose=purpose, binding=binding)
 
 
 def verify_bound_assertion(session: Session, user_id: int, credential_json: dict[str, Any] | str | bytes, *,
-                           purpose: str, binding: dict[str, Any], ip: str = "") -> dict[str, Any] | PasskeyError:
+                           cfg: AuthSettings, purpose: str, binding: dict[str, Any],
+                           ip: str = "") -> dict[str, Any] | PasskeyError:
     """Verify an assertion made for exactly ``binding`` and return the evidence to store with it."""
-    return core.verify_bound_assertion(session, relying_party(), user_id, credential_json, purpose=purpose,
+    return core.verify_bound_assertion(session, relying_party(cfg), user_id, credential_json, purpose=purpose,
                                        binding=binding, ip=ip)
 
 

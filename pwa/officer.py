@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.web.session import client_ip, page_principal, page_user
-from api.web.state import settings_of
+from api.web.state import auth_of, settings_of
 from api.web.uploads import (
     FORM_OVERHEAD,
     UPLOAD_MAX_BODY,
@@ -37,7 +37,7 @@ from api.web.uploads import (
     streamed_form,
 )
 from auth.accounts import needs_passkey_enrolment
-from auth.passkeys import relying_party
+from auth.passkeys import RelyingParty, relying_party
 from auth.ratelimit import VERIFY_CLIENT, hit
 from domain import exports
 from domain.accounts.models import OfficerRole, User
@@ -342,8 +342,8 @@ def _version(raw: Any) -> int:
 
 
 def _act(session: Session, user_id: int, dossier_id: int, action: str, command: commands.Command,
-         amr: str) -> None:
-    result = backoffice.act(session, user_id, dossier_id, action, command, amr=amr, rp=relying_party())
+         amr: str, rp: RelyingParty) -> None:
+    result = backoffice.act(session, user_id, dossier_id, action, command, amr=amr, rp=rp)
     if isinstance(result, Exception):
         raise result
 
@@ -372,7 +372,8 @@ async def act(request: Request[Any, Any, Any], dossier_id: int, action: str) -> 
     form = await _form(request)
     try:
         command = commands.from_form(action, form)
-        await request.app.state.db.write(_act, me.user_id, dossier_id, action, command, ",".join(me.amr))
+        await request.app.state.db.write(_act, me.user_id, dossier_id, action, command, ",".join(me.amr),
+                                         relying_party(auth_of(request)))
     except DomainError as exc:
         return await _refused(request, me.user_id, dossier_id, action, exc, form)
     return _done(request, dossier_id, action)
@@ -392,7 +393,8 @@ async def sign_options(request: Request[Any, Any, Any], dossier_id: int, decisio
         raise NotFound("Không có thao tác này.")
     wanted = commands.decode_sign_options(await request.body())  # {"reason": ...}: signed with the decision
     return await request.app.state.db.write(  # type: ignore[no-any-return]
-        backoffice.approval_options, me.user_id, dossier_id, decision, rp=relying_party(), reason=wanted.reason)
+        backoffice.approval_options, me.user_id, dossier_id, decision, rp=relying_party(auth_of(request)),
+        reason=wanted.reason)
 
 
 @post("/can-bo/ho-so/{dossier_id:int}/ky/{decision:str}", status_code=HTTP_200_OK, include_in_schema=False,
@@ -409,7 +411,8 @@ async def sign(request: Request[Any, Any, Any], dossier_id: int, decision: str) 
                                 field="assertion")
         return await _refused(request, me.user_id, dossier_id, decision, unsigned, form)
     command = commands.decode(decision, await request.body())
-    await request.app.state.db.write(_act, me.user_id, dossier_id, decision, command, ",".join(me.amr))
+    await request.app.state.db.write(_act, me.user_id, dossier_id, decision, command, ",".join(me.amr),
+                                     relying_party(auth_of(request)))
     target = f"/can-bo/ho-so/{dossier_id}?{Params.of(request).query(ok=decision)}"
     return Response({"redirect": target}, headers={"Cache-Control": "no-store"})
 

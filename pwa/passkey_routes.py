@@ -53,6 +53,7 @@ async def register_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
         sent = {}
     code = sent.get("enrolment_code") if isinstance(sent, dict) else None
     result = await request.app.state.db.write(passkeys.add_passkey_options, me.user_id, session_id=me.session_id,
+                                              cfg=auth_of(request),
                                               enrolment_code=code if isinstance(code, str) else None,
                                               ip=client_ip(request))
     if isinstance(result, DomainError):
@@ -65,7 +66,8 @@ async def register_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def register_verify(request: Request[Any, Any, Any], name: str | None = None) -> dict[str, Any]:
     me = _me(request)
     data = await read_credential(request)
-    result = await request.app.state.db.write(passkeys.verify_registration, me.user_id, data, name=name,
+    result = await request.app.state.db.write(passkeys.verify_registration, me.user_id, data, cfg=auth_of(request),
+                                              name=name,
                                               ip=client_ip(request), authenticated=_amr(me))
     if isinstance(result, passkeys.PasskeyError):
         raise result
@@ -78,7 +80,7 @@ async def register_verify(request: Request[Any, Any, Any], name: str | None = No
 @post("/dang-nhap/passkey/options", status_code=HTTP_200_OK, include_in_schema=False)
 async def sign_in_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return await request.app.state.db.write(  # type: ignore[no-any-return]
-        passkeys.authentication_options, None, "authenticate", None, ip=client_ip(request))
+        passkeys.authentication_options, None, "authenticate", None, cfg=auth_of(request), ip=client_ip(request))
 
 
 @post("/dang-nhap/passkey/verify", status_code=HTTP_200_OK, include_in_schema=False,
@@ -98,7 +100,7 @@ async def sign_in_verify(request: Request[Any, Any, Any], next: str | None = Non
 async def step_up_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
     me = _me(request)
     return await request.app.state.db.write(  # type: ignore[no-any-return]
-        passkeys.step_up_options, me.session_id, me.user_id)
+        passkeys.step_up_options, me.session_id, me.user_id, cfg=auth_of(request))
 
 
 @post("/tai-khoan/xac-thuc-lai/verify", status_code=HTTP_200_OK, include_in_schema=False,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.passkey_session import PasskeySessionRequired, is_staff, signed_in_with_passkey
 from api.web.providers import API_USER
-from api.web.state import settings_of
+from api.web.state import auth_of, settings_of
 from api.web.uploads import receive_result_upload
 from auth import accounts
 from auth.passkeys import relying_party
@@ -127,7 +127,7 @@ class OfficerController(Controller):
             raise InvalidInput("Chỉ thao tác phê duyệt (approve) và từ chối (reject) mới cần ký bằng khóa truy "
                                "cập.", field="action")
         return await db.write(backoffice.approval_options, me.user_id, dossier_id, action,
-                              rp=relying_party(), reason=data.reason if data else "")
+                              rp=relying_party(auth_of(request)), reason=data.reason if data else "")
 
     @post("/dossiers/{dossier_id:int}/actions/{action:str}", status_code=HTTP_200_OK,
           operation_class=ActionOperation)
@@ -145,7 +145,7 @@ class OfficerController(Controller):
 
         def run(session: Session) -> DossierOut | Exception:
             result = backoffice.act(session, me.user_id, dossier_id, action, command, amr=",".join(me.amr),
-                                    rp=relying_party())
+                                    rp=relying_party(auth_of(request)))
             return result if isinstance(result, Exception) else dossier_out(session, result)
 
         out = await db.write(run)

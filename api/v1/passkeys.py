@@ -77,7 +77,7 @@ class PasskeyAuthController(Controller):
         With passkeys already: a fresh step-up first (``/api/v1/auth/step-up``). An officer or admin without
         any: the one-time ``enrolment_code`` a unit admin (or the system admin) issued."""
         result = await db.write(
-            passkeys.add_passkey_options, me.user_id, session_id=me.session_id,
+            passkeys.add_passkey_options, me.user_id, session_id=me.session_id, cfg=auth_of(request),
             enrolment_code=data.enrolment_code if data else None, ip=client_ip(request))
         if isinstance(result, DomainError):
             raise result
@@ -89,7 +89,7 @@ class PasskeyAuthController(Controller):
                                   name: str | None = None) -> PasskeyOut:
         """Body: the browser's RegistrationResponseJSON (credential.toJSON()). Optional ?name= for the passkey."""
         data = await read_credential(request)
-        result = await db.write(passkeys.verify_registration, me.user_id, data, name=name,
+        result = await db.write(passkeys.verify_registration, me.user_id, data, cfg=auth_of(request), name=name,
                                                   ip=client_ip(request), authenticated=_amr(me))
         if isinstance(result, passkeys.PasskeyError):
             raise result
@@ -99,7 +99,7 @@ class PasskeyAuthController(Controller):
     async def authentication_options(self, request: Request[Any, Any, Any], db: Database) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON to sign in with a passkey alone (discoverable credential)."""
         return await db.write(
-            passkeys.authentication_options, None, "authenticate", None, ip=client_ip(request))
+            passkeys.authentication_options, None, "authenticate", None, cfg=auth_of(request), ip=client_ip(request))
 
     @post("/passkeys/authentication/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY)
     async def authentication_verify(self, request: Request[Any, Any, Any], db: Database) -> TokensOut:
@@ -115,7 +115,7 @@ class PasskeyAuthController(Controller):
     async def step_up_options(self, request: Request[Any, Any, Any], db: Database, me: Principal) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON for a fresh assertion with one of my passkeys."""
         return await db.write(
-            passkeys.step_up_options, me.session_id, me.user_id)
+            passkeys.step_up_options, me.session_id, me.user_id, cfg=auth_of(request))
 
     @post("/step-up/verify", status_code=HTTP_200_OK, request_max_body_size=MAX_BODY,
           dependencies={"me": API_USER})

@@ -36,14 +36,15 @@ def new_user(db: Database, kind: str = "citizen", password: bool = True) -> int:
 
 
 def enrol(db: Database, user_id: int, auth: SoftAuthenticator, **kw: Any) -> Passkey:
-    options = db.run(passkeys.registration_options, user_id)
-    result = db.run(passkeys.verify_registration, user_id, auth.create(options, **kw), name="Điện thoại", ip="10.0.0.1")
+    options = db.run(passkeys.registration_options, user_id, cfg=auth_cfg())
+    result = db.run(passkeys.verify_registration, user_id, auth.create(options, **kw), name="Điện thoại", ip="10.0.0.1",
+                    cfg=auth_cfg())
     assert isinstance(result, Passkey), result
     return result
 
 
 def sign_in(db: Database, auth: SoftAuthenticator, **kw: Any) -> TokenPair | PasskeyError:
-    options = db.run(passkeys.authentication_options)
+    options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     return db.run(passkeys.verify_authentication, auth.get(options, **kw), ip="10.0.0.2", user_agent="pytest",
                   cfg=auth_cfg())
 
@@ -63,7 +64,7 @@ def refused(result: object, reason: str) -> None:
 # --- registration -----------------------------------------------------------------------------
 def test_registration_options_follow_the_issue(db: Database) -> None:
     citizen, officer = new_user(db), new_user(db, "officer")
-    o = db.run(passkeys.registration_options, citizen)
+    o = db.run(passkeys.registration_options, citizen, cfg=auth_cfg())
     assert o["rp"] == {"name": "Dịch vụ công", "id": "localhost"}
     assert o["authenticatorSelection"]["residentKey"] == "required"
     assert o["authenticatorSelection"]["userVerification"] == "preferred"
@@ -73,11 +74,12 @@ def test_registration_options_follow_the_issue(db: Database) -> None:
     row = db.run(lambda s: s.scalar(select(WebAuthnChallenge).where(WebAuthnChallenge.challenge == o["challenge"])))
     assert row.purpose == "register" and row.user_id == citizen and row.used_at is None
     assert timedelta(minutes=4) < row.expires_at.replace(tzinfo=UTC) - datetime.now(UTC) <= timedelta(minutes=5)
-    assert db.run(passkeys.registration_options, officer)["authenticatorSelection"]["userVerification"] == "required"
+    assert db.run(passkeys.registration_options, officer,
+                  cfg=auth_cfg())["authenticatorSelection"]["userVerification"] == "required"
 
     auth = SoftAuthenticator()
     pk = enrol(db, citizen, auth)
-    again = db.run(passkeys.registration_options, citizen)
+    again = db.run(passkeys.registration_options, citizen, cfg=auth_cfg())
     assert [c["id"] for c in again["excludeCredentials"]] == [pk.credential_id]
     added = events(db, "auth.passkey_added", citizen)
     assert added and added[-1]["subject"] == f"passkey:{pk.id}" and added[-1]["name"] == "Điện thoại"
@@ -88,7 +90,7 @@ def test_register_then_sign_in_with_passkey_alone(db: Database) -> None:
     auth = SoftAuthenticator()
     pk = enrol(db, user, auth, backed_up=True)
     assert pk.backed_up and pk.transports == "internal,hybrid" and pk.sign_count == 0
-    options = db.run(passkeys.authentication_options)
+    options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     assert options["allowCredentials"] == [] and options["rpId"] == "localhost"
     pair = db.run(passkeys.verify_authentication, auth.get(options), ip="10.0.0.2", user_agent="pytest", cfg=auth_cfg())
     assert isinstance(pair, TokenPair)
@@ -103,18 +105,20 @@ def test_register_then_sign_in_with_passkey_alone(db: Database) -> None:
 def test_registration_refusals(db: Database) -> None:
     user, other = new_user(db), new_user(db)
     auth = SoftAuthenticator()
-    options = db.run(passkeys.registration_options, user)
-    refused(db.run(passkeys.verify_registration, user, auth.create(options, origin="https://evil.example")), "origin")
-    options = db.run(passkeys.registration_options, user)
-    refused(db.run(passkeys.verify_registration, user, auth.create(options, rp_id="evil.example")), "rp_id")
-    options = db.run(passkeys.registration_options, user)
-    refused(db.run(passkeys.verify_registration, user, auth.create(options, up=False)), "user_presence")
-    options = db.run(passkeys.registration_options, user)  # another user's challenge
-    refused(db.run(passkeys.verify_registration, other, auth.create(options)), "challenge_mismatch")
-    options = db.run(passkeys.registration_options, user)
+    options = db.run(passkeys.registration_options, user, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, user, auth.create(options, origin="https://evil.example"),
+                   cfg=auth_cfg()), "origin")
+    options = db.run(passkeys.registration_options, user, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, user, auth.create(options, rp_id="evil.example"),
+                   cfg=auth_cfg()), "rp_id")
+    options = db.run(passkeys.registration_options, user, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, user, auth.create(options, up=False), cfg=auth_cfg()), "user_presence")
+    options = db.run(passkeys.registration_options, user, cfg=auth_cfg())  # another user's challenge
+    refused(db.run(passkeys.verify_registration, other, auth.create(options), cfg=auth_cfg()), "challenge_mismatch")
+    options = db.run(passkeys.registration_options, user, cfg=auth_cfg())
     response = auth.create(options)
-    assert isinstance(db.run(passkeys.verify_registration, user, response), Passkey)
-    refused(db.run(passkeys.verify_registration, user, response), "challenge_used")
+    assert isinstance(db.run(passkeys.verify_registration, user, response, cfg=auth_cfg()), Passkey)
+    refused(db.run(passkeys.verify_registration, user, response, cfg=auth_cfg()), "challenge_used")
     failed = events(db, "auth.passkey_add_failed", user)
     assert [f["reason"] for f in failed] == ["origin", "rp_id", "user_presence", "challenge_used"]
 
@@ -123,12 +127,15 @@ def test_credential_ids_are_unique_and_bounded(db: Database) -> None:
     alice, bob = new_user(db), new_user(db)
     auth = SoftAuthenticator()
     same = b"\x01" * 16
-    options = db.run(passkeys.registration_options, alice)
-    assert isinstance(db.run(passkeys.verify_registration, alice, auth.create(options, credential_id=same)), Passkey)
-    options = db.run(passkeys.registration_options, bob)
-    refused(db.run(passkeys.verify_registration, bob, auth.create(options, credential_id=same)), "already_registered")
-    options = db.run(passkeys.registration_options, bob)
-    refused(db.run(passkeys.verify_registration, bob, auth.create(options, credential_id=b"\x02" * 800)),
+    options = db.run(passkeys.registration_options, alice, cfg=auth_cfg())
+    assert isinstance(db.run(passkeys.verify_registration, alice, auth.create(options, credential_id=same),
+                             cfg=auth_cfg()), Passkey)
+    options = db.run(passkeys.registration_options, bob, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, bob, auth.create(options, credential_id=same),
+                   cfg=auth_cfg()), "already_registered")
+    options = db.run(passkeys.registration_options, bob, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, bob, auth.create(options, credential_id=b"\x02" * 800),
+                   cfg=auth_cfg()),
             "credential_id")
 
 
@@ -136,7 +143,7 @@ def test_two_processes_cannot_both_spend_a_challenge(database_url: str, db: Data
     """The same assertion sent to two app processes at once: exactly one sign-in."""
     auth = SoftAuthenticator()
     enrol(db, new_user(db), auth)
-    assertion = auth.get(db.run(passkeys.authentication_options))
+    assertion = auth.get(db.run(passkeys.authentication_options, cfg=auth_cfg()))
     barrier = threading.Barrier(2)
 
     def attempt() -> object:
@@ -153,8 +160,9 @@ def test_two_processes_cannot_both_spend_a_challenge(database_url: str, db: Data
 def test_officer_needs_user_verification(db: Database) -> None:
     officer = new_user(db, "officer")
     auth = SoftAuthenticator()
-    options = db.run(passkeys.registration_options, officer)
-    refused(db.run(passkeys.verify_registration, officer, auth.create(options, uv=False)), "user_verification")
+    options = db.run(passkeys.registration_options, officer, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_registration, officer, auth.create(options, uv=False),
+                   cfg=auth_cfg()), "user_verification")
     enrol(db, officer, auth)
     refused(sign_in(db, auth, uv=False), "user_verification")
     assert isinstance(sign_in(db, auth), TokenPair)
@@ -182,7 +190,7 @@ def test_reused_challenge_and_replayed_assertion(db: Database) -> None:
     user = new_user(db)
     auth = SoftAuthenticator()
     enrol(db, user, auth)
-    options = db.run(passkeys.authentication_options)
+    options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     assertion = auth.get(options)
     assert isinstance(db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg()), TokenPair)
     # the same answer again
@@ -218,22 +226,23 @@ def test_expired_unknown_and_misused_challenges(db: Database) -> None:
     user = new_user(db)
     auth = SoftAuthenticator()
     enrol(db, user, auth)
-    options = db.run(passkeys.authentication_options)
+    options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     db.run(lambda s: s.execute(update(WebAuthnChallenge).where(WebAuthnChallenge.challenge == options["challenge"])
                                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))))
     refused(db.run(passkeys.verify_authentication, auth.get(options), cfg=auth_cfg()), "challenge_expired")
     refused(db.run(passkeys.verify_authentication, auth.get({**options, "challenge": b64u(b"x" * 64)}), cfg=auth_cfg()),
             "unknown_challenge")
     session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
-    step_up = db.run(passkeys.step_up_options, session_id, user)  # a step-up challenge is not a sign-in one
+    step_up = db.run(passkeys.step_up_options, session_id, user,
+                     cfg=auth_cfg())  # a step-up challenge is not a sign-in one
     refused(db.run(passkeys.verify_authentication, auth.get(step_up), cfg=auth_cfg()), "challenge_mismatch")
 
 
 def test_expired_challenges_are_purged(db: Database) -> None:
-    old = db.run(passkeys.authentication_options)["challenge"]
+    old = db.run(passkeys.authentication_options, cfg=auth_cfg())["challenge"]
     db.run(lambda s: s.execute(update(WebAuthnChallenge).where(WebAuthnChallenge.challenge == old)
                                .values(expires_at=datetime.now(UTC) - timedelta(hours=1))))
-    db.run(passkeys.authentication_options)
+    db.run(passkeys.authentication_options, cfg=auth_cfg())
     assert db.run(lambda s: s.scalar(select(WebAuthnChallenge.id).where(WebAuthnChallenge.challenge == old))) is None
 
 
@@ -242,7 +251,7 @@ def test_unknown_credential_user_handle_and_disabled_account(db: Database) -> No
     auth = SoftAuthenticator()
     enrol(db, user, auth)
     stranger = SoftAuthenticator()
-    stranger.create(db.run(passkeys.registration_options, user))  # made, never verified: unknown here
+    stranger.create(db.run(passkeys.registration_options, user, cfg=auth_cfg()))  # made, never verified: unknown here
     refused(sign_in(db, stranger), "unknown_credential")
     refused(sign_in(db, auth, user_handle=passkeys.user_handle(user + 1)), "wrong_user")
     db.run(service.set_disabled, user, True, actor=user)
@@ -268,7 +277,7 @@ def test_hostile_fields_after_a_valid_challenge(db: Database) -> None:
     enrol(db, new_user(db), auth)
     for damage in ({"signature": "AAAA"}, {"authenticatorData": "AA"}, {"userHandle": 5},
                    {"signature": b64u(b"\x30" * 72)}):
-        options = db.run(passkeys.authentication_options)
+        options = db.run(passkeys.authentication_options, cfg=auth_cfg())
         assertion = auth.get(options)
         assertion["response"].update(damage)
         result = db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg())
@@ -287,7 +296,7 @@ def test_sign_in_failures_are_limited(db: Database, monkeypatch: pytest.MonkeyPa
     with pytest.raises(TooManyRequests):
         db.run(passkeys.verify_authentication, bogus, ip=ip, cfg=auth_cfg())
     with pytest.raises(TooManyRequests):
-        db.run(passkeys.authentication_options, ip=ip)
+        db.run(passkeys.authentication_options, ip=ip, cfg=auth_cfg())
 
 
 # --- managing ---------------------------------------------------------------------------------
@@ -337,7 +346,7 @@ def test_step_up_and_its_window(db: Database) -> None:
     with pytest.raises(StepUpRequired) as exc:
         db.run(passkeys.require_step_up, session_id)
     assert exc.value.status == 403 and exc.value.title == "Step-up required"
-    options = db.run(passkeys.step_up_options, session_id, user)
+    options = db.run(passkeys.step_up_options, session_id, user, cfg=auth_cfg())
     assert [c["id"] for c in options["allowCredentials"]] == [pk.credential_id]
     assert db.run(passkeys.step_up, session_id, user, auth.get(options), ip="10.0.0.3", cfg=auth_cfg()) is None
     db.run(passkeys.require_step_up, session_id)  # passes
@@ -356,21 +365,21 @@ def test_step_up_challenge_is_bound_to_user_and_session(db: Database) -> None:
     mine = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
     second = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
     theirs = db.run(lambda s: start_session(s, service.get_user(s, other), "pwd")).session_id
-    options = db.run(passkeys.step_up_options, mine, user)
+    options = db.run(passkeys.step_up_options, mine, user, cfg=auth_cfg())
     # other session
     refused(db.run(passkeys.step_up, second, user, auth.get(options), cfg=auth_cfg()), "binding_mismatch")
-    options = db.run(passkeys.step_up_options, mine, user)
+    options = db.run(passkeys.step_up_options, mine, user, cfg=auth_cfg())
     refused(db.run(passkeys.step_up, theirs, other, other_auth.get({**options, "allowCredentials": []}),
                    cfg=auth_cfg()),
             "challenge_mismatch")  # my challenge, used by someone else
-    options = db.run(passkeys.step_up_options, theirs, other)  # their challenge, my passkey
+    options = db.run(passkeys.step_up_options, theirs, other, cfg=auth_cfg())  # their challenge, my passkey
     refused(db.run(passkeys.step_up, theirs, other, auth.get({**options, "allowCredentials": []}), cfg=auth_cfg()),
             "wrong_user")
     assert events(db, "auth.step_up_failed", user)[-1]["reason"] == "binding_mismatch"
     no_passkey = new_user(db)
     bare = db.run(lambda s: start_session(s, service.get_user(s, no_passkey), "pwd")).session_id
     with pytest.raises(PasskeyError):
-        db.run(passkeys.step_up_options, bare, no_passkey)
+        db.run(passkeys.step_up_options, bare, no_passkey, cfg=auth_cfg())
 
 
 # --- bound assertions and their evidence ------------------------------------------------------
@@ -381,10 +390,10 @@ def test_bound_assertion_and_evidence(db: Database) -> None:
     officer = new_user(db, "officer")
     auth = SoftAuthenticator()
     pk = enrol(db, officer, auth)
-    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION)
+    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION, cfg=auth_cfg())
     assert options["userVerification"] == "required"
     evidence = db.run(passkeys.verify_bound_assertion, officer, auth.get(options), purpose="decision",
-                      binding=dict(reversed(DECISION.items())))  # same binding, other key order
+                      binding=dict(reversed(DECISION.items())), cfg=auth_cfg())  # same binding, other key order
     assert isinstance(evidence, dict), evidence
     assert evidence["passkey_id"] == pk.id and evidence["credential_id"] == pk.credential_id
     assert evidence["binding"] == DECISION and evidence["user_verified"] is True
@@ -406,11 +415,12 @@ def test_bound_assertion_with_the_wrong_binding_is_refused(db: Database) -> None
     officer = new_user(db, "officer")
     auth = SoftAuthenticator()
     enrol(db, officer, auth)
-    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION)
+    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION, cfg=auth_cfg())
     result = db.run(passkeys.verify_bound_assertion, officer, auth.get(options), purpose="decision",
-                    binding={**DECISION, "decision": "reject"})
+                    binding={**DECISION, "decision": "reject"}, cfg=auth_cfg())
     refused(result, "binding_mismatch")
     assert events(db, "auth.assertion_failed", officer)[-1]["reason"] == "binding_mismatch"
-    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION)
-    refused(db.run(passkeys.verify_bound_assertion, officer, auth.get(options), purpose="payment", binding=DECISION),
+    options = db.run(passkeys.bound_assertion_options, officer, purpose="decision", binding=DECISION, cfg=auth_cfg())
+    refused(db.run(passkeys.verify_bound_assertion, officer, auth.get(options), purpose="payment", binding=DECISION,
+                   cfg=auth_cfg()),
             "challenge_mismatch")
