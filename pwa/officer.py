@@ -183,7 +183,7 @@ def available_actions(session: Session, off: backoffice.Officer, d: Dossier,
     for event in events_from(d.status):
         if event in HIDDEN_EVENTS:
             continue
-        who = set(actors)
+        who = off.actors_for(d, event) if event in backoffice.RECEIVING_UNIT_EVENTS else set(actors)
         if event == "answer_consultation":
             if _open_question(session, off, d) is None:
                 continue

@@ -80,6 +80,9 @@ class DossierOut(msgspec.Struct):
     return_address: str | None = None
     postal_fee_vnd: int | None = None
     postal: PostalOut | None = None
+    # how it came in (counter | online | post) and where it was received (the deciding unit is unit_code)
+    channel: str = "online"
+    receiving_unit: str | None = None
 
 
 class PostalOut(msgspec.Struct):
@@ -176,7 +179,8 @@ def dossier_out(session: Session, d: Dossier) -> DossierOut:
                    for dd, wd in service.dossier_documents(session, d.id)],
         fee_vnd=d.fee_vnd, created_at=d.created_at, updated_at=d.updated_at, submitted_at=d.submitted_at,
         due_date=d.due_at, return_method=d.return_method, return_address=d.return_address,
-        postal_fee_vnd=d.postal_fee_vnd, postal=postal_out(session, d),
+        postal_fee_vnd=d.postal_fee_vnd, postal=postal_out(session, d), channel=d.channel,
+        receiving_unit=d.receiving_unit_code,
     )
 
 

@@ -44,12 +44,22 @@ class QueueItem(msgspec.Struct):
     submitted_at: datetime | None
     due_date: datetime | None
     assignee_id: int | None
+    channel: str = "online"  # how it came in: counter | online | post
+    receiving_unit: str | None = None  # where it was received (the deciding unit's queue has it)
 
 
 class QueueOut(msgspec.Struct):
     items: list[QueueItem]
     total: int
     view: str
+
+
+def queue_item(r: backoffice.QueueRow) -> QueueItem:
+    d = r.dossier
+    return QueueItem(id=d.id, code=d.code, procedure_code=d.procedure_code, procedure_name=r.procedure_name,
+                     applicant=r.applicant, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
+                     version=d.version, submitted_at=d.submitted_at, due_date=d.due_at, assignee_id=d.assignee_id,
+                     channel=d.channel, receiving_unit=d.receiving_unit_code)
 
 
 class ResultOut(msgspec.Struct):
@@ -102,12 +112,17 @@ class OfficerController(Controller):
         """My units' dossiers by view; `q` searches code, name, CCCD."""
         rows, total = await db.read(backoffice.queue, me.user_id, view, q=q, limit=limit,
                                                       offset=offset)
-        return QueueOut(view=view, total=total, items=[QueueItem(
-            id=r.dossier.id, code=r.dossier.code, procedure_code=r.dossier.procedure_code,
-            procedure_name=r.procedure_name, applicant=r.applicant, status=r.dossier.status,
-            status_name=STATE_NAMES_VI[State(r.dossier.status)], version=r.dossier.version,
-            submitted_at=r.dossier.submitted_at, due_date=r.dossier.due_at, assignee_id=r.dossier.assignee_id)
-            for r in rows])
+        return QueueOut(view=view, total=total, items=[queue_item(r) for r in rows])
+
+    @get("/received")
+    async def received(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                       unit: Annotated[str | None, Parameter(max_length=32, description="one of my units")] = None,
+                       limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+                       offset: Annotated[int, Parameter(ge=0, le=100_000)] = 0) -> QueueOut:
+        """The dossiers my units received (at a counter, by post, or online), whichever unit decides them
+        (cross-area), with their status: newest first."""
+        rows, total = await db.read(backoffice.received_here, me.user_id, unit=unit, limit=limit, offset=offset)
+        return QueueOut(view="received", total=total, items=[queue_item(r) for r in rows])
 
     @get("/dossiers/{dossier_id:int}")
     async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:

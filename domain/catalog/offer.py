@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 
-from domain.catalog.models import Offering, OfferVersion, Procedure, Unit
+from domain.catalog.models import Offering, OfferingReceiver, OfferVersion, Procedure, Unit
 from domain.catalog.parse import fold
 from domain.catalog.procedures import refresh_fields
 from domain.errors import InvalidInput, NotFound
@@ -125,6 +125,7 @@ def read_config(path: Path) -> OfferConfig:  # noqa: C901  (one check per key of
         for key, top in (("identity_level", 2), ("approval_levels", 5)):
             if key in item and (not isinstance(item[key], int) or not 1 <= item[key] <= top):
                 raise InvalidInput(f"{path}: procedure {item.get('code')}: {key} must be 1..{top}")
+        _check_receivable_by(path, item, seen)
         fee = item.get("local_fee_vnd")
         if fee is not None and (not isinstance(fee, int) or fee < 0 or fee > 1_000_000_000):
             raise InvalidInput(f"{path}: procedure {item.get('code')}: local_fee_vnd must be 0..1,000,000,000")
@@ -134,6 +135,20 @@ def read_config(path: Path) -> OfferConfig:  # noqa: C901  (one check per key of
         version=version, province=info, units=units, offer=offer,
         digest=hashlib.sha256(raw).hexdigest(), source=str(path),
     )
+
+
+def _check_receivable_by(path: Path, item: dict[str, Any], units: set[str]) -> None:
+    """``receivable_by``: which receiving points may take the procedure besides its own unit (cross-area, phi
+    địa giới): ``"any"`` (every unit of the province) or a list of unit codes."""
+    value = item.get("receivable_by")
+    if value is None or value == "any":
+        return
+    if not isinstance(value, list) or not value or not all(isinstance(u, str) for u in value):
+        raise InvalidInput(f"{path}: procedure {item.get('code')}: receivable_by must be \"any\" or a list of "
+                           "unit codes")
+    unknown = [u for u in value if u not in units]
+    if unknown:
+        raise InvalidInput(f"{path}: procedure {item.get('code')}: receivable_by names unknown unit {unknown[0]}")
 
 
 def _has_online(data: dict[str, Any]) -> bool:
@@ -170,9 +185,11 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
             unit.active = False  # units are never deleted: dossiers keep pointing to them
     session.flush()
 
+    session.execute(delete(OfferingReceiver))
     session.execute(delete(Offering))
     counts = {"full": 0, "partial": 0, "in_person": 0}
     warnings: list[str] = []
+    receivers: dict[str, list[str]] = {}  # cross-area: the units listed besides the deciding one
     rows = session.execute(
         select(Procedure.code, Procedure.field, Procedure.level_province, Procedure.level_commune,
                Procedure.level_ministry, Procedure.data)
@@ -204,7 +221,13 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
             local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
             in_person_note=item.get("in_person_note"), identity_level=int(item.get("identity_level", 1)),
             approval_levels=int(item.get("approval_levels", 1)),
+            any_unit_receives=item.get("receivable_by") == "any",
         ))
+        if isinstance(item.get("receivable_by"), list):
+            receivers[code] = sorted(set(item["receivable_by"]) - {unit_code})
+    session.flush()
+    session.add_all(OfferingReceiver(procedure_code=code, unit_code=unit) for code, units in receivers.items()
+                    for unit in units)
     warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
     summary = OfferSummary(
         version=cfg.version, province=cfg.province.name, units=len(cfg.units), offered=sum(counts.values()),

@@ -63,6 +63,9 @@ def _now() -> datetime:
 
 
 WORKFLOW_ROLES = frozenset(a.value for a in Actor)
+# the events a receiver of a dossier's receiving unit (cross-area: not its deciding unit) may fire, and the
+# return method the applicant must have chosen: the result goes back where they filed, or by post from there
+RECEIVING_UNIT_EVENTS = {"return_result": "counter", "send_by_post": "post"}
 
 
 # --- who is this officer --------------------------------------------------------------------------
@@ -75,7 +78,10 @@ class Officer:
     def units(self) -> set[str]:
         return set(self.roles)
 
-    def actors_for(self, d: Dossier) -> set[Actor]:
+    def actors_for(self, d: Dossier, event: str | None = None) -> set[Actor]:
+        """What this officer is on ``d``: the roles in its deciding and handling units; for ``event`` (the
+        action about to be done) a receiver of the unit that received it cross-area also hands the result
+        back there (:data:`RECEIVING_UNIT_EVENTS`)."""
         units = {d.unit_code, d.handling_unit} - {None}
         roles: set[str] = set()
         for unit in units:
@@ -83,6 +89,10 @@ class Officer:
         actors = {Actor(r) for r in roles if r in WORKFLOW_ROLES}  # an accountant's role fires no event
         if d.assignee_id == self.user_id:
             actors.add(Actor.PROCESSOR)
+        wanted = RECEIVING_UNIT_EVENTS.get(event or "")
+        if wanted is not None and d.receiving_unit and d.return_method == wanted \
+                and "receiver" in self.roles.get(d.receiving_unit, set()):
+            actors.add(Actor.RECEIVER)
         return actors
 
 
@@ -101,13 +111,14 @@ def officer(session: Session, user_id: int) -> Officer:
 
 
 def visible(session: Session, off: Officer) -> Select[Any]:
-    """Dossiers this officer may see: never drafts; own units', routed or consulted to them, assigned."""
+    """Dossiers this officer may see: never drafts; own units', routed or consulted to them, assigned, and
+    those their units received for another unit (cross-area)."""
     units = list(off.units) or ["-"]
     consulted = exists().where(Handoff.dossier_id == Dossier.id, Handoff.kind == "consult",
                                Handoff.to_unit.in_(units))
     return select(Dossier).where(Dossier.status != State.DRAFT.value, or_(
         Dossier.unit_code.in_(units), Dossier.handling_unit.in_(units), Dossier.assignee_id == off.user_id,
-        consulted))
+        Dossier.receiving_unit.in_(units), consulted))
 
 
 def get_for_officer(session: Session, off: Officer, dossier_id: int, *, lock: bool = False) -> Dossier:
@@ -163,6 +174,23 @@ def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int 
     order = Dossier.due_at.asc() if view in ("due_soon", "overdue") else Dossier.updated_at.desc()
     rows = session.execute(query.add_columns(Procedure.name).join(Procedure, Procedure.code == Dossier.procedure_code)
                            .order_by(order, Dossier.id).limit(limit).offset(offset)).all()
+    return [QueueRow(d, name, str(json.loads(d.data).get("applicant_name", ""))) for d, name in rows], total
+
+
+def received_here(session: Session, user_id: int, *, unit: str | None = None, limit: int = 50, offset: int = 0
+                  ) -> tuple[list[QueueRow], int]:
+    """The dossiers this officer's units received (``receiving_unit``, whichever unit decides them), with their
+    status: newest first; ``unit`` narrows to one of the officer's units (404 for another)."""
+    if not 1 <= limit <= 200 or not 0 <= offset <= 100_000:
+        raise InvalidInput("Số dòng (limit) từ 1 đến 200, vị trí (offset) từ 0 đến 100000.", field="limit")
+    off = officer(session, user_id)
+    if unit is not None and unit not in off.units:
+        raise NotFound("Không tìm thấy đơn vị.")
+    units = [unit] if unit is not None else (list(off.units) or ["-"])
+    query = select(Dossier).where(Dossier.status != State.DRAFT.value, Dossier.receiving_unit.in_(units))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.add_columns(Procedure.name).join(Procedure, Procedure.code == Dossier.procedure_code)
+                           .order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(limit).offset(offset)).all()
     return [QueueRow(d, name, str(json.loads(d.data).get("applicant_name", ""))) for d, name in rows], total
 
 
@@ -274,7 +302,7 @@ def act(session: Session, user_id: int, dossier_id: int, action: str,
     now = now or _now()
     off = officer(session, user_id)
     d = get_for_officer(session, off, dossier_id, lock=True)
-    kw: dict[str, Any] = {"actor_id": user_id, "actors": off.actors_for(d), "reason": command.reason,
+    kw: dict[str, Any] = {"actor_id": user_id, "actors": off.actors_for(d, action), "reason": command.reason,
                           "expected_version": command.version, "now": now, "amr": amr}
     refused = ACTIONS[kind](Acting(session, off, d, now, kw, rp), command)
     if refused is not None:
@@ -613,11 +641,12 @@ def verify_decisions(session: Session, dossier_id: int) -> DecisionCheck:
 
 
 # --- logbook (form 06) ----------------------------------------------------------------------
-LOGBOOK_COLUMNS = ["Mã hồ sơ", "Thủ tục", "Người nộp", "Ngày nộp", "Ngày tiếp nhận", "Ngày hẹn trả",
+LOGBOOK_COLUMNS = ["Mã hồ sơ", "Thủ tục", "Người nộp", "Kênh nộp", "Ngày nộp", "Ngày tiếp nhận", "Ngày hẹn trả",
                    "Ngày hẹn trả mới", "Ngày có kết quả", "Trạng thái", "Đúng hạn", "Cán bộ xử lý"]
 
 
 LATENESS_VI = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Trễ hạn"}
+CHANNEL_VI = {"online": "Trực tuyến", "counter": "Trực tiếp", "post": "Bưu chính"}  # Dossier.channel
 
 
 def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -> list[list[str]]:
@@ -631,7 +660,8 @@ def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -
     rows = session.execute(
         select(Dossier, Procedure.name, User.full_name).join(Procedure, Procedure.code == Dossier.procedure_code)
         .outerjoin(User, User.id == Dossier.assignee_id)
-        .where(Dossier.unit_code == unit, Dossier.submitted_at >= lo, Dossier.submitted_at < hi)
+        .where(or_(Dossier.unit_code == unit, Dossier.receiving_unit == unit), Dossier.submitted_at >= lo,
+               Dossier.submitted_at < hi)
         .order_by(Dossier.submitted_at)).all()
 
     def fmt(value: datetime | None) -> str:
@@ -640,7 +670,8 @@ def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -
     out = []
     for d, proc, assignee in rows:
         rescheduled = d.due_at if d.original_due_at and d.due_at and d.due_at != d.original_due_at else None
-        out.append([d.code or "", proc, str(json.loads(d.data).get("applicant_name", "")), fmt(d.submitted_at),
+        out.append([d.code or "", proc, str(json.loads(d.data).get("applicant_name", "")),
+                    CHANNEL_VI.get(d.channel, d.channel), fmt(d.submitted_at),
                     fmt(d.received_at), fmt(d.original_due_at or d.due_at), fmt(rescheduled), fmt(d.finished_at),
                     d.status, LATENESS_VI.get(d.lateness or "", ""), assignee or ""])
     return out

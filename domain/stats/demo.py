@@ -288,7 +288,7 @@ class Rows:
 DOSSIER_COLS = ("id", "code", "procedure_code", "procedure_revision", "form_revision_id", "owner_id",
                 "organisation_id", "unit_code", "status", "version", "data", "fee_vnd", "created_at", "updated_at",
                 "submitted_at", "received_at", "due_at", "finished_at", "assignee_id", "original_due_at", "paused_at",
-                "supplement_count", "approval_level", "lateness")
+                "supplement_count", "approval_level", "lateness", "channel")
 FACT_COLS = ("dossier_id", "unit_code", "field_slug", "channel", "submitted_day", "finished_day", "outcome",
              "lateness", "supplement", "fee_due", "paid_online", "rescheduled", "proc_centidays")
 HISTORY_COLS = ("dossier_id", "at", "actor_id", "event", "from_status", "to_status", "reason", "form_revision_id",
@@ -676,7 +676,8 @@ def build(  # noqa: C901  (one branch per row kind of a simulated dossier)
     rows.dossiers.append((did, code, p.code, p.revision, p.form_id, c.id, None, p.unit, sim.state, 1 + len(sim.events),
                           _name_data(c), fee, created, last_at, f["submitted_at"], f["received_at"], f["due_at"],
                           f["finished_at"], f["assignee_id"], f["original_due_at"], f["paused_at"],
-                          f["supplement_count"], f["approval_level"], f["lateness"]))
+                          f["supplement_count"], f["approval_level"], f["lateness"],
+                          rollups.DOSSIER_CHANNEL[sim.channel]))
     return sim.state
 
 

@@ -33,6 +33,7 @@ from domain.dossiers import backoffice
 from domain.dossiers.models import Apology, Dossier
 from domain.errors import InvalidInput, NotFound
 from domain.payments.models import Payment, Receipt
+from domain.stats import rollups
 from domain.stats.models import StatsFact
 from domain.workflow import STATE_NAMES_VI, State
 
@@ -116,15 +117,15 @@ def _dossiers(session: Session, unit: str, lo: datetime, hi: datetime) -> list[l
     where = (Dossier.unit_code == unit, Dossier.submitted_at >= lo, Dossier.submitted_at < hi)
     _bounded(session, select(func.count()).select_from(Dossier).where(*where))
     rows = session.execute(
-        select(Dossier, Procedure.name, Procedure.field, StatsFact.channel, StatsFact.proc_centidays,
+        select(Dossier, Procedure.name, Procedure.field, StatsFact.proc_centidays,
                StatsFact.paid_online)
         .join(Procedure, Procedure.code == Dossier.procedure_code)
         .outerjoin(StatsFact, StatsFact.dossier_id == Dossier.id).where(*where)
         .order_by(Dossier.submitted_at, Dossier.id))
     out = []
-    for d, name, fld, channel, centidays, paid in rows:
+    for d, name, fld, centidays, paid in rows:
         rescheduled = d.due_at if d.original_due_at and d.due_at and d.due_at != d.original_due_at else None
-        out.append([d.code or "", d.procedure_code, name, fld, CHANNEL_VI.get(channel or "online", channel),
+        out.append([d.code or "", d.procedure_code, name, fld, CHANNEL_VI[rollups.stats_channel(d.channel)],
                     _applicant(d.data), _local(d.submitted_at), _local(d.received_at),
                     _local(d.original_due_at or d.due_at), _local(rescheduled), _local(d.finished_at),
                     STATE_NAMES_VI[State(d.status)], LATENESS_VI.get(d.lateness or "", ""),

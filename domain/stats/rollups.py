@@ -25,7 +25,8 @@ Recount
     :func:`recount` computes the same tables from the base tables (dossiers, pauses, apologies, payments,
     audit rows, ratings) with the same :func:`compute` function; :func:`differences` compares;
     :func:`rebuild` replaces the roll-ups by a recount (after a bulk ``UPDATE`` that bypassed the ORM).
-    The channel of a dossier (online, in person, postal) is an input recorded only in ``stats_facts``.
+    The channel of a dossier is its own (``Dossier.channel``: counter, online, post), counted as in_person,
+    online, postal (:data:`STATS_CHANNEL`): the statistics' split by channel comes from it, never a guess.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ from domain.stats.models import (
 SETTLED_STATES = frozenset({"rejected", "result_issued", "returned"})
 # dossier columns whose change may change a contribution (the before_flush safety net watches them)
 WATCHED = ("status", "submitted_at", "received_at", "finished_at", "fee_vnd", "supplement_count", "lateness",
-           "unit_code", "procedure_code", "due_at")
+           "unit_code", "procedure_code", "due_at", "channel")
 CRITERIA = ("timeliness", "attitude", "clarity", "ease")
 OVERFLOW_BUCKET = 999
 UPSERT_CHUNK = 5000
@@ -287,8 +288,19 @@ def _procedure_field(session: Session, code: str) -> tuple[str, str]:
     return (proc.field_slug, proc.field) if proc is not None else ("", "")
 
 
-def contribution_of(session: Session, d: Dossier, channel: str) -> Contribution | None:
-    """The contribution of a dossier as the database (and this transaction) has it now."""
+# a dossier's channel (Dossier.channel) as the statistics name it (stats_facts.channel, CHANNELS)
+STATS_CHANNEL = {"online": "online", "counter": "in_person", "post": "postal"}
+DOSSIER_CHANNEL = {v: k for k, v in STATS_CHANNEL.items()}
+
+
+def stats_channel(channel: str | None) -> str:
+    return STATS_CHANNEL.get(channel or "online", "online")
+
+
+def contribution_of(session: Session, d: Dossier, channel: str | None = None) -> Contribution | None:
+    """The contribution of a dossier as the database (and this transaction) has it now (its channel is the
+    dossier's own unless ``channel`` names one of :data:`CHANNELS`)."""
+    channel = channel or stats_channel(d.channel)
     if d.submitted_at is None or d.status == "draft":
         return None
     slug, name = _procedure_field(session, d.procedure_code)
@@ -320,7 +332,6 @@ _NO_CALENDAR = Calendar()
 class Pending:
     dirty: set[int] = field(default_factory=set)
     delta: Delta = field(default_factory=Delta)
-    channels: dict[int, str] = field(default_factory=dict)
 
 
 def _pending(session: Session) -> Pending:
@@ -386,12 +397,15 @@ def add_rating(delta: Delta, key: RowKey, scores: Sequence[int], sign: int = 1) 
 
 
 def set_channel(session: Session, dossier_id: int, channel: str) -> None:
-    """Record how a dossier reached the unit (a counter intake records ``in_person`` or ``postal``)."""
+    """Set how a dossier reached the unit, named as the statistics name it (``in_person``, ``online``,
+    ``postal``): it is the dossier's ``channel`` (counter, online, post), and the dossier is recounted."""
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
-    pending = _pending(session)
-    pending.dirty.add(dossier_id)
-    pending.channels[dossier_id] = channel
+    d = session.get(Dossier, dossier_id)
+    if d is None:
+        raise ValueError(f"no dossier {dossier_id}")
+    d.channel = DOSSIER_CHANNEL[channel]
+    mark(session, dossier_id)
 
 
 def flush_pending(session: Session) -> None:
@@ -401,7 +415,6 @@ def flush_pending(session: Session) -> None:
     pending, state.stats = state.stats, None
     if pending is None:
         return
-    channels = pending.channels
     delta = pending.delta
     sql = SessionSql(session)
     lock = " FOR UPDATE" if sql.dialect == "postgresql" else ""  # SQLite: the writer holds the database
@@ -410,8 +423,7 @@ def flush_pending(session: Session) -> None:
                         {"id": dossier_id})
         old = Contribution.of_row(found[0]) if found else None
         d = session.execute(_DOSSIER, {"id": dossier_id}).scalar_one_or_none()
-        channel = channels.get(dossier_id) or (old.channel if old is not None else "online")
-        new = contribution_of(session, d, channel) if d is not None else None
+        new = contribution_of(session, d) if d is not None else None
         if new == old:
             continue
         if old is not None:
@@ -623,15 +635,13 @@ class MemoCalendar(Calendar):
                 + super().working_time(last_start, b, schedule))
 
 
-def recount_contributions(session: Session, channels: dict[int, str] | None = None, batch: int = 5000,
+def recount_contributions(session: Session, batch: int = 5000,
                           unit_code: str | None = None) -> Iterator[tuple[int, Contribution]]:
     """Every filed dossier's contribution computed from the base tables (in id order, by id ranges);
     only one receiving unit's with ``unit_code``."""
     calendar = MemoCalendar(list(load_calendar(session).overrides))
     fields = {code: (slug, name) for code, slug, name in session.execute(
         select(Procedure.code, Procedure.field_slug, Procedure.field))}
-    if channels is None:
-        channels = dict(session.execute(select(StatsFact.dossier_id, StatsFact.channel)).all())
     scope = [Dossier.submitted_at.is_not(None)] + ([Dossier.unit_code == unit_code] if unit_code else [])
     lo = session.scalar(select(func.min(Dossier.id)).where(*scope))
     hi = session.scalar(select(func.max(Dossier.id)).where(*scope))
@@ -655,15 +665,16 @@ def recount_contributions(session: Session, channels: dict[int, str] | None = No
         query = select(
             Dossier.id, Dossier.status, Dossier.submitted_at, Dossier.received_at, Dossier.finished_at,
             Dossier.fee_vnd, Dossier.supplement_count, Dossier.lateness, Dossier.unit_code,
-            Dossier.procedure_code).where(Dossier.id.between(first, last), Dossier.submitted_at.is_not(None))
+            Dossier.procedure_code, Dossier.channel).where(Dossier.id.between(first, last),
+                                                           Dossier.submitted_at.is_not(None))
         if unit_code is not None:
             query = query.where(Dossier.unit_code == unit_code)
-        for did, status, sub, rec, fin, fee, sup, late, unit, proc in session.execute(query.order_by(Dossier.id)):
+        for did, status, sub, rec, fin, fee, sup, late, unit, proc, chan in session.execute(query.order_by(Dossier.id)):
             rec = (receipts.get(did) or rec) if sup else rec  # processing time runs from the first receipt
             slug, name = fields.get(proc, ("", ""))
             c = compute(status=status, submitted_at=sub, received_at=rec, finished_at=fin, fee_vnd=fee,
                         supplement_count=sup or 0, lateness=late, unit_code=unit, field_slug=slug, field_name=name,
-                        channel=channels.get(did, "online"), rescheduled=did in rescheduled, paid=did in paid,
+                        channel=stats_channel(chan), rescheduled=did in rescheduled, paid=did in paid,
                         pauses=pauses.get(did, []), calendar=calendar)
             if c is not None:
                 yield did, c
@@ -790,7 +801,7 @@ def differences(session: Session, limit: int = 20, unit_code: str | None = None)
 
 
 def rebuild(session: Session) -> int:
-    """Replace facts and roll-ups by a full recount (keeps recorded channels); returns dossiers counted."""
+    """Replace facts and roll-ups by a full recount (channels are the dossiers' own); returns dossiers counted."""
     delta, facts = recount_delta(session)
     for table in (StatsDaily, StatsMonthly, StatsDailyDuration, StatsMonthlyDuration, StatsFact):
         session.execute(delete(table))

@@ -149,6 +149,7 @@ MATRIX: tuple[Row, ...] = (
                                                                            "401 403 403 403 403 403 409 404 409 404",
         params={"action": "approve"}),
     row("GET /api/v1/officer/queue",                                       "401 403 403 403 403 403 200 200 200 200"),
+    row("GET /api/v1/officer/received",                                    "401 403 403 403 403 403 200 200 200 200"),
     row("GET /api/v1/officer/dossiers/{dossier_id:int}",                   "401 403 403 403 403 403 200 404 200 404"),
     row("POST /api/v1/officer/dossiers/{dossier_id:int}/result",           "401 403 403 403 403 403 409 404 409 404"),
     row("GET /api/v1/dossiers/{dossier_id:int}/decision/verify",           "401 200 404 404 404 403 200 404 200 404"),

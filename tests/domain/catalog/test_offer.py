@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from domain.catalog.models import OfferVersion
+from domain.catalog.models import Offering, OfferingReceiver, OfferVersion
 from domain.catalog.offer import apply_config, read_config, set_offering
 from domain.catalog.procedures import SearchQuery, get_procedure, search
 from domain.db import Database
@@ -34,7 +35,10 @@ def test_demo_config_reads() -> None:
     (("code = 80 ", "code = 81 "), "unknown province"),
     (('code = "000.00.12.H56"', 'code = "12.H56"'), "national format"),
     (('unit = "000.00.13.H56"', 'unit = "000.00.99.H56"'), "unknown unit"),
-    (('version = "2026.11.2"', 'version = ""'), "version"),
+    (('version = "2026.12.1"', 'version = ""'), "version"),
+    (('receivable_by = ["000.31.01.H56"]', 'receivable_by = ["000.31.99.H56"]'), "receivable_by names unknown unit"),
+    (('receivable_by = ["000.31.01.H56"]', 'receivable_by = "everyone"'), "receivable_by must be"),
+    (('receivable_by = ["000.31.01.H56"]', 'receivable_by = []'), "receivable_by must be"),
     (("ward = 25459", "ward = 1"), "unknown ward"),
     (("ward = 25459", "ward = 70"), "not in Tây Ninh"),
     (('mode = "full"', 'mode = "sometimes"'), "mode"),
@@ -107,3 +111,16 @@ def test_search_follows_admin_changes_to_the_offer(catalogue_db: str) -> None:
     assert hit(online_only=True) == [(code, "full")]
     db.run(set_offering, code, unit=None, mode=None, local_fee_vnd=None, local_fee_note=None, actor="test")
     assert hit() == [(code, None)] and hit(offered=True) == []
+
+
+def test_cross_area_receivers_come_from_the_config(catalogue_db: str) -> None:
+    """``receivable_by = "any"`` marks the offering; a list of units becomes its receivers (cross-area)."""
+    db = Database(catalogue_db)
+
+    def read(s: Session) -> tuple[bool, bool, list[str]]:
+        birth, police = s.get(Offering, "1.001193"), s.get(Offering, "1.004222")
+        assert birth is not None and police is not None
+        units = list(s.scalars(select(OfferingReceiver.unit_code).where(OfferingReceiver.procedure_code == "1.004222")))
+        return birth.any_unit_receives, police.any_unit_receives, units
+
+    assert db.read_sync(read) == (True, False, ["000.31.01.H56"])
