@@ -29,6 +29,7 @@ OPERATOR_FACING = {
     ("domain/accounts/users.py", "grant_officer_role"): "reached from the CLI and the demo data only",
     ("domain/catalog/offer.py", "province_info"): "the province config file (motcua load-offer)",
     ("domain/catalog/offer.py", "read_config"): "the province config file (motcua load-offer)",
+    ("domain/catalog/offer.py", "_check_receivable_by"): "the province config file (motcua load-offer)",
     ("domain/dossiers/forms.py", "check_schema"): "hand-made form definitions (domain/dossiers/forms/*.json)",
     ("domain/dossiers/forms.py", "check_fields"): "hand-made form definitions (domain/dossiers/forms/*.json)",
     ("pwa/static_files.py", "asset_response"): "a missing static file: a deployment fault",
