@@ -36,6 +36,9 @@ WAIT_QUIET_S = 0.0  # set from --wait-quiet
 DISTURBED_CORES = 0.3  # other work above this during a load pair: measure the pair again
 MAX_ATTEMPTS = 3
 NOISE: dict[str, float] = {}  # section → cores used by other work during the reported measurement
+# every section, in the order run; the first four share the catalogue's database and the two servers
+SECTIONS = ("search", "load", "first load", "lighthouse", "uploads", "submits", "merge", "push", "stats")
+SERVED = {"search", "load", "first load", "lighthouse"}
 
 
 @dataclass
@@ -339,6 +342,12 @@ def summarise(name: str, figures: dict[str, Any], rows: list[Row]) -> None:
         row("status change → push received p95", f"≤ {figures['targets']['p95_s']:g} s",
             f"{figures['latency_p95_s'] * 1000:.0f} ms (separate worker {figures['polled_p95_s'] * 1000:.0f} ms)",
             bool(figures["latency_ok"]))
+    elif name == "merge":
+        row("merge 10 scanned pages (~1 MB JPEGs) into one PDF", f"≤ {figures['target_ms']:g} ms",
+            f"median {figures['median_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms", figures["verdict"] == "PASS")
+    elif name == "intake":
+        row("counter intake end to end (API, SQLite) p95", f"≤ {figures['target_ms']:g} ms",
+            f"{figures['p95_ms']:.0f} ms (p50 {figures['p50_ms']:.0f} ms)", figures["verdict"] == "PASS")
     elif name == "stats":
         row(f"statistics summary p95, {figures['dossiers']:,} dossiers (PostgreSQL)", "< 200 ms",
             f"{figures['worst_p95_ms']:.1f} ms", figures["verdict"] == "PASS")
@@ -360,14 +369,34 @@ def section_submits(quick: bool, rows: list[Row]) -> None:
         NOISE[f"submits {label} (just before)"] = f["busy_before_cores"]
 
 
+def section_intake(case: str, quick: bool, rows: list[Row]) -> None:
+    heading("Merging 10 scanned pages into one PDF (bench/intake_bench.py)" if case == "merge" else
+            "Counter intake end to end through the JSON API on SQLite (bench/intake_bench.py)")
+    from bench import intake_bench
+
+    quiet_check(case, WAIT_QUIET_S)
+    busy0, own0, t0 = machine_busy_seconds(), time.process_time() + children_cpu_seconds(), time.monotonic()
+    figures = intake_bench.run(print, quick=quick, cases=(case,))[case]
+    own = time.process_time() + children_cpu_seconds() - own0  # this process and the server it stopped
+    NOISE[case] = max(0.0, (machine_busy_seconds() - busy0 - own) / (time.monotonic() - t0))
+    summarise(case, figures, rows)
+
+
 # --------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short durations, fewer queries (smoke run)")
     p.add_argument("--no-browser", action="store_true", help="skip first-load bytes and Lighthouse")
+    p.add_argument("--only", metavar="SECTIONS", default="",
+                   help=f"run only these sections, comma-separated: {', '.join(SECTIONS)}")
     p.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
                    help="before each timed section, wait up to this long for other CPU work to stop (default 120)")
     args = p.parse_args(argv)
+    wanted = {name.strip() for name in args.only.split(",") if name.strip()} or set(SECTIONS)
+    if wanted - set(SECTIONS):
+        p.error(f"unknown section(s) {', '.join(sorted(wanted - set(SECTIONS)))}; known: {', '.join(SECTIONS)}")
+    if args.no_browser:
+        wanted -= {"first load", "lighthouse"}
     global WAIT_QUIET_S
     WAIT_QUIET_S = 5.0 if args.quick else max(0.0, args.wait_quiet)
     started = time.monotonic()
@@ -375,27 +404,26 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     heading("motcua bench" + (" (--quick: short durations, not the reference figures)" if args.quick else ""))
     machine()
-    db = prepare_database()
     servers: list[Server] = []
     try:
-        mport, rport = free_port(), free_port()
-        motcua = Server("motcua", [str(MOTCUA), "serve", "--quiet"], app_env(db, mport), mport)
-        ref = Server("reference", [str(PY), "-m", "bench.reference_app"],
-                     {**app_env(db, rport), "REF_DB": str(db)}, rport)
-        for s in (motcua, ref):
-            servers.append(s)
-            s.start()
-        print(f"  motcua on {motcua.base} (motcua serve --quiet: one uvicorn worker); "
-              f"reference on {ref.base} (bench/reference_app.py, same uvicorn settings)")
-        sections = [
-            ("search", lambda: section_search(db, args.quick, rows)),
-            ("load", lambda: section_load(motcua, ref, args.quick, rows)),
-        ]
-        if not args.no_browser:
-            sections += [("first load", lambda: section_first_load(motcua, rows)),
+        sections: list[tuple[str, Any]] = []
+        if wanted & SERVED:
+            db = prepare_database()
+            mport, rport = free_port(), free_port()
+            motcua = Server("motcua", [str(MOTCUA), "serve", "--quiet"], app_env(db, mport), mport)
+            ref = Server("reference", [str(PY), "-m", "bench.reference_app"],
+                         {**app_env(db, rport), "REF_DB": str(db)}, rport)
+            for s in (motcua, ref):
+                servers.append(s)
+                s.start()
+            print(f"  motcua on {motcua.base} (motcua serve --quiet: one uvicorn worker); "
+                  f"reference on {ref.base} (bench/reference_app.py, same uvicorn settings)")
+            sections += [("search", lambda: section_search(db, args.quick, rows)),
+                         ("load", lambda: section_load(motcua, ref, args.quick, rows)),
+                         ("first load", lambda: section_first_load(motcua, rows)),
                          ("lighthouse", lambda: section_lighthouse(motcua, rows, args.quick))]
-        # the other issues' figures: uploads and submits (filing), pushes (notifications), the 1,000,000-dossier
-        # summary (stats)
+        # the other issues' figures: uploads and submits (filing), merging scans and counter intake (issue 14),
+        # pushes (notifications), the 1,000,000-dossier summary (stats)
         import importlib
 
         for name, module in (("uploads", "bench.upload_bench"), ("push", "bench.push_bench"),
@@ -403,7 +431,10 @@ def main(argv: list[str] | None = None) -> int:
             sections.append((name, lambda n=name, m=module: summarise(n, importlib.import_module(m).run(print), rows)))
             if name == "uploads":  # filing: then the submits (SQLite and PostgreSQL, servers of their own)
                 sections.append(("submits", lambda: section_submits(args.quick, rows)))
+                sections += [(case, lambda c=case: section_intake(c, args.quick, rows)) for case in ("merge",)]
         for name, fn in sections:
+            if name not in wanted:
+                continue
             try:
                 fn()
             except Exception as exc:  # report and go on with the next section
