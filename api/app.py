@@ -21,6 +21,7 @@ from api.v1 import auth as auth_api
 from api.v1 import calendar as calendar_api
 from api.v1 import catalog as catalog_api
 from api.v1 import dossiers as dossier_api
+from api.v1 import intake as intake_api
 from api.v1 import notifications as notification_api
 from api.v1 import officer as officer_api
 from api.v1 import passkeys as passkey_api
@@ -59,8 +60,8 @@ async def healthz(db: Database) -> dict[str, str]:
 
 # The JSON API (api.v1) and the plumbing's own endpoints, in the order of the OpenAPI document
 API_ROUTES: list[Any] = [healthz, *catalog_api.ROUTES, *auth_api.ROUTES, *calendar_api.ROUTES, *dossier_api.ROUTES,
-                         *officer_api.ROUTES, *passkey_api.ROUTES, *payment_api.ROUTES, *notification_api.ROUTES,
-                         *stats_api.ROUTES]
+                         *officer_api.ROUTES, *intake_api.ROUTES, *passkey_api.ROUTES, *payment_api.ROUTES,
+                         *notification_api.ROUTES, *stats_api.ROUTES]
 # The pages (pwa)
 PAGE_ROUTES: list[Any] = [*views.ROUTES, *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *static_files.ROUTES,
                           *passkey_routes.ROUTES, *payment_pages.ROUTES, *notification_pages.ROUTES,

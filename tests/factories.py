@@ -7,7 +7,9 @@ the way a request would. Records get fresh names (phone numbers), so tests never
 
 from __future__ import annotations
 
+import json
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,14 +18,17 @@ from sqlalchemy.orm import Session
 
 from auth import accounts
 from auth.tokens import start_session
+from domain.accounts.models import Passkey
 from domain.db import Database
-from domain.dossiers.filing import create_draft, next_code
+from domain.dossiers.filing import StoredFile, attach, create_draft, ensure_form, next_code
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier, DossierResult
+from domain.intake.counter import IntakeCommand, receive_intake, start_intake
+from domain.intake.persons import Applicant
 from domain.payments.gateways.base import Notice
 from domain.payments.operations import apply_notice, create_payment
 from domain.workflow import Actor
-from tests.helpers import PASSWORD, auth_cfg, enrol_staff, new_phone, payment_context
+from tests.helpers import ADDRESS, PASSWORD, auth_cfg, enrol_staff, new_phone, payment_context
 from tests.softauthn import SoftAuthenticator
 
 FEE_CODE, FEE_UNIT = "1.004222", "000.31.11.H56"  # đăng ký thường trú: 10.000 ₫ online, at this unit
@@ -146,3 +151,55 @@ def paid_payment(db: Database, owner: Person | int, dossier_id: int | None = Non
                     gateway_txn="FACTORY1", paid_at=datetime.now(UTC))
     db.run(lambda s: apply_notice(s, gateway, notice, kind="callback", ctx=ctx))
     return int(view["id"])
+
+
+# --- counter intake -------------------------------------------------------------------------------------
+def receiver(db: Database, unit: str, roles: tuple[str, ...] = ("receiver",), *,
+             full_name: str = "Lê Thị Tiếp Nhận") -> Person:
+    """An officer of ``unit`` with ``roles`` (a receiver by default), with a passkey on record and a passkey
+    session started in the core: enough for the back office's JSON API and the core's use cases."""
+    username = new_phone()
+
+    def run(s: Session) -> Person:
+        user = accounts.create_user(s, "officer", username, PASSWORD, full_name=full_name, cfg=auth_cfg())
+        for role in roles:
+            accounts.grant_officer_role(s, user, unit, role)
+        s.add(Passkey(user_id=user.id, credential_id=f"factory-{uuid.uuid4().hex}", public_key=b"-",
+                      name="factory", created_at=datetime.now(UTC)))
+        s.flush()
+        return Person(int(user.id), username, passkey_session(s, user))
+
+    return db.run(run)
+
+
+def intake_draft(db: Database, officer: Person, procedure_code: str, *, applicant: Applicant | None = None,
+                 **command: Any) -> int:
+    """An intake draft entered by ``officer`` (a receiver) for ``applicant`` (a new person record by default);
+    ``command`` sets the other fields of :class:`domain.intake.counter.IntakeCommand`. Answers its id."""
+    if applicant is None and "person_id" not in command and "organisation_tax_code" not in command:
+        applicant = Applicant(full_name="Võ Thị Bảy", phone="0987000111")
+    cmd = IntakeCommand(procedure_code=procedure_code, applicant=applicant, **command)
+    return db.run(lambda s: int(start_intake(s, officer.id, cmd).id))
+
+
+def page(name: str = "trang.jpg") -> StoredFile:
+    """A scanned page as the upload pipeline would store it (no file behind the key: nothing reads it)."""
+    digest = uuid.uuid4().hex * 2
+    return StoredFile(storage_key=f"{digest[:2]}/{digest}", sha256=digest, content_type="image/jpeg", size=1000,
+                      display_name=name, width=1200, height=900, pages=1)
+
+
+def received_intake(db: Database, officer: Person, procedure_code: str, **command: Any) -> int:
+    """An intake received at ``officer``'s counter: the usual fields answered, a page in every required slot."""
+    dossier_id = intake_draft(db, officer, procedure_code, **{"data": {
+        "applicant_cccd": "072090001234", "applicant_phone": "0912345678", "applicant_address": ADDRESS,
+        "request": "Đề nghị giải quyết"}, **command})
+
+    def run(s: Session) -> None:
+        for slot in json.loads(ensure_form(s, procedure_code).schema).get("documents", []):
+            if slot.get("required"):
+                attach(s, officer.id, dossier_id, slot["slot"], stored=page(), intake_officer=True)
+        receive_intake(s, officer.id, dossier_id, amr="webauthn")
+
+    db.run(run)
+    return dossier_id

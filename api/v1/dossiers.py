@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.orm import Session
 
 from api.web.lookup import public_lookup
+from api.web.passkey_session import is_staff, signed_in_with_passkey
 from api.web.postal import postal_fee
 from api.web.providers import API_USER
 from api.web.state import settings_of
@@ -153,6 +154,12 @@ class HistoryOut(msgspec.Struct):
     reason: str
 
 
+def intake_officer(me: Principal) -> bool:
+    """A receiving officer may put documents into an intake draft they hold, from a passkey session only
+    (these routes are outside the back office's guard)."""
+    return is_staff(me) and signed_in_with_passkey(me)
+
+
 def document_out(doc: Any) -> DocumentOut:
     return DocumentOut(id=doc.id, content_type=doc.content_type, size=doc.size, sha256=doc.sha256,
                        name=doc.display_name, width=doc.width, height=doc.height, pages=doc.pages, kind=doc.kind,
@@ -266,24 +273,26 @@ class DossierController(Controller):
     async def upload(
         self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int
     ) -> DocumentOut:
-        """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB)."""
+        """Upload one page into a slot: multipart `slot` and `file` (JPEG, PNG, WebP, HEIC or PDF, ≤ 20 MB). A
+        receiving officer (passkey session) does the same for an intake draft they hold."""
         slot, stored = await receive_upload(request, user_id=me.user_id)
-        doc = await db.write(service.attach, me.user_id, dossier_id, slot, stored=stored)
+        doc = await db.write(service.attach, me.user_id, dossier_id, slot, stored=stored,
+                             intake_officer=intake_officer(me))
         return document_out(doc)
 
     @post("/{dossier_id:int}/documents/from-wallet", status_code=HTTP_201_CREATED)
     async def from_wallet(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
                           data: FromWalletIn) -> DocumentOut:
         """Attach a document already in my (or my organisation's) wallet, without uploading again."""
-        doc = await db.write(service.attach, me.user_id, dossier_id, data.slot,
-                                               document_id=data.document_id)
+        doc = await db.write(service.attach, me.user_id, dossier_id, data.slot, document_id=data.document_id,
+                             intake_officer=intake_officer(me))
         return document_out(doc)
 
     @delete("/{dossier_id:int}/documents/{attachment_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def detach(
         self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int, attachment_id: int
     ) -> None:
-        await db.write(service.detach, me.user_id, dossier_id, attachment_id)
+        await db.write(service.detach, me.user_id, dossier_id, attachment_id, intake_officer=intake_officer(me))
 
     @post("/{dossier_id:int}/submit", status_code=HTTP_200_OK)
     async def submit(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> SubmitOut:

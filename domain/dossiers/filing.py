@@ -37,6 +37,8 @@ from domain.dossiers.models import (
     WalletDocument,
 )
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.intake import digitisation
+from domain.intake.receivers import held_intake
 from domain.outbox.enqueue import enqueue
 from domain.payments.fees import quote_for_dossier
 from domain.workflow import STATE_NAMES_VI, Actor, State
@@ -103,16 +105,21 @@ def _org_ids(session: Session, user_id: int) -> list[int]:
     return list(session.scalars(select(Membership.organisation_id).where(Membership.user_id == user_id)))
 
 
+# an intake draft (a dossier a receiving officer is entering at a counter or from the post) is the officer's
+# until it is received: its owner sees it only then
+_NOT_INTAKE_DRAFT = or_(Dossier.channel == "online", Dossier.status != State.DRAFT.value)
+
+
 def visible_dossiers(session: Session, user_id: int) -> Select[Any]:
-    """The dossiers a filer may see: their own and their organisations'."""
+    """The dossiers a filer may see: their own and their organisations' (intake drafts once received)."""
     orgs = _org_ids(session, user_id)
     clause = Dossier.owner_id == user_id
     if orgs:
         clause = or_(clause, Dossier.organisation_id.in_(orgs))
-    return select(Dossier).where(clause)
+    return select(Dossier).where(clause, _NOT_INTAKE_DRAFT)
 
 
-_IN_SCOPE = select(Dossier).where(Dossier.id == bindparam("dossier_id"), or_(
+_IN_SCOPE = select(Dossier).where(Dossier.id == bindparam("dossier_id"), _NOT_INTAKE_DRAFT, or_(
     Dossier.owner_id == bindparam("user_id"),
     exists().where(Membership.user_id == bindparam("user_id"), Membership.organisation_id == Dossier.organisation_id)))
 _IN_SCOPE_FOR_UPDATE = _IN_SCOPE.with_for_update()
@@ -203,6 +210,13 @@ def update_draft(session: Session, user_id: int, dossier_id: int, data: dict[str
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
     if dossier.status not in EDITABLE:
         raise Conflict("Hồ sơ đã nộp, không sửa được nữa.", field="status")
+    return save_data(session, dossier, data, expected_version=expected_version)
+
+
+def save_data(session: Session, dossier: Dossier, data: dict[str, Any], *,
+              expected_version: int | None = None) -> Dossier:
+    """Merge ``data`` into an editable dossier's form data, checked against its form revision (a draft keeps
+    what was typed); for the filer's drafts and the counter's intake drafts alike."""
     if expected_version is not None and expected_version != dossier.version:
         raise Conflict("Hồ sơ vừa được lưu ở nơi khác. Hãy tải lại trang.", field="version")
     if not isinstance(data, dict):
@@ -226,6 +240,7 @@ def delete_draft(session: Session, user_id: int, dossier_id: int) -> None:
     if dossier.status != State.DRAFT.value:
         raise Conflict("Chỉ xoá được bản nháp; hồ sơ đã nộp thì có thể rút.", field="status")
     session.execute(delete(DossierDocument).where(DossierDocument.dossier_id == dossier.id))
+    digitisation.drop_all(session, dossier.id)
     session.delete(dossier)
 
 
@@ -244,7 +259,7 @@ class StoredFile:
     pages: int | None = None
 
 
-def _slot(schema: dict[str, Any], slot: str) -> dict[str, Any]:
+def slot_of(schema: dict[str, Any], slot: str) -> dict[str, Any]:
     d: dict[str, Any]
     for d in schema.get("documents", []):
         if d["slot"] == slot:
@@ -269,39 +284,60 @@ def add_to_wallet(session: Session, user_id: int, stored: StoredFile, *, organis
     return doc
 
 
+def _editable(session: Session, user_id: int, dossier_id: int, intake_officer: bool) -> tuple[Dossier, int]:
+    """The dossier whose documents the caller changes, and whose wallet they go to: the filer's own, or (for
+    an officer in a passkey session, ``intake_officer``) an intake draft the officer holds, the applicant's."""
+    try:
+        dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+    except NotFound:
+        if not intake_officer:
+            raise
+        dossier = held_intake(session, user_id, dossier_id, lock=True)
+        return dossier, dossier.owner_id
+    return dossier, user_id
+
+
 def attach(session: Session, user_id: int, dossier_id: int, slot: str, *, stored: StoredFile | None = None,
-           document_id: int | None = None) -> WalletDocument:
-    """Put a new upload, or a document already in the wallet, into a slot of a draft."""
-    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+           document_id: int | None = None, intake_officer: bool = False) -> WalletDocument:
+    """Put a new upload, or a document already in the wallet, into a slot of a draft (its digitisation record
+    says which). A receiving officer (``intake_officer``) does so for an intake draft they hold, with the
+    applicant's wallet."""
+    dossier, holder = _editable(session, user_id, dossier_id, intake_officer)
     if dossier.status not in EDITABLE:
         raise Conflict("Hồ sơ đã nộp, không thêm giấy tờ được nữa.", field="status")
-    _slot(schema_of(session, dossier), slot)
+    slot_of(schema_of(session, dossier), slot)
     pages = session.scalars(select(DossierDocument).where(DossierDocument.dossier_id == dossier.id,
                                                           DossierDocument.slot == slot)).all()
     if len(pages) >= MAX_PAGES_PER_SLOT:
         raise InvalidInput(f"Mỗi ô nhận tối đa {MAX_PAGES_PER_SLOT} trang.", field="slot")
     if stored is not None:
-        doc = add_to_wallet(session, user_id, stored, organisation_id=dossier.organisation_id)
+        doc = add_to_wallet(session, holder, stored, organisation_id=dossier.organisation_id)
     elif document_id is not None:
-        doc = get_document(session, user_id, document_id)
+        doc = get_document(session, holder, document_id)
     else:
         raise InvalidInput("Chưa chọn giấy tờ.", field="file")
     session.add(DossierDocument(dossier_id=dossier.id, slot=slot, document_id=doc.id, position=len(pages),
                                 added_at=_now()))
+    session.flush()
+    digitisation.note_attached(session, dossier, slot, doc, by_user=user_id, uploaded=stored is not None,
+                               unit_code=dossier.receiving_unit_code if holder != user_id else None)
     dossier.version += 1
     dossier.updated_at = _now()
     session.flush()
     return doc
 
 
-def detach(session: Session, user_id: int, dossier_id: int, dossier_document_id: int) -> None:
-    dossier = get_dossier(session, user_id, dossier_id, for_update=True)
+def detach(session: Session, user_id: int, dossier_id: int, dossier_document_id: int, *,
+           intake_officer: bool = False) -> None:
+    dossier, _holder = _editable(session, user_id, dossier_id, intake_officer)
     if dossier.status not in EDITABLE:
         raise Conflict("Hồ sơ đã nộp, không bỏ giấy tờ được nữa.", field="status")
     row = session.get(DossierDocument, dossier_document_id)
     if row is None or row.dossier_id != dossier.id:
         raise NotFound("Không tìm thấy giấy tờ trong hồ sơ.")
     session.delete(row)
+    session.flush()
+    digitisation.note_detached(session, dossier, row.slot)
     dossier.version += 1
 
 
@@ -372,6 +408,7 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
         dossier.submit_key = (key or "")[:128] or None
     fire(session, dossier, "resubmit" if resubmit else "submit", actor_id=user_id, actors={Actor.APPLICANT},
          amr=amr, now=now)
+    digitisation.finalise(session, dossier, by_user=user_id, slots=[d["slot"] for d in schema.get("documents", [])])
     if resubmit:  # the legal clock runs again; the due date moves by the time it stood still
         end_pause(session, dossier, now)
         session.flush()
@@ -570,6 +607,7 @@ def expire_drafts(session: Session, *, ttl: timedelta, warn_before: timedelta,
                                                      Dossier.updated_at < now - ttl)))
     for d in old:
         session.execute(delete(DossierDocument).where(DossierDocument.dossier_id == d.id))
+        digitisation.drop_all(session, d.id)
         session.delete(d)
     warn = list(session.scalars(select(Dossier).where(
         Dossier.status == State.DRAFT.value, Dossier.updated_at < now - ttl + warn_before,

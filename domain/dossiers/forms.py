@@ -2,7 +2,8 @@
 
 A schema is JSON: ``{"steps": [title…], "fields": [field…], "documents": [slot…]}``. A field is
 ``{name, type, label, required, step, options?, min?, max?, fields? (group), min_items?, max_items?, help?}``
-with type one of TYPES. A document slot is ``{slot, name, required, template?}``.
+with type one of TYPES. A document slot is ``{slot, name, required, template?, copy_optional?}``
+(``copy_optional``: at a counter the officer may record "original seen, no copy kept").
 """
 
 from __future__ import annotations

@@ -170,6 +170,19 @@ class Recipient(NamedTuple):
     phone: str | None
     phone_verified_at: Any
     disabled_at: Any
+    kind: str = "citizen"
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+def _reach_person(user: Recipient) -> Recipient:
+    """A person record (entered at a counter: no account, no preferences) is reached at the contact the officer
+    recorded: an SMS to the phone, an e-mail to the address, as the applicant gave them at the counter."""
+    if user.kind != "person":
+        return user
+    given = "contact"  # stands for a verified-at: the applicant gave it in person
+    return user._replace(email=user.contact_email, email_verified_at=given if user.contact_email else None,
+                         phone=user.contact_phone, phone_verified_at=given if user.contact_phone else None)
 
 
 def _recipient(session: Session, user_id: int) -> tuple[Recipient | None, dict[tuple[str, str], bool], list[int]]:
@@ -178,9 +191,9 @@ def _recipient(session: Session, user_id: int) -> tuple[Recipient | None, dict[t
     if user_id not in cache:
         session.flush()  # an address changed earlier in this transaction counts
         reader = SessionReader(session)
-        found = reader.rows("SELECT email, email_verified_at, phone, phone_verified_at, disabled_at FROM users "
-                            "WHERE id = :user", {"user": user_id})
-        user = Recipient(*found[0]) if found else None
+        found = reader.rows("SELECT email, email_verified_at, phone, phone_verified_at, disabled_at, kind, "
+                            "contact_phone, contact_email FROM users WHERE id = :user", {"user": user_id})
+        user = _reach_person(Recipient(*found[0])) if found else None
         subs = [sub_id for (sub_id,) in reader.rows(
             "SELECT id FROM push_subscriptions WHERE user_id = :user ORDER BY id", {"user": user_id})
         ] if user is not None else []
@@ -251,7 +264,8 @@ def _deliveries(user: Recipient, prefs: dict[tuple[str, str], bool], sub_ids: li
     if "email" in tpl.channels and channels.email and user.email and user.email_verified_at is not None \
             and wants(prefs, tpl.event, "email"):
         out.append(_delivery(n, "email", now, destination=user.email))
-    if "sms" in tpl.channels and user.phone and user.phone_verified_at is not None and wants(prefs, tpl.event, "sms"):
+    if "sms" in tpl.channels and user.phone and user.phone_verified_at is not None and (
+            wants(prefs, tpl.event, "sms") or user.kind == "person"):
         out.append(_delivery(n, "sms", now, destination=user.phone))
     return out
 

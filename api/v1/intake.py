@@ -1,0 +1,169 @@
+"""JSON API of counter and postal intake (issue 14): a receiving officer, or a kiosk / another counter system
+acting as one, enters a dossier, attaches its pages through the usual document endpoints and receives it.
+
+Every route is under ``/api/v1/officer/``: the back office's guard lets only passkey sessions of staff in.
+Who may do what is the core's query (``domain.intake``): an intake draft is held by the receivers of its
+receiving unit; anybody else gets 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import CacheControlHeader
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.v1.dossiers import DossierOut, PatchIn, dossier_out
+from api.web.providers import API_USER
+from api.web.state import settings_of
+from auth.tokens import Principal
+from domain.calendar.engine import TZ
+from domain.catalog.models import Procedure, Unit
+from domain.db import Database
+from domain.documents.processing import PDF_TYPE
+from domain.dossiers.filing import check_value
+from domain.intake import counter, persons
+from domain.results import render_result_pdf
+from domain.workflow import STATE_NAMES_VI, State
+
+NO_STORE = CacheControlHeader(no_store=True)
+
+
+class ReceiveOut(msgspec.Struct):
+    id: int
+    code: str
+    status: str
+    status_name: str
+    due_date: datetime | None
+    fee_vnd: int | None
+    lookup_check: str  # printed on the receipt; the QR carries it
+    receipt_url: str  # form 01 as PDF
+
+
+class ReceivableOut(msgspec.Struct):
+    code: str
+    name: str
+    deciding_unit: str
+    deciding_unit_name: str
+    cross_area: bool  # received here for another unit
+
+
+def receipt_path(dossier_id: int) -> str:
+    return f"/api/v1/officer/intake/{dossier_id}/receipt.pdf"
+
+
+class IntakeController(Controller):
+    path = "/api/v1/officer"
+    tags = ["intake"]
+    dependencies = {"me": API_USER}
+
+    @get("/persons", cache_control=NO_STORE)
+    async def persons(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                      cccd: Annotated[str | None, Parameter(max_length=12)] = None,
+                      phone: Annotated[str | None, Parameter(max_length=20)] = None,
+                      name: Annotated[str | None, Parameter(max_length=120)] = None,
+                      tax_code: Annotated[str | None, Parameter(max_length=14)] = None,
+                      limit: Annotated[int, Parameter(ge=1, le=50)] = 20) -> list[persons.PersonHit]:
+        """Find an applicant by CCCD, phone or name (accounts and person records) or an organisation by tax code:
+        receivers only; every look-up is audited."""
+        return await db.write(persons.find_persons, me.user_id, cccd=cccd, phone=phone, name=name,
+                              tax_code=tax_code, limit=limit)
+
+    @get("/intake/procedures")
+    async def procedures(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                         q: Annotated[str, Parameter(max_length=100)] = "",
+                         limit: Annotated[int, Parameter(ge=1, le=100)] = 30) -> list[ReceivableOut]:
+        """The procedures my units may receive: their own first, then those received for another unit."""
+        rows = await db.read(counter.receivable_procedures, me.user_id, q=q, limit=limit)
+        return [ReceivableOut(code=r.code, name=r.name, deciding_unit=r.deciding_unit,
+                              deciding_unit_name=r.deciding_unit_name, cross_area=r.cross_area) for r in rows]
+
+    @post("/intake", status_code=HTTP_201_CREATED)
+    async def start(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                    data: counter.IntakeCommand) -> DossierOut:
+        """Start an intake draft (channel counter or postal) for an applicant (`applicant`, `person_id` or
+        `organisation_tax_code`); documents then go through `POST /api/v1/dossiers/{id}/documents`."""
+        return await db.write(lambda s: dossier_out(s, counter.start_intake(s, me.user_id, data)))
+
+    @get("/intake/{dossier_id:int}", cache_control=NO_STORE)
+    async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
+        """An intake draft I hold."""
+        return await db.read(lambda s: dossier_out(s, counter.intake_draft(s, me.user_id, dossier_id)))
+
+    @patch("/intake/{dossier_id:int}")
+    async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
+                     data: PatchIn) -> DossierOut:
+        """Save form data of an intake draft (partial; the same validation as a citizen's draft)."""
+        def run(session: Session) -> DossierOut:
+            d = counter.update_intake(session, me.user_id, dossier_id, data.data, expected_version=data.version)
+            return dossier_out(session, d)
+
+        return await db.write(run)
+
+    @post("/intake/{dossier_id:int}/documents/{slot:str}/not-kept", status_code=HTTP_200_OK)
+    async def not_kept(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
+                       slot: str) -> DossierOut:
+        """“Original seen, no copy kept” for a slot whose form allows it (`copy_optional`)."""
+        def run(session: Session) -> DossierOut:
+            counter.mark_not_kept(session, me.user_id, dossier_id, slot)
+            return dossier_out(session, counter.intake_draft(session, me.user_id, dossier_id))
+
+        return await db.write(run)
+
+    @post("/intake/{dossier_id:int}/receive", status_code=HTTP_200_OK)
+    async def receive(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                      dossier_id: int) -> ReceiveOut:
+        """Receive the intake draft at once: its code, appointment date and fee; the receipt (form 01) as PDF."""
+        def run(session: Session) -> ReceiveOut:
+            d = counter.receive_intake(session, me.user_id, dossier_id, amr=",".join(me.amr))
+            assert d.code is not None
+            return ReceiveOut(id=d.id, code=d.code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
+                              due_date=d.due_at, fee_vnd=d.fee_vnd,
+                              lookup_check=check_value(settings_of(request).web.secret_key, d.code),
+                              receipt_url=receipt_path(d.id))
+
+        return await db.write(run)
+
+    @get("/intake/{dossier_id:int}/receipt.pdf", cache_control=NO_STORE)
+    async def receipt(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                      dossier_id: int) -> Response[bytes]:
+        """The receipt (form 01, giấy tiếp nhận hồ sơ và hẹn trả kết quả) of a dossier my unit received, with the
+        QR code of the public lookup."""
+        ctx = await db.read(_receipt_context, me.user_id, dossier_id)
+        settings = settings_of(request)
+        url = f"{settings.public_url}/tra-cuu?{urlencode({'ma': ctx['code'], 'kiem-tra': check_value(settings.web.secret_key, ctx['code'])})}"  # noqa: E501
+        pdf = await asyncio.to_thread(render_result_pdf, unit_name=ctx["unit_name"],
+                                      title="Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+                                      procedure_name=ctx["procedure_name"], dossier_code=ctx["code"],
+                                      applicant=ctx["applicant"], issued_on=ctx["received_at"], verify_url=url,
+                                      lines=ctx["lines"])
+        return Response(pdf, media_type=PDF_TYPE,
+                        headers={"Content-Disposition": f'inline; filename="bien-nhan-{ctx["code"]}.pdf"'})
+
+
+def _receipt_context(session: Session, officer_id: int, dossier_id: int) -> dict[str, Any]:
+    d = counter.received_intake(session, officer_id, dossier_id)
+    proc = session.scalar(select(Procedure).where(Procedure.code == d.procedure_code))
+    unit = session.get(Unit, d.receiving_unit_code)
+    due: date | None = d.due_at.astimezone(TZ).date() if d.due_at else None
+    returns = {"counter": "Tại nơi nộp hồ sơ", "online": "Trực tuyến (kết quả điện tử)",
+               "post": f"Qua bưu chính: {d.return_address or ''}"}[d.return_method]
+    assert d.code is not None and d.received_at is not None
+    return {"code": d.code, "unit_name": unit.name if unit else d.receiving_unit_code,
+            "procedure_name": proc.name if proc else d.procedure_code,
+            "applicant": str(json.loads(d.data).get("applicant_name", "")), "received_at": d.received_at,
+            "lines": [f"Ngày hẹn trả kết quả: {due:%d/%m/%Y}" if due else "Ngày hẹn trả kết quả: —",
+                      f"Hình thức nhận kết quả: {returns}",
+                      f"Lệ phí: {d.fee_vnd:,} đồng".replace(",", ".") if d.fee_vnd else "Lệ phí: không"]}
+
+
+ROUTES = [IntakeController]
