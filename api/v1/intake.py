@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.v1.dossiers import DossierOut, PatchIn, dossier_out
+from api.v1.dossiers import DossierOut, dossier_out
 from api.web.providers import API_USER
 from api.web.state import settings_of
 from auth.tokens import Principal
@@ -47,6 +47,11 @@ class ReceiveOut(msgspec.Struct):
     fee_vnd: int | None
     lookup_check: str  # printed on the receipt; the QR carries it
     receipt_url: str  # form 01 as PDF
+
+
+class IntakePatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    data: dict[str, Any]
+    version: int | None = None  # the draft's version as last read (409 when it has moved on)
 
 
 class ReceivableOut(msgspec.Struct):
@@ -101,7 +106,7 @@ class IntakeController(Controller):
 
     @patch("/intake/{dossier_id:int}")
     async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
-                     data: PatchIn) -> DossierOut:
+                     data: IntakePatchIn) -> DossierOut:
         """Save form data of an intake draft (partial; the same validation as a citizen's draft)."""
         def run(session: Session) -> DossierOut:
             d = counter.update_intake(session, me.user_id, dossier_id, data.data, expected_version=data.version)
