@@ -148,7 +148,7 @@ MATRIX: tuple[Row, ...] = (
     row("POST /api/v1/officer/dossiers/{dossier_id:int}/actions/{action:str}/options",
                                                                            "401 403 403 403 403 403 409 404 409 404",
         params={"action": "approve"}),
-    row("POST /api/v1/officer/intake",                                     "401 403 403 403 403 403 201 400 403 403",
+    row("POST /api/v1/officer/intake",                                     "401 403 403 403 403 403 201 201 403 403",
         body={"procedure_code": "1.004222", "applicant": {"full_name": "Người Thử Quầy"}}),
     row("GET /api/v1/officer/intake/procedures",                           "401 403 403 403 403 403 200 200 403 403"),
     row("GET /api/v1/officer/intake/{dossier_id:int}",                     "401 403 403 403 403 403 404 404 403 403"),
