@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.providers import API_USER
-from api.web.state import settings_of
+from api.web.state import settings_of, storage_of
 from auth.tokens import Principal
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
 from domain.db import Database
 from domain.documents.processing import PDF_TYPE
 from domain.dossiers.filing import check_value
+from domain.dossiers.models import Dossier
 from domain.intake import counter, persons
 from domain.results import render_result_pdf
 from domain.workflow import STATE_NAMES_VI, State
@@ -127,16 +128,17 @@ class IntakeController(Controller):
     @post("/intake/{dossier_id:int}/receive", status_code=HTTP_200_OK)
     async def receive(self, request: Request[Any, Any, Any], db: Database, me: Principal,
                       dossier_id: int) -> ReceiveOut:
-        """Receive the intake draft at once: its code, appointment date and fee; the receipt (form 01) as PDF."""
-        def run(session: Session) -> ReceiveOut:
-            d = counter.receive_intake(session, me.user_id, dossier_id, amr=",".join(me.amr))
+        """Receive the intake draft at once: the pages of each slot merged into one PDF, its code, appointment date
+        and fee; the receipt (form 01) as PDF."""
+        def answer(session: Session, d: Dossier) -> ReceiveOut:
             assert d.code is not None
             return ReceiveOut(id=d.id, code=d.code, status=d.status, status_name=STATE_NAMES_VI[State(d.status)],
                               due_date=d.due_at, fee_vnd=d.fee_vnd,
                               lookup_check=check_value(settings_of(request).web.secret_key, d.code),
                               receipt_url=receipt_path(d.id))
 
-        return await db.write(run)
+        return await counter.receive_with_merge(db, storage_of(request), me.user_id, dossier_id,
+                                                amr=",".join(me.amr), then=answer)
 
     @get("/intake/{dossier_id:int}/receipt.pdf", cache_control=NO_STORE)
     async def receipt(self, request: Request[Any, Any, Any], db: Database, me: Principal,

@@ -12,10 +12,13 @@ pipeline (``domain.dossiers.filing.attach``). :func:`receive_intake` fires ``rec
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from sqlalchemy import case, exists, or_, select
@@ -26,6 +29,9 @@ from domain.accounts.models import Membership, Organisation, User
 from domain.audit import record
 from domain.catalog.models import Offering, OfferingReceiver, Procedure, Unit
 from domain.catalog.parse import fold
+from domain.db import Database
+from domain.documents.merge import merge_pages
+from domain.documents.storage import Storage
 from domain.dossiers import forms
 from domain.dossiers.backoffice import recompute_due
 from domain.dossiers.filing import (
@@ -47,6 +53,7 @@ from domain.workflow import Actor, State
 
 WAYBILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{3,39}$")
 CHANNELS = {"counter": "counter", "postal": "post"}  # the API's channel → Dossier.channel
+T = TypeVar("T")
 NOT_RECEIVABLE = "Thủ tục này không tiếp nhận tại đơn vị của bạn."
 
 
@@ -344,3 +351,23 @@ def receivable_procedures(session: Session, officer_id: int, *, q: str = "", lim
     rows = session.execute(query.order_by(case((own, 0), else_=1), Procedure.name, Procedure.code).limit(limit))
     return [Receivable(code=c, name=n, deciding_unit=u, deciding_unit_name=un, cross_area=not bool(o))
             for c, n, u, un, o in rows]
+
+
+async def receive_with_merge(db: Database, storage: Storage, officer_id: int, dossier_id: int, *, amr: str,
+                             then: Callable[[Session, Dossier], T]) -> T:
+    """Receive an intake draft with the pages of each slot merged into one PDF first.
+
+    The pages are read in one transaction, merged outside any (files only, in a worker thread:
+    ``domain.documents.merge``), then :func:`receive_intake` files the merged documents and receives the
+    dossier in a second one; ``then`` shapes the answer inside that transaction. A merge that fails (a page
+    gone, not an image nor a PDF) raises before anything is written to the database."""
+    pages = await db.read(pages_to_merge, officer_id, dossier_id)
+    merged: dict[str, StoredFile] = {}
+    for slot, keys in pages.items():
+        result = await asyncio.to_thread(merge_pages, storage, keys, display_name=f"{slot}.pdf")
+        merged[slot] = StoredFile(**dataclasses.asdict(result))
+
+    def run(session: Session) -> T:
+        return then(session, receive_intake(session, officer_id, dossier_id, amr=amr, merged=merged))
+
+    return await db.write(run)
