@@ -196,7 +196,7 @@ def login(session: Session, username: str, password: str, *, cfg: AuthSettings,
     if needs_rehash(user.password_hash, env=cfg.env):
         user.password_hash = hash_password(password, env=cfg.env)
     ratelimit.reset(session, ratelimit.LOGIN_ACCOUNT, subject)
-    pair = start_session(session, user, "pwd", ip=client.ip, user_agent=client.user_agent)
+    pair = start_session(session, user, "pwd", cfg=cfg, ip=client.ip, user_agent=client.user_agent)
     record(session, "auth.login_ok", actor_id=user.id, subject=f"session:{pair.session_id}", ip=client.ip,
            authenticated="pwd")
     return pair

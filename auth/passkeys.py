@@ -251,7 +251,7 @@ def verify_authentication(session: Session, credential_json: dict[str, Any] | st
     result = verify_assertion(session, credential_json, purpose="authenticate", cfg=cfg, ip=ip)
     if isinstance(result, PasskeyError):
         return result
-    pair = start_session(session, result.user, "webauthn", ip=ip, user_agent=user_agent)
+    pair = start_session(session, result.user, "webauthn", cfg=cfg, ip=ip, user_agent=user_agent)
     record(session, "auth.login_ok", actor_id=result.user.id, subject=f"session:{pair.session_id}", ip=ip,
            authenticated="webauthn", method="passkey", passkey=result.passkey.id)
     return pair

@@ -25,7 +25,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from auth.config import auth_settings
+from auth.config import AuthSettings, auth_settings
 from domain.accounts.models import AuthSession, Membership, OfficerRole, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
@@ -46,19 +46,24 @@ STAFF_KINDS = ("officer", "admin")
 TOUCH_EVERY = timedelta(minutes=1)  # how stale a staff session's last_used_at may get before a request moves it
 
 
-def _keys() -> dict[str, bytes]:
+def _settings(cfg: AuthSettings | None) -> AuthSettings:
+    """TRANSITIONAL (docs/adr/0008): the settings handed in, else the process-wide ones, until every caller
+    hands them in."""
+    return cfg if cfg is not None else auth_settings()
+
+
+def _keys(cfg: AuthSettings) -> dict[str, bytes]:
     """Signing keys by key id, derived from SECRET_KEY (and SECRET_KEY_PREVIOUS while rotating)."""
-    settings = auth_settings()
     keys = {}
-    for secret in (settings.secret_key, settings.previous_secret_key):
+    for secret in (cfg.secret_key, cfg.previous_secret_key):
         if secret:
             key = hmac.new(secret.encode(), b"motcua jwt v1", hashlib.sha256).digest()
             keys[hashlib.sha256(key).hexdigest()[:8]] = key
     return keys
 
 
-def _current_kid() -> str:
-    return next(iter(_keys()))
+def _current_kid(cfg: AuthSettings) -> str:
+    return next(iter(_keys(cfg)))
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,11 @@ def roles_of(session: Session, user: User) -> list[str]:
 
 
 def encode_access(session: Session, user: User, auth_session: AuthSession, now: datetime | None = None,
-                  *, jti: str | None = None) -> str:
+                  *, cfg: AuthSettings, jti: str | None = None) -> str:
     now = now or datetime.now(UTC)
-    settings = auth_settings()
-    kid = _current_kid()
+    kid = _current_kid(cfg)
     claims = {
-        "iss": settings.public_url,
+        "iss": cfg.public_url,
         "aud": AUDIENCE,
         "sub": str(user.id),
         "typ": "access",
@@ -111,7 +115,7 @@ def encode_access(session: Session, user: User, auth_session: AuthSession, now: 
         "sid": auth_session.id,
         "jti": jti or secrets.token_urlsafe(12),
     }
-    return jwt.encode(claims, _keys()[kid], algorithm="HS256", headers={"kid": kid, "typ": "at+jwt"})
+    return jwt.encode(claims, _keys(cfg)[kid], algorithm="HS256", headers={"kid": kid, "typ": "at+jwt"})
 
 
 LEEWAY_S = 5
@@ -123,10 +127,11 @@ _VERIFIED: dict[str, tuple[str, bytes, dict[str, Any]]] = {}
 _VERIFIED_MAX = 4096
 
 
-def decode_access(token: str) -> dict[str, Any]:
-    """Verify signature, algorithm, issuer, audience, expiry and type; raise Unauthorized otherwise."""
-    keys = _keys()
-    issuer = auth_settings().public_url
+def decode_access(token: str, *, cfg: AuthSettings) -> dict[str, Any]:
+    """Verify signature, algorithm, issuer, audience, expiry and type (keys and issuer from ``cfg``);
+    raise Unauthorized otherwise."""
+    keys = _keys(cfg)
+    issuer = cfg.public_url
     known = _VERIFIED.get(token)
     if known is not None:
         known_kid, known_key, known_claims = known
@@ -165,11 +170,12 @@ def staff_expired(lifetimes: SessionSettings, created_at: datetime, last_used_at
     return utc(last_used_at) + lifetimes.staff_idle <= now or utc(created_at) + lifetimes.staff_max <= now
 
 
-def authenticate(reader: Reader, token: str, lifetimes: SessionSettings = SessionSettings()) -> Principal:
+def authenticate(reader: Reader, token: str, lifetimes: SessionSettings = SessionSettings(), *,
+                 cfg: AuthSettings | None = None) -> Principal:
     """The caller behind a bearer token, checked against a live session and an enabled account (one
     plain query: it runs before every authenticated request). A staff session past its idle or absolute
     lifetime is refused; one not used for ``TOUCH_EVERY`` comes back with ``touch`` set."""
-    claims = decode_access(token)
+    claims = decode_access(token, cfg=_settings(cfg))
     rows = reader.rows(
         "SELECT s.revoked_at, u.disabled_at, u.kind, s.created_at, s.last_used_at FROM auth_sessions s "
         "JOIN users u ON u.id = s.user_id WHERE s.id = :sid AND u.id = :uid",
@@ -201,7 +207,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session: Session, user: User, amr: str, *, ip: str = "", user_agent: str = "") -> TokenPair:
+def start_session(session: Session, user: User, amr: str, *, cfg: AuthSettings | None = None, ip: str = "",
+                  user_agent: str = "") -> TokenPair:
     now = datetime.now(UTC)
     auth_session = AuthSession(
         id=str(uuid.uuid4()), user_id=user.id, amr=amr, auth_time=now, created_at=now, last_used_at=now,
@@ -210,50 +217,53 @@ def start_session(session: Session, user: User, amr: str, *, ip: str = "", user_
     )
     session.add(auth_session)
     session.flush()
-    return _issue(session, user, auth_session, now)
+    return _issue(session, user, auth_session, now, cfg=_settings(cfg))
 
 
-def _successor(refresh_token: str) -> str:
+def _successor(refresh_token: str, cfg: AuthSettings) -> str:
     """The refresh token that replaces ``refresh_token``: derived with the server's key (not stored in
     clear), so a request inside the grace can be given the same one again."""
-    key = _keys()[_current_kid()]
+    key = _keys(cfg)[_current_kid(cfg)]
     mac = hmac.new(key, b"motcua refresh successor v1\0" + refresh_token.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def _pair(session: Session, user: User, auth_session: AuthSession, refresh: str, now: datetime,
-          *, jti: str | None = None) -> TokenPair:
-    return TokenPair(access_token=encode_access(session, user, auth_session, now, jti=jti), refresh_token=refresh,
+          *, cfg: AuthSettings, jti: str | None = None) -> TokenPair:
+    return TokenPair(access_token=encode_access(session, user, auth_session, now, cfg=cfg, jti=jti),
+                     refresh_token=refresh,
                      expires_in=int(ACCESS_TTL.total_seconds()), session_id=auth_session.id)
 
 
 def _issue(session: Session, user: User, auth_session: AuthSession, now: datetime,
-           *, parent: str | None = None) -> TokenPair:
-    refresh = secrets.token_urlsafe(32) if parent is None else _successor(parent)
+           *, cfg: AuthSettings, parent: str | None = None) -> TokenPair:
+    refresh = secrets.token_urlsafe(32) if parent is None else _successor(parent, cfg)
     session.add(RefreshToken(session_id=auth_session.id, token_hash=_hash(refresh), created_at=now))
     session.flush()
-    return _pair(session, user, auth_session, refresh, now, jti=None if parent is None else _hash(refresh)[:16])
+    return _pair(session, user, auth_session, refresh, now, cfg=cfg,
+                 jti=None if parent is None else _hash(refresh)[:16])
 
 
 def _in_grace(session: Session, row: RefreshToken, auth_session: AuthSession, refresh_token: str,
-              now: datetime) -> TokenPair | None:
+              now: datetime, cfg: AuthSettings) -> TokenPair | None:
     """The pair a just-rotated token was traded for, when asked again within the grace, else None."""
     session.refresh(row)
     if row.used_at is None or now - utc(row.used_at) > REFRESH_GRACE or auth_session.revoked_at is not None:
         return None
-    successor = _successor(refresh_token)
+    successor = _successor(refresh_token, cfg)
     child = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(successor)))
     if child is None or child.session_id != auth_session.id or child.used_at is not None:
         return None
     user = session.get(User, auth_session.user_id)
     assert user is not None
-    return _pair(session, user, auth_session, successor, utc(child.created_at), jti=_hash(successor)[:16])
+    return _pair(session, user, auth_session, successor, utc(child.created_at), cfg=cfg,
+                 jti=_hash(successor)[:16])
 
 
 def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSession, refresh_token: str,
-                     now: datetime, *, ip: str) -> TokenPair | Unauthorized:
+                     now: datetime, *, cfg: AuthSettings, ip: str) -> TokenPair | Unauthorized:
     """A used token again: within the grace, the pair it was traded for; else a replay, which ends the session."""
-    again = _in_grace(session, row, auth_session, refresh_token, now)
+    again = _in_grace(session, row, auth_session, refresh_token, now, cfg)
     if again is not None:
         return again
     revoke_session(session, auth_session, "refresh_replay")
@@ -262,13 +272,14 @@ def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSess
                         "token already used).")
 
 
-def rotate(session: Session, refresh_token: str, *, ip: str = "",
+def rotate(session: Session, refresh_token: str, *, cfg: AuthSettings | None = None, ip: str = "",
            lifetimes: SessionSettings = SessionSettings()) -> TokenPair | Unauthorized:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family.
 
     A refusal is *returned*, not raised, so that what it recorded (revocation, audit) is committed;
     the caller raises it after the transaction.
     """
+    cfg = _settings(cfg)
     now = datetime.now(UTC)
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token or "")))
     if row is None:
@@ -278,13 +289,13 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "",
     user = session.get(User, auth_session.user_id)
     assert user is not None
     if row.used_at is not None:
-        return _again_or_replay(session, row, auth_session, refresh_token, now, ip=ip)
+        return _again_or_replay(session, row, auth_session, refresh_token, now, cfg=cfg, ip=ip)
     # mark used with a guarded update so two concurrent rotations cannot both succeed
     claimed = session.execute(  # type: ignore[attr-defined]  # a CursorResult for UPDATE
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
     ).rowcount
     if claimed != 1:  # a concurrent rotation won: the same grace applies
-        return _again_or_replay(session, row, auth_session, refresh_token, now, ip=ip)
+        return _again_or_replay(session, row, auth_session, refresh_token, now, cfg=cfg, ip=ip)
     if auth_session.revoked_at is not None or user.disabled_at is not None:
         return Unauthorized("Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại.")
     if utc(auth_session.expires_at) <= now or utc(auth_session.last_used_at) + REFRESH_IDLE <= now:
@@ -295,7 +306,7 @@ def rotate(session: Session, refresh_token: str, *, ip: str = "",
         record(session, "auth.session_expired", actor_id=user.id, subject=f"session:{auth_session.id}", ip=ip)
         return Unauthorized(STAFF_EXPIRED)
     auth_session.last_used_at = now
-    return _issue(session, user, auth_session, now, parent=refresh_token)
+    return _issue(session, user, auth_session, now, cfg=cfg, parent=refresh_token)
 
 
 def revoke_session(session: Session, auth_session: AuthSession, reason: str) -> None:

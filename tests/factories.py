@@ -49,7 +49,7 @@ class Person:
 
 
 def _tokens(s: Session, user: Any, amr: str) -> dict[str, Any]:
-    pair = start_session(s, user, amr)
+    pair = start_session(s, user, amr, cfg=auth_cfg())
     return {"access_token": pair.access_token, "refresh_token": pair.refresh_token, "token_type": pair.token_type,
             "expires_in": pair.expires_in, "session_id": pair.session_id}
 

@@ -143,7 +143,7 @@ class AuthController(Controller):
     @post("/refresh", status_code=HTTP_200_OK)
     async def refresh(self, request: Request[Any, Any, Any], db: Database, data: RefreshIn) -> TokensOut:
         """Trade a refresh token for a new pair (rotation; replaying a used token ends the session)."""
-        result = await db.write(rotate, data.refresh_token, ip=client_ip(request),
+        result = await db.write(rotate, data.refresh_token, cfg=auth_of(request), ip=client_ip(request),
                                 lifetimes=settings_of(request).sessions)
         if isinstance(result, Unauthorized):
             raise result

@@ -68,7 +68,8 @@ async def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal |
     if scheme.lower() != "bearer" or not token.strip():
         return None  # the handler's own dependency answers 401
     try:
-        principal = await verified_principal(connection.app.state.db, connection.app.state.settings, token.strip())
+        principal = await verified_principal(connection.app.state.db, connection.app.state.settings, token.strip(),
+                                             cfg=connection.app.state.auth)
     except DomainError:
         return None  # an invalid token: the handler's dependency answers 401
     return principal

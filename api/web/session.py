@@ -19,6 +19,8 @@ from litestar.datastructures import Cookie
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
+from api.web.state import auth_of
+from auth.config import AuthSettings
 from auth.tokens import REFRESH_IDLE, Principal, TokenPair, authenticate, rotate, touch_session
 from domain.clock import utc
 from domain.db import Database
@@ -89,10 +91,11 @@ def set_session_cookies(request: Request[Any, Any, Any], response: Response[Any]
     return response
 
 
-async def verified_principal(db: Database, settings: Settings, token: str) -> Principal:
+async def verified_principal(db: Database, settings: Settings, token: str, *, cfg: AuthSettings) -> Principal:
     """The caller behind an access token (``auth.tokens.authenticate``, with the staff lifetimes of these
-    settings); a staff session's use is recorded (at most once a minute) so its idle time starts again."""
-    principal = await db.read_rows(authenticate, token, settings.sessions)
+    settings and the app's signing keys ``cfg``); a staff session's use is recorded (at most once a minute)
+    so its idle time starts again."""
+    principal = await db.read_rows(authenticate, token, settings.sessions, cfg=cfg)
     if principal.touch:
         await db.write(touch_session, principal.session_id)
     return principal
@@ -104,7 +107,8 @@ async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Vui lòng đăng nhập trước (send Authorization: Bearer <access token>).")
-    return await verified_principal(request.app.state.db, request.app.state.settings, token.strip())
+    return await verified_principal(request.app.state.db, request.app.state.settings, token.strip(),
+                                    cfg=auth_of(request))
 
 
 def page_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -140,17 +144,18 @@ class SessionCookieMiddleware(AbstractMiddleware):
         names = cookie_names(settings)
         access, refresh = request.cookies.get(names.access), request.cookies.get(names.refresh)
         db = scope["app"].state.db
+        cfg: AuthSettings = scope["app"].state.auth
         principal: Principal | None = None
         new_cookies: list[Cookie] = []
         if access:
             try:
-                principal = await verified_principal(db, settings, access)
+                principal = await verified_principal(db, settings, access, cfg=cfg)
             except Unauthorized:
                 principal = None
         if principal is None and refresh:
-            result = await db.write(rotate, refresh, ip=client_ip(request), lifetimes=settings.sessions)
+            result = await db.write(rotate, refresh, cfg=cfg, ip=client_ip(request), lifetimes=settings.sessions)
             if isinstance(result, TokenPair):
-                principal = await db.read_rows(authenticate, result.access_token)
+                principal = await db.read_rows(authenticate, result.access_token, cfg=cfg)
                 new_cookies = auth_cookies(names, result)
             else:
                 new_cookies = cleared_cookies(names)

@@ -145,7 +145,7 @@ def test_jwt_attacks(client) -> None:  # type: ignore[no-untyped-def]
     confused_head = _b64({"alg": "HS256", "typ": "JWT", "kid": header["kid"]})
     mac = hmac.new(public_pem, f"{confused_head}.{body}".encode(), hashlib.sha256).digest()
     attacks["HS/RS confusion"] = f"{confused_head}.{body}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-    real_key = _keys()[header["kid"]]
+    real_key = _keys(client.app.state.auth)[header["kid"]]
     attacks["expired"] = jwt.encode({**claims, "exp": int(time.time()) - 60, "iat": int(time.time()) - 700},
                                     real_key, algorithm="HS256", headers={"kid": header["kid"]})
     attacks["wrong audience"] = jwt.encode({**claims, "aud": "someone-else"}, real_key, algorithm="HS256",

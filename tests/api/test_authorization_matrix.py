@@ -123,7 +123,7 @@ class World:
 
     def session_of_a(self) -> str:
         a = self.people["citizen_a"]
-        return str(self.db.run(lambda s: start_session(s, s.get(User, a.id), "pwd").session_id))
+        return str(self.db.run(lambda s: start_session(s, s.get(User, a.id), "pwd", cfg=auth_cfg()).session_id))
 
     def invitation_for_b(self) -> int:
         def run(s: Session) -> int:
@@ -190,7 +190,7 @@ class World:
             return None
         person = self.people["officer_x" if who == "officer_x_pwd" else who]
         amr = "pwd" if who == "officer_x_pwd" or who.startswith(("citizen", "org_")) else "webauthn"
-        pair = self.db.run(lambda s: start_session(s, s.get(User, person.id), amr))
+        pair = self.db.run(lambda s: start_session(s, s.get(User, person.id), amr, cfg=auth_cfg()))
         return {"access_token": pair.access_token}
 
     def send(self, row: Row, who: str, values: dict[str, Any]) -> Any:

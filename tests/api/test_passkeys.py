@@ -183,7 +183,7 @@ def test_list_rename_and_delete(client, db: Database) -> None:  # type: ignore[n
 def test_cannot_delete_the_last_way_to_sign_in(client, db: Database) -> None:  # type: ignore[no-untyped-def]
     def passwordless(session):  # type: ignore[no-untyped-def]
         user = service.create_user(session, "citizen", new_phone(), None, full_name="Phạm Thị Dung", cfg=auth_cfg())
-        pair = start_session(session, user, "pwd")
+        pair = start_session(session, user, "pwd", cfg=auth_cfg())
         return {"access_token": pair.access_token}
 
     tokens = db.run(passwordless)

@@ -26,6 +26,7 @@ from auth.tokens import start_session
 from domain.accounts.models import User
 from domain.db import Database
 from tests import factories
+from tests.helpers import auth_cfg
 
 MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -52,7 +53,7 @@ def callers(client, catalogue_db: str) -> dict[str, tuple[int, str]]:  # type: i
 
 
 def _bearer(db: Database, user_id: int, amr: str) -> dict[str, str]:
-    pair = db.run(lambda s: start_session(s, s.get(User, user_id), amr))
+    pair = db.run(lambda s: start_session(s, s.get(User, user_id), amr, cfg=auth_cfg()))
     return {"Authorization": f"Bearer {pair.access_token}"}
 
 

@@ -232,7 +232,7 @@ def test_expired_unknown_and_misused_challenges(db: Database) -> None:
     refused(db.run(passkeys.verify_authentication, auth.get(options), cfg=auth_cfg()), "challenge_expired")
     refused(db.run(passkeys.verify_authentication, auth.get({**options, "challenge": b64u(b"x" * 64)}), cfg=auth_cfg()),
             "unknown_challenge")
-    session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
+    session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd", cfg=auth_cfg())).session_id
     step_up = db.run(passkeys.step_up_options, session_id, user,
                      cfg=auth_cfg())  # a step-up challenge is not a sign-in one
     refused(db.run(passkeys.verify_authentication, auth.get(step_up), cfg=auth_cfg()), "challenge_mismatch")
@@ -342,7 +342,7 @@ def test_step_up_and_its_window(db: Database) -> None:
     user = new_user(db)
     auth = SoftAuthenticator()
     pk = enrol(db, user, auth)
-    session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
+    session_id = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd", cfg=auth_cfg())).session_id
     with pytest.raises(StepUpRequired) as exc:
         db.run(passkeys.require_step_up, session_id)
     assert exc.value.status == 403 and exc.value.title == "Step-up required"
@@ -362,9 +362,9 @@ def test_step_up_challenge_is_bound_to_user_and_session(db: Database) -> None:
     auth, other_auth = SoftAuthenticator(), SoftAuthenticator()
     enrol(db, user, auth)
     enrol(db, other, other_auth)
-    mine = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
-    second = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd")).session_id
-    theirs = db.run(lambda s: start_session(s, service.get_user(s, other), "pwd")).session_id
+    mine = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd", cfg=auth_cfg())).session_id
+    second = db.run(lambda s: start_session(s, service.get_user(s, user), "pwd", cfg=auth_cfg())).session_id
+    theirs = db.run(lambda s: start_session(s, service.get_user(s, other), "pwd", cfg=auth_cfg())).session_id
     options = db.run(passkeys.step_up_options, mine, user, cfg=auth_cfg())
     # other session
     refused(db.run(passkeys.step_up, second, user, auth.get(options), cfg=auth_cfg()), "binding_mismatch")
@@ -377,7 +377,7 @@ def test_step_up_challenge_is_bound_to_user_and_session(db: Database) -> None:
             "wrong_user")
     assert events(db, "auth.step_up_failed", user)[-1]["reason"] == "binding_mismatch"
     no_passkey = new_user(db)
-    bare = db.run(lambda s: start_session(s, service.get_user(s, no_passkey), "pwd")).session_id
+    bare = db.run(lambda s: start_session(s, service.get_user(s, no_passkey), "pwd", cfg=auth_cfg())).session_id
     with pytest.raises(PasskeyError):
         db.run(passkeys.step_up_options, bare, no_passkey, cfg=auth_cfg())
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from auth.tokens import rotate
 from domain.db import Database
-from tests.helpers import age_refresh_tokens, bearer, signed_in
+from tests.helpers import age_refresh_tokens, auth_cfg, bearer, signed_in
 
 REFRESH = "/api/v1/auth/refresh"
 
@@ -25,7 +25,7 @@ def test_two_tabs_at_once_get_the_same_new_pair(client: Any) -> None:
 def test_the_core_gives_the_same_pair_twice_within_the_grace(client: Any, database_url: str) -> None:
     db = Database(database_url)
     _, first = signed_in(client)
-    pairs = [db.run(rotate, first["refresh_token"]) for _ in range(2)]
+    pairs = [db.run(rotate, first["refresh_token"], cfg=auth_cfg()) for _ in range(2)]
     assert all(p.__class__.__name__ == "TokenPair" for p in pairs) and pairs[0] == pairs[1]
 
 

@@ -89,12 +89,12 @@ def test_the_lifetimes_are_configurable(db: Database) -> None:
     assert load_settings({}).sessions == SessionSettings(timedelta(minutes=30), timedelta(hours=12))
     officer = factories.officer(db, UNIT)
     age_session(db, session_id_of(officer.tokens), idle=timedelta(minutes=6))
-    refused = db.run(rotate, officer.tokens["refresh_token"], lifetimes=settings.sessions)
+    refused = db.run(rotate, officer.tokens["refresh_token"], cfg=auth_cfg(), lifetimes=settings.sessions)
     assert isinstance(refused, Unauthorized)
     other = factories.officer(db, UNIT)
     age_session(db, session_id_of(other.tokens), idle=timedelta(minutes=6))
     longer = dataclasses.replace(settings.sessions, staff_idle=timedelta(minutes=10))
-    assert not isinstance(db.run(rotate, other.tokens["refresh_token"], lifetimes=longer), Unauthorized)
+    assert not isinstance(db.run(rotate, other.tokens["refresh_token"], cfg=auth_cfg(), lifetimes=longer), Unauthorized)
 
 
 def test_an_idle_officer_page_session_signs_in_again_and_comes_back(page_client: Any, client: Any,
