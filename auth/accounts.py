@@ -257,8 +257,8 @@ def require_admin(session: Session, user_id: int) -> User:
 
 
 # --- one-time codes (phone / email ownership) --------------------------------------------------
-def _code_hash(code: str, code_id: int) -> str:
-    key = auth_settings().secret_key.encode()
+def _code_hash(code: str, code_id: int, cfg: AuthSettings) -> str:
+    key = cfg.secret_key.encode()
     return hmac.new(key, f"otp:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -291,13 +291,16 @@ def request_code(session: Session, user_id: int, channel: str, *, cfg: AuthSetti
                       expires_at=now + CODE_TTL)
     session.add(row)
     session.flush()
-    row.code_hash = _code_hash(code, row.id)
+    row.code_hash = _code_hash(code, row.id, cfg)
     record(session, "auth.code_sent", actor_id=user.id, channel=channel, ip=client.ip)
     return row, code
 
 
-def verify_code(session: Session, user_id: int, channel: str, code: str, *, ip: str = "") -> InvalidInput | None:
-    """Check the newest unused code; a success marks the phone/email verified. Errors are returned."""
+def verify_code(session: Session, user_id: int, channel: str, code: str, *, cfg: AuthSettings | None = None,
+                ip: str = "") -> InvalidInput | None:
+    """Check the newest unused code (hashed with ``cfg``'s key); a success marks the phone/email verified.
+    Errors are returned."""
+    cfg = cfg if cfg is not None else auth_settings()  # TRANSITIONAL (docs/adr/0008): until callers hand it in
     row = session.scalar(select(OneTimeCode).where(
         OneTimeCode.user_id == user_id, OneTimeCode.channel == channel, OneTimeCode.used_at.is_(None))
         .order_by(OneTimeCode.id.desc()).limit(1))
@@ -305,7 +308,7 @@ def verify_code(session: Session, user_id: int, channel: str, code: str, *, ip: 
     if row is None or utc(row.expires_at) <= now or row.attempts >= CODE_ATTEMPTS:
         return InvalidInput("Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.", field="code")
     row.attempts += 1
-    if not hmac.compare_digest(row.code_hash, _code_hash((code or "").strip(), row.id)):
+    if not hmac.compare_digest(row.code_hash, _code_hash((code or "").strip(), row.id, cfg)):
         record(session, "auth.code_failed", actor_id=user_id, ip=ip)
         return InvalidInput("Mã không đúng.", field="code")
     row.used_at = now
@@ -408,7 +411,7 @@ def request_invitation_code(session: Session, invitation_id: int, user_id: int, 
                       attempts=0, created_at=now, expires_at=now + CODE_TTL)
     session.add(row)
     session.flush()
-    row.code_hash = _code_hash(_invitation_secret(inv, code), row.id)
+    row.code_hash = _code_hash(_invitation_secret(inv, code), row.id, cfg)
     record(session, "org.invitation_code_sent", actor_id=user_id, subject=f"org:{inv.organisation_id}",
            invitation=inv.id, channel=invitation_channel(inv.username), ip=client.ip)
     return row, code, org
@@ -419,7 +422,8 @@ def invitation_channel(username: str) -> str:
     return normalise_username(username)[1]
 
 
-def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code: str, ip: str) -> InvalidInput | None:
+def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code: str, ip: str,
+                           cfg: AuthSettings) -> InvalidInput | None:
     def refused(reason: str, message: str) -> InvalidInput:
         record(session, "org.invitation_refused", actor_id=user_id, subject=f"org:{inv.organisation_id}",
                invitation=inv.id, reason=reason, ip=ip)
@@ -434,19 +438,20 @@ def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code
     if row is None or utc(row.expires_at) <= _now() or row.attempts >= CODE_ATTEMPTS:
         return refused("none_or_expired", "Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.")
     row.attempts += 1
-    if not hmac.compare_digest(row.code_hash, _code_hash(_invitation_secret(inv, typed), row.id)):
+    if not hmac.compare_digest(row.code_hash, _code_hash(_invitation_secret(inv, typed), row.id, cfg)):
         return refused("wrong", "Mã không đúng.")
     row.used_at = _now()
     return None
 
 
 def accept_invitation(session: Session, invitation_id: int, user_id: int, code: str, *,
-                      ip: str = "") -> Membership | InvalidInput:
+                      cfg: AuthSettings | None = None, ip: str = "") -> Membership | InvalidInput:
     """Join the organisation, after proving the invited phone or e-mail with the code sent to it. A
     refusal is *returned* (so the attempt counted and its audit row are committed; nothing else is
     written) for the caller to raise."""
     inv, _org = open_invitation(session, invitation_id, user_id)
-    refusal = _spend_invitation_code(session, inv, user_id, code, ip)
+    cfg = cfg if cfg is not None else auth_settings()  # TRANSITIONAL (docs/adr/0008): until callers hand it in
+    refusal = _spend_invitation_code(session, inv, user_id, code, ip, cfg)
     if refusal is not None:
         return refusal
     inv.accepted_at = _now()

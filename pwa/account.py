@@ -231,7 +231,8 @@ async def verify_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     sent, error = None, None
     try:
         if form.get("code"):
-            error = await db.write(service.verify_code, me.user_id, channel, form["code"], ip=client_ip(request))
+            error = await db.write(service.verify_code, me.user_id, channel, form["code"], cfg=auth_of(request),
+                                   ip=client_ip(request))
             if error is None:
                 return Redirect("/tai-khoan?ok=verified", status_code=303)
             sent = channel
@@ -348,7 +349,7 @@ async def accept_invitation(request: Request[Any, Any, Any], invitation_id: int)
     form = await _form(request)
     try:
         result = await request.app.state.db.write(service.accept_invitation, invitation_id, me.user_id,
-                                                  form.get("code", ""), ip=client_ip(request))
+                                                  form.get("code", ""), cfg=auth_of(request), ip=client_ip(request))
     except DomainError as exc:
         return await _account(request, error=exc, status=exc.status)
     if isinstance(result, DomainError):

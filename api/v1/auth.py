@@ -172,7 +172,7 @@ class AuthController(Controller):
     ) -> dict[str, str]:
         """Check a one-time code; the phone number or e-mail becomes verified."""
         error = await db.write(service.verify_code, me.user_id, data.channel, data.code,
-                                                 ip=client_ip(request))
+                                                 cfg=auth_of(request), ip=client_ip(request))
         if error is not None:
             raise error
         return {"status": "verified", "channel": data.channel}
@@ -256,7 +256,8 @@ class MeController(Controller):
         data: InvitationAcceptIn,
     ) -> dict[str, Any]:
         """Join the organisation with the code sent to the invited phone or e-mail."""
-        m = await db.write(service.accept_invitation, invitation_id, me.user_id, data.code, ip=client_ip(request))
+        m = await db.write(service.accept_invitation, invitation_id, me.user_id, data.code, cfg=auth_of(request),
+                           ip=client_ip(request))
         if isinstance(m, DomainError):
             raise m
         return {"organisation_id": m.organisation_id, "role": m.role}
