@@ -37,7 +37,7 @@ DISTURBED_CORES = 0.3  # other work above this during a load pair: measure the p
 MAX_ATTEMPTS = 3
 NOISE: dict[str, float] = {}  # section → cores used by other work during the reported measurement
 # every section, in the order run; the first four share the catalogue's database and the two servers
-SECTIONS = ("search", "load", "first load", "lighthouse", "uploads", "submits", "merge", "push", "stats")
+SECTIONS = ("search", "load", "first load", "lighthouse", "uploads", "submits", "merge", "intake", "push", "stats")
 SERVED = {"search", "load", "first load", "lighthouse"}
 
 
@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append((name, lambda n=name, m=module: summarise(n, importlib.import_module(m).run(print), rows)))
             if name == "uploads":  # filing: then the submits (SQLite and PostgreSQL, servers of their own)
                 sections.append(("submits", lambda: section_submits(args.quick, rows)))
-                sections += [(case, lambda c=case: section_intake(c, args.quick, rows)) for case in ("merge",)]
+                sections += [(case, lambda c=case: section_intake(c, args.quick, rows)) for case in ("merge", "intake")]
         for name, fn in sections:
             if name not in wanted:
                 continue
