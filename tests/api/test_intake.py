@@ -15,7 +15,7 @@ from auth import accounts
 from domain.accounts.models import Membership, Organisation, User
 from domain.catalog.models import Offering, OfferingReceiver, Unit
 from domain.db import Database
-from domain.dossiers.models import DigitisationRecord, Dossier, Handoff, PostalItem
+from domain.dossiers.models import DigitisationRecord, Dossier, Handoff, PostalItem, WalletDocument
 from domain.outbox.models import Delivery, Notification
 from tests import factories
 from tests.factories import Person
@@ -238,3 +238,87 @@ def test_factories_build_a_received_intake(db: Database, world: dict[str, Any]) 
         DigitisationRecord.dossier_id == dossier_id))))
     assert kinds == {"digitised"}
     assert db.run(lambda s: s.get(Unit, COMMUNE).name) == "UBND Xã Thử Tiếp Nhận"
+
+
+def others(form: dict[str, Any], slot: str) -> dict[str, Any]:
+    """The form without ``slot`` (a test fills that one itself)."""
+    return {"documents": [d for d in form["documents"] if d["slot"] != slot]}
+
+
+def test_two_pages_of_one_slot_become_one_pdf_of_two_pages_at_receipt(client: Any, db: Database,
+                                                                      world: dict[str, Any]) -> None:
+    from pypdf import PdfReader  # noqa: PLC0415  (only this test reads a PDF's pages)
+
+    officer = world["here"]
+    draft = start(client, officer, world["code"], applicant={"full_name": "Trịnh Văn Hai Trang"}).json()
+    slot = world["form"]["documents"][0]["slot"]
+    for k, size in enumerate(((800, 600), (600, 800))):  # a landscape and a portrait page
+        r = client.post(f"/api/v1/dossiers/{draft['id']}/documents", headers=h(officer), data={"slot": slot},
+                        files={"file": (f"trang {k + 1}.jpg", jpeg(size), "image/jpeg")})
+        assert r.status_code == 201, r.text
+    pages = client.get(f"/api/v1/officer/intake/{draft['id']}", headers=h(officer)).json()["documents"]
+    assert [(a["slot"], a["document"]["content_type"]) for a in pages] == [(slot, "image/jpeg")] * 2
+    received = fill_and_receive(client, officer, draft, others(world["form"], slot))
+    assert received.status_code == 200, received.text
+    assert received.json()["status"] == "received"
+    one = client.get(f"/api/v1/officer/dossiers/{draft['id']}", headers=h(officer)).json()
+    docs = [a["document"] for a in one["documents"] if a["slot"] == slot]
+    assert [(d["content_type"], d["pages"]) for d in docs] == [("application/pdf", 2)]
+    rec = db.run(lambda s: s.scalar(select(DigitisationRecord).where(DigitisationRecord.dossier_id == draft["id"],
+                                                                     DigitisationRecord.slot == slot)))
+    assert (rec.kind, rec.pages, rec.document_id, rec.by_user) == ("digitised", 2, docs[0]["id"], officer.id)
+    assert rec.unit_code == world["deciding"]
+    key = db.run(lambda s: s.get(WalletDocument, docs[0]["id"]).storage_key)
+    with client.app.state.storage.open(key) as fh:
+        assert len(PdfReader(fh).pages) == 2
+    receipt = client.get(received.json()["receipt_url"], headers=h(officer))
+    assert receipt.status_code == 200 and receipt.headers["content-type"] == "application/pdf"
+    assert receipt.content.startswith(b"%PDF")
+
+
+def test_a_document_of_the_applicants_wallet_is_reused_from_the_wallet(client: Any, db: Database,
+                                                                       world: dict[str, Any]) -> None:
+    _, citizen = signed_in(client)
+    drafted = client.post("/api/v1/dossiers", headers=bearer(citizen), json={"procedure_code": world["code"]})
+    slot = world["form"]["documents"][0]["slot"]
+    assert upload(client, citizen, drafted.json()["id"], slot).status_code == 201
+    wallet = client.get("/api/v1/documents", headers=bearer(citizen)).json()
+    officer = world["here"]
+    draft = start(client, officer, world["code"], person_id=user_id_of(citizen)).json()
+    r = client.post(f"/api/v1/dossiers/{draft['id']}/documents/from-wallet", headers=h(officer),
+                    json={"slot": slot, "document_id": wallet[0]["id"]})
+    assert r.status_code == 201, r.text
+    assert fill_and_receive(client, officer, draft, others(world["form"], slot)).status_code == 200
+    rec = db.run(lambda s: s.scalar(select(DigitisationRecord).where(DigitisationRecord.dossier_id == draft["id"],
+                                                                     DigitisationRecord.slot == slot)))
+    # the citizen's own draft held it first: reused from that dossier's documents, linked to it
+    assert (rec.kind, rec.origin_dossier_id, rec.document_id, rec.pages) == ("dossier", drafted.json()["id"],
+                                                                            wallet[0]["id"], 1)
+    # somebody else's wallet is not the officer's to reuse
+    other = start(client, officer, world["code"], applicant={"full_name": "Người Khác"}).json()
+    is_problem(client.post(f"/api/v1/dossiers/{other['id']}/documents/from-wallet", headers=h(officer),
+                           json={"slot": slot, "document_id": wallet[0]["id"]}), 404)
+
+
+def test_openapi_shows_the_intake_request_bodies(client: Any) -> None:
+    spec = client.get("/schema/openapi.json").json()
+    paths = spec["paths"]
+
+    def body(path: str, method: str) -> dict[str, Any]:
+        content = paths[path][method]["requestBody"]["content"]
+        return next(iter(content.values()))["schema"]  # type: ignore[no-any-return]
+
+    def fields(schema: dict[str, Any]) -> set[str]:
+        ref = schema.get("$ref") or next(s["$ref"] for s in schema.get("oneOf", []) if "$ref" in s)
+        return set(spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"])
+
+    assert {"channel", "applicant", "person_id", "organisation_tax_code", "procedure_code", "data", "return_method",
+            "return_address", "postal"} <= fields(body("/api/v1/officer/intake", "post"))
+    assert {"data", "version"} <= fields(body("/api/v1/officer/intake/{dossier_id}", "patch"))
+    actions = body("/api/v1/officer/dossiers/{dossier_id}/actions/{action}", "post")["anyOf"]
+    by_title = {a["title"]: set(a["properties"]) for a in actions}
+    assert {"version", "waybill"} <= by_title["SendByPost"] and "version" in by_title["ConfirmDelivery"]
+    receive = paths["/api/v1/officer/intake/{dossier_id}/receive"]["post"]["responses"]["200"]
+    out = next(iter(receive["content"].values()))["schema"]
+    assert {"code", "status", "due_date", "receipt_url"} <= fields(out)
+    assert "/api/v1/officer/persons" in paths and "/api/v1/dossiers/{dossier_id}/documents/from-wallet" in paths
