@@ -35,7 +35,6 @@ from api.web.providers import PROVIDERS
 from api.web.proxies import TrustedProxiesMiddleware, parse_networks
 from api.web.session import SessionCookieMiddleware, SignInRequired, cookie_names
 from auth.config import AuthSettings
-from auth.config import configure as configure_auth
 from domain.catalog.offer import current_province
 from domain.db import Database
 from domain.documents.storage import storage_for
@@ -111,9 +110,9 @@ def security_headers(settings: Settings) -> Any:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
     # the composition root: the settings are read here once (or handed in) and handed to what needs them;
-    # the core's process-wide parts (audit key, outbox channels) and auth are configured with them
+    # the core's process-wide parts (audit key, outbox channels) are configured with them; auth gets its
+    # part as a value on app.state (api.web.state.auth_of), handed to its functions as cfg
     settings = configure_core(settings or load_settings(os.environ))
-    configure_auth(AuthSettings.of(settings))
     for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
         logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
     database = db or Database(settings.database.url, audit_key=settings.audit.key)

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from auth.config import AuthSettings
-from auth.config import configure as configure_auth
 from domain.db import Database
 from domain.errors import DomainError
 from domain.settings import ROOT, Settings, SettingsError, configure_core, load_settings
@@ -27,11 +26,11 @@ _settings: Settings | None = None
 
 def get_settings() -> Settings:
     """The CLI is a composition root: it reads the environment once per command (when the command first
-    needs a setting) and configures the core's process-wide parts (audit key, outbox channels) and auth."""
+    needs a setting) and configures the core's process-wide parts (audit key, outbox channels); auth's
+    functions are handed ``AuthSettings.of(get_settings())`` where a command calls them."""
     global _settings
     if _settings is None:
         _settings = configure_core(load_settings(os.environ))
-        configure_auth(AuthSettings.of(_settings))
     return _settings
 
 

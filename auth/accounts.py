@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth import ratelimit
-from auth.config import AuthSettings, auth_settings
+from auth.config import AuthSettings
 from auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from auth.tokens import TokenPair, revoke_all, start_session
 from domain.accounts import users
@@ -296,11 +296,10 @@ def request_code(session: Session, user_id: int, channel: str, *, cfg: AuthSetti
     return row, code
 
 
-def verify_code(session: Session, user_id: int, channel: str, code: str, *, cfg: AuthSettings | None = None,
+def verify_code(session: Session, user_id: int, channel: str, code: str, *, cfg: AuthSettings,
                 ip: str = "") -> InvalidInput | None:
     """Check the newest unused code (hashed with ``cfg``'s key); a success marks the phone/email verified.
     Errors are returned."""
-    cfg = cfg if cfg is not None else auth_settings()  # TRANSITIONAL (docs/adr/0008): until callers hand it in
     row = session.scalar(select(OneTimeCode).where(
         OneTimeCode.user_id == user_id, OneTimeCode.channel == channel, OneTimeCode.used_at.is_(None))
         .order_by(OneTimeCode.id.desc()).limit(1))
@@ -445,12 +444,11 @@ def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code
 
 
 def accept_invitation(session: Session, invitation_id: int, user_id: int, code: str, *,
-                      cfg: AuthSettings | None = None, ip: str = "") -> Membership | InvalidInput:
+                      cfg: AuthSettings, ip: str = "") -> Membership | InvalidInput:
     """Join the organisation, after proving the invited phone or e-mail with the code sent to it. A
     refusal is *returned* (so the attempt counted and its audit row are committed; nothing else is
     written) for the caller to raise."""
     inv, _org = open_invitation(session, invitation_id, user_id)
-    cfg = cfg if cfg is not None else auth_settings()  # TRANSITIONAL (docs/adr/0008): until callers hand it in
     refusal = _spend_invitation_code(session, inv, user_id, code, ip, cfg)
     if refusal is not None:
         return refusal

@@ -1,11 +1,9 @@
-"""What ``auth`` takes from the settings, as one small value the composition root hands in at start-up.
+"""What ``auth`` takes from the settings, as one small value handed in (docs/adr/0008-settings-handed-in.md).
 
-TRANSITIONAL (docs/adr/0008-settings-handed-in.md): the core, the notifications and the web layer take
-their settings as parameters; ``auth`` still reads these five values from the one it was configured with,
-because its signing keys, issuer, hasher cost, relying party and limit factor are used on some fifty call
-paths (sign-in, refresh, passkeys, codes, limits) that are being switched one by one. Only the roots call
-:func:`configure` (``api.app.create_app``, ``api.cli``, the test fixtures, with the value read once by
-``domain.settings.load_settings``); nothing here reads the environment.
+The composition roots build it once from the settings they read (``api.app.create_app`` keeps it on
+``app.state.auth``, read by ``api.web.state.auth_of``; ``api.cli`` builds it from its settings) and hand
+it to auth's functions as ``cfg``: tokens (signing keys, issuer), accounts (hasher cost, one-time codes'
+key, limit factor), passkeys (relying party). Nothing here keeps a value or reads the environment.
 """
 
 from __future__ import annotations
@@ -29,19 +27,3 @@ class AuthSettings:
                    previous_secret_key=settings.web.previous_secret_key,
                    client_limit_factor=settings.limits.client_limit_factor)
 
-
-_configured: AuthSettings | None = None
-
-
-def configure(settings: AuthSettings) -> AuthSettings:
-    """The composition root says what auth works with (once at start-up; a test for a block)."""
-    global _configured
-    _configured = settings
-    return settings
-
-
-def auth_settings() -> AuthSettings:
-    if _configured is None:
-        raise RuntimeError("auth is not configured: the composition root (api.app.create_app, api.cli) calls "
-                           "auth.config.configure(AuthSettings.of(settings)) before anything runs")
-    return _configured

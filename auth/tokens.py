@@ -25,7 +25,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from auth.config import AuthSettings, auth_settings
+from auth.config import AuthSettings
 from domain.accounts.models import AuthSession, Membership, OfficerRole, RefreshToken, User
 from domain.audit import record
 from domain.clock import utc
@@ -44,12 +44,6 @@ SESSION_MAX = timedelta(days=30)
 REFRESH_GRACE = timedelta(seconds=10)
 STAFF_KINDS = ("officer", "admin")
 TOUCH_EVERY = timedelta(minutes=1)  # how stale a staff session's last_used_at may get before a request moves it
-
-
-def _settings(cfg: AuthSettings | None) -> AuthSettings:
-    """TRANSITIONAL (docs/adr/0008): the settings handed in, else the process-wide ones, until every caller
-    hands them in."""
-    return cfg if cfg is not None else auth_settings()
 
 
 def _keys(cfg: AuthSettings) -> dict[str, bytes]:
@@ -171,11 +165,11 @@ def staff_expired(lifetimes: SessionSettings, created_at: datetime, last_used_at
 
 
 def authenticate(reader: Reader, token: str, lifetimes: SessionSettings = SessionSettings(), *,
-                 cfg: AuthSettings | None = None) -> Principal:
+                 cfg: AuthSettings) -> Principal:
     """The caller behind a bearer token, checked against a live session and an enabled account (one
     plain query: it runs before every authenticated request). A staff session past its idle or absolute
     lifetime is refused; one not used for ``TOUCH_EVERY`` comes back with ``touch`` set."""
-    claims = decode_access(token, cfg=_settings(cfg))
+    claims = decode_access(token, cfg=cfg)
     rows = reader.rows(
         "SELECT s.revoked_at, u.disabled_at, u.kind, s.created_at, s.last_used_at FROM auth_sessions s "
         "JOIN users u ON u.id = s.user_id WHERE s.id = :sid AND u.id = :uid",
@@ -207,7 +201,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session: Session, user: User, amr: str, *, cfg: AuthSettings | None = None, ip: str = "",
+def start_session(session: Session, user: User, amr: str, *, cfg: AuthSettings, ip: str = "",
                   user_agent: str = "") -> TokenPair:
     now = datetime.now(UTC)
     auth_session = AuthSession(
@@ -217,7 +211,7 @@ def start_session(session: Session, user: User, amr: str, *, cfg: AuthSettings |
     )
     session.add(auth_session)
     session.flush()
-    return _issue(session, user, auth_session, now, cfg=_settings(cfg))
+    return _issue(session, user, auth_session, now, cfg=cfg)
 
 
 def _successor(refresh_token: str, cfg: AuthSettings) -> str:
@@ -272,14 +266,13 @@ def _again_or_replay(session: Session, row: RefreshToken, auth_session: AuthSess
                         "token already used).")
 
 
-def rotate(session: Session, refresh_token: str, *, cfg: AuthSettings | None = None, ip: str = "",
+def rotate(session: Session, refresh_token: str, *, cfg: AuthSettings, ip: str = "",
            lifetimes: SessionSettings = SessionSettings()) -> TokenPair | Unauthorized:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family.
 
     A refusal is *returned*, not raised, so that what it recorded (revocation, audit) is committed;
     the caller raises it after the transaction.
     """
-    cfg = _settings(cfg)
     now = datetime.now(UTC)
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash(refresh_token or "")))
     if row is None:

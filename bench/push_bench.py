@@ -50,18 +50,14 @@ def _pct(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def _environment(tmp: Path) -> Iterator[str]:
     """A throw-away SQLite database and test settings; the caller's environment is restored after."""
-    from auth.config import AuthSettings, configure
     from domain.settings import configure_core, load_settings
-
-    def install(settings: Any) -> None:  # what a composition root does at start-up
-        configure(AuthSettings.of(configure_core(settings)))
 
     url = f"sqlite:///{tmp / 'push_bench.db'}"
     values = {"MOTCUA_ENV": "test", "DATABASE_URL": url, "MOTCUA_VAR_DIR": str(tmp / "var"),
               "PUBLIC_URL": "http://localhost:8000"}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    install(load_settings(os.environ))  # what a composition root does at start-up
+    configure_core(load_settings(os.environ))  # what a composition root does at start-up
     try:
         yield url
     finally:
@@ -70,7 +66,7 @@ def _environment(tmp: Path) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
-        install(load_settings(os.environ))
+        configure_core(load_settings(os.environ))
 
 
 def _throughput(url: str, push: Any, settings: Any, print_fn: Callable[[str], None]) -> dict[str, float]:

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 
 from api.app import create_app
 from auth.config import AuthSettings
-from auth.config import configure as configure_auth
 from auth.tokens import REFRESH_GRACE, _hash
 from domain.accounts.models import AuthSession, RefreshToken
 from domain.audit import AuditEvent
@@ -167,9 +166,8 @@ def page_passkey_login(c: Any, auth: Any, next_: str = "/tai-khoan") -> None:
 
 def use_settings(settings: Settings) -> Settings:
     """What a composition root does with the settings it read: configure the core's process-wide parts
-    (audit key, outbox channels) and auth (``api.app.create_app`` does the same)."""
+    (audit key, outbox channels), as ``api.app.create_app`` does; auth is handed its part (``auth_cfg``)."""
     configure_core(settings)
-    configure_auth(AuthSettings.of(settings))
     return settings
 
 

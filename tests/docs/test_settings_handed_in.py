@@ -13,8 +13,8 @@ PACKAGES = ("domain", "auth", "notifications")
 # composition roots inside these packages (they may read the environment): none today
 ROOTS: frozenset[str] = frozenset()
 FORBIDDEN = re.compile(r"\bcurrent_settings\b|\bos\.environ\b|\bos\.getenv\b|\bgetenv\(")
-# the one process-wide settings value left, and why: docs/adr/0008-settings-handed-in.md
-PROCESS_GLOBALS = {"auth/config.py"}
+# process-wide settings values: none (the last one, auth.config's, is gone: docs/adr/0008-settings-handed-in.md)
+PROCESS_GLOBALS: frozenset[str] = frozenset()
 
 
 def sources() -> list[Path]:
@@ -47,3 +47,20 @@ def test_settings_globals_are_only_where_the_adr_says() -> None:
             if isinstance(node, ast.Global) and any("settings" in n.lower() or "configured" in n for n in node.names):
                 holders.add(p.relative_to(ROOT).as_posix())
     assert holders <= PROCESS_GLOBALS, holders
+
+
+def test_auth_is_handed_its_settings_and_keeps_none() -> None:
+    """``auth.config`` defines the value the roots hand in (``AuthSettings``) and keeps none: no module
+    state, no setter, no getter; auth's functions take it as ``cfg``."""
+    source = (ROOT / "auth" / "config.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    assigned = [t.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
+    assert assigned == [], assigned
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert not functions & {"configure", "auth_settings"}, functions
+    users = [f"{p.relative_to(ROOT)}" for root in ("api", "auth", "pwa", "notifications", "bench", "tests")
+             for p in (ROOT / root).rglob("*.py")
+             if re.search(r"\bauth_settings\(|\bconfigure_auth\b|auth\.config import .*\bconfigure\b",
+                          p.read_text(encoding="utf-8"))]
+    assert users == [], users
