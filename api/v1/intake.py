@@ -9,8 +9,7 @@ receiving unit; anybody else gets 404.
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,21 +18,18 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.v1.dossiers import DossierOut, dossier_out
 from api.web.providers import API_USER
 from api.web.state import settings_of, storage_of
 from auth.tokens import Principal
-from domain.calendar.engine import TZ
-from domain.catalog.models import Procedure, Unit
 from domain.db import Database
 from domain.documents.processing import PDF_TYPE
 from domain.dossiers.filing import check_value
 from domain.dossiers.models import Dossier
 from domain.intake import counter, persons
-from domain.results import render_result_pdf
+from domain.intake import receipt as intake_receipt
 from domain.workflow import STATE_NAMES_VI, State
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -145,32 +141,13 @@ class IntakeController(Controller):
                       dossier_id: int) -> Response[bytes]:
         """The receipt (form 01, giấy tiếp nhận hồ sơ và hẹn trả kết quả) of a dossier my unit received, with the
         QR code of the public lookup."""
-        ctx = await db.read(_receipt_context, me.user_id, dossier_id)
+        receipt = await db.read(intake_receipt.receipt_of, me.user_id, dossier_id)
         settings = settings_of(request)
-        url = f"{settings.public_url}/tra-cuu?{urlencode({'ma': ctx['code'], 'kiem-tra': check_value(settings.web.secret_key, ctx['code'])})}"  # noqa: E501
-        pdf = await asyncio.to_thread(render_result_pdf, unit_name=ctx["unit_name"],
-                                      title="Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-                                      procedure_name=ctx["procedure_name"], dossier_code=ctx["code"],
-                                      applicant=ctx["applicant"], issued_on=ctx["received_at"], verify_url=url,
-                                      lines=ctx["lines"])
+        check = check_value(settings.web.secret_key, receipt.code)
+        url = f"{settings.public_url}/tra-cuu?{urlencode({'ma': receipt.code, 'kiem-tra': check})}"
+        pdf = await asyncio.to_thread(intake_receipt.receipt_pdf, receipt, url)
         return Response(pdf, media_type=PDF_TYPE,
-                        headers={"Content-Disposition": f'inline; filename="bien-nhan-{ctx["code"]}.pdf"'})
-
-
-def _receipt_context(session: Session, officer_id: int, dossier_id: int) -> dict[str, Any]:
-    d = counter.received_intake(session, officer_id, dossier_id)
-    proc = session.scalar(select(Procedure).where(Procedure.code == d.procedure_code))
-    unit = session.get(Unit, d.receiving_unit_code)
-    due: date | None = d.due_at.astimezone(TZ).date() if d.due_at else None
-    returns = {"counter": "Tại nơi nộp hồ sơ", "online": "Trực tuyến (kết quả điện tử)",
-               "post": f"Qua bưu chính: {d.return_address or ''}"}[d.return_method]
-    assert d.code is not None and d.received_at is not None
-    return {"code": d.code, "unit_name": unit.name if unit else d.receiving_unit_code,
-            "procedure_name": proc.name if proc else d.procedure_code,
-            "applicant": str(json.loads(d.data).get("applicant_name", "")), "received_at": d.received_at,
-            "lines": [f"Ngày hẹn trả kết quả: {due:%d/%m/%Y}" if due else "Ngày hẹn trả kết quả: —",
-                      f"Hình thức nhận kết quả: {returns}",
-                      f"Lệ phí: {d.fee_vnd:,} đồng".replace(",", ".") if d.fee_vnd else "Lệ phí: không"]}
+                        headers={"Content-Disposition": f'inline; filename="bien-nhan-{receipt.code}.pdf"'})
 
 
 ROUTES = [IntakeController]
