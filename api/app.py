@@ -42,6 +42,7 @@ from domain.payments.context import PaymentContext
 from domain.settings import Settings, configure_core, load_settings
 from notifications.worker import embedded
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
+from pwa import intake as intake_pages
 from pwa import notifications as notification_pages
 from pwa import officer as officer_pages
 from pwa import payments as payment_pages
@@ -64,7 +65,7 @@ API_ROUTES: list[Any] = [healthz, *catalog_api.ROUTES, *auth_api.ROUTES, *calend
 # The pages (pwa)
 PAGE_ROUTES: list[Any] = [*views.ROUTES, *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *static_files.ROUTES,
                           *passkey_routes.ROUTES, *payment_pages.ROUTES, *notification_pages.ROUTES,
-                          *officer_pages.ROUTES, *dashboard.ROUTES]
+                          *officer_pages.ROUTES, *intake_pages.ROUTES, *dashboard.ROUTES]
 
 
 def _signed_in(scope: Any, session_cookies: tuple[bytes, ...]) -> bool:
