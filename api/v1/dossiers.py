@@ -23,10 +23,11 @@ from auth.tokens import Principal
 from domain.db import Database
 from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier, FormRevision, WalletDocument
+from domain.dossiers.paperwork import issued_forms
 from domain.errors import InvalidInput
 from domain.postal import sent_by_post
 from domain.postal.returns import check_return, choose_return
-from domain.workflow import STATE_NAMES_VI, State
+from domain.workflow import STATE_NAMES_VI, State, national_status
 
 
 class FormOut(msgspec.Struct):
@@ -84,6 +85,20 @@ class DossierOut(msgspec.Struct):
     # how it came in (counter | online | post) and where it was received (the deciding unit is unit_code)
     channel: str = "online"
     receiving_unit: str | None = None
+    # the national public service portal's status code of the state (1–10; null for a draft)
+    national_status: int | None = None
+    # the forms of Circular 03/2025/TT-VPCP issued so far, oldest first
+    forms: list[IssuedFormOut] = msgspec.field(default_factory=list)
+
+
+class IssuedFormOut(msgspec.Struct):
+    """A form issued for the dossier: its number (01–06), name and when; `url` where it can be read (null
+    where it is not rendered as a document yet)."""
+
+    number: str
+    name: str
+    issued_at: datetime
+    url: str | None = None
 
 
 class PostalOut(msgspec.Struct):
@@ -176,7 +191,25 @@ def holder_out(request: Request[Any, Any, Any], session: Session, d: Dossier) ->
     return msgspec.structs.replace(dossier_out(session, d), lookup_check=lookup_check(request, d.code))
 
 
-def dossier_out(session: Session, d: Dossier) -> DossierOut:
+def form_url(d: Dossier, number: str, *, officer: bool) -> str | None:
+    """Where an issued form can be read: the receipt (01) page of the holder or the counter's PDF, the
+    officer's dossier page for the control sheet (06); the others are not rendered as documents yet."""
+    if number == "01":
+        if not officer:
+            return f"/ho-so/{d.id}/bien-nhan"
+        return f"/api/v1/officer/intake/{d.id}/receipt.pdf" if d.channel in ("counter", "post") else None
+    if number == "06" and officer:
+        return f"/can-bo/ho-so/{d.id}"
+    return None
+
+
+def forms_out(session: Session, d: Dossier, *, officer: bool) -> list[IssuedFormOut]:
+    return [IssuedFormOut(number=f.number, name=f.name, issued_at=f.issued_at,
+                          url=form_url(d, f.number, officer=officer)) for f in issued_forms(session, d.id)]
+
+
+def dossier_out(session: Session, d: Dossier, *, officer: bool = False) -> DossierOut:
+    """The dossier as the API gives it; ``officer``: links of its forms for the back office."""
     form = session.get(FormRevision, d.form_revision_id)
     return DossierOut(
         id=d.id, code=d.code, procedure_code=d.procedure_code, status=d.status,
@@ -187,7 +220,8 @@ def dossier_out(session: Session, d: Dossier) -> DossierOut:
         fee_vnd=d.fee_vnd, created_at=d.created_at, updated_at=d.updated_at, submitted_at=d.submitted_at,
         due_date=d.due_at, return_method=d.return_method, return_address=d.return_address,
         postal_fee_vnd=d.postal_fee_vnd, postal=postal_out(session, d), channel=d.channel,
-        receiving_unit=d.receiving_unit_code,
+        receiving_unit=d.receiving_unit_code, national_status=national_status(d.status),
+        forms=forms_out(session, d, officer=officer),
     )
 
 

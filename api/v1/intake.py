@@ -94,12 +94,12 @@ class IntakeController(Controller):
                     data: counter.IntakeCommand) -> DossierOut:
         """Start an intake draft (channel counter or postal) for an applicant (`applicant`, `person_id` or
         `organisation_tax_code`); documents then go through `POST /api/v1/dossiers/{id}/documents`."""
-        return await db.write(lambda s: dossier_out(s, counter.start_intake(s, me.user_id, data)))
+        return await db.write(lambda s: dossier_out(s, counter.start_intake(s, me.user_id, data), officer=True))
 
     @get("/intake/{dossier_id:int}", cache_control=NO_STORE)
     async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
         """An intake draft I hold."""
-        return await db.read(lambda s: dossier_out(s, counter.intake_draft(s, me.user_id, dossier_id)))
+        return await db.read(lambda s: dossier_out(s, counter.intake_draft(s, me.user_id, dossier_id), officer=True))
 
     @patch("/intake/{dossier_id:int}")
     async def update(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
@@ -107,7 +107,7 @@ class IntakeController(Controller):
         """Save form data of an intake draft (partial; the same validation as a citizen's draft)."""
         def run(session: Session) -> DossierOut:
             d = counter.update_intake(session, me.user_id, dossier_id, data.data, expected_version=data.version)
-            return dossier_out(session, d)
+            return dossier_out(session, d, officer=True)
 
         return await db.write(run)
 
@@ -117,7 +117,7 @@ class IntakeController(Controller):
         """“Original seen, no copy kept” for a slot whose form allows it (`copy_optional`)."""
         def run(session: Session) -> DossierOut:
             counter.mark_not_kept(session, me.user_id, dossier_id, slot)
-            return dossier_out(session, counter.intake_draft(session, me.user_id, dossier_id))
+            return dossier_out(session, counter.intake_draft(session, me.user_id, dossier_id), officer=True)
 
         return await db.write(run)
 

@@ -128,7 +128,7 @@ class OfficerController(Controller):
     async def read(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int) -> DossierOut:
         def run(session: Session) -> DossierOut:
             off = backoffice.officer(session, me.user_id)
-            return dossier_out(session, backoffice.get_for_officer(session, off, dossier_id))
+            return dossier_out(session, backoffice.get_for_officer(session, off, dossier_id), officer=True)
 
         return await db.read(run)
 
@@ -161,7 +161,7 @@ class OfficerController(Controller):
         def run(session: Session) -> DossierOut | Exception:
             result = backoffice.act(session, me.user_id, dossier_id, action, command, amr=",".join(me.amr),
                                     rp=relying_party(auth_of(request)))
-            return result if isinstance(result, Exception) else dossier_out(session, result)
+            return result if isinstance(result, Exception) else dossier_out(session, result, officer=True)
 
         out = await db.write(run)
         if isinstance(out, Exception):
@@ -194,7 +194,7 @@ class OfficerController(Controller):
     async def logbook(self, request: Request[Any, Any, Any], db: Database, me: Principal, unit: str,
                       from_: Annotated[date, Parameter(query="from")],
                       to: date) -> Response[bytes]:
-        """The logbook (form 06) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
+        """The logbook (form 07) of a unit for a period, as CSV (UTF-8 with BOM for spreadsheets)."""
         rows = await db.read(backoffice.logbook, me.user_id, unit, from_, to)
         return Response(exports.csv_bytes(backoffice.LOGBOOK_COLUMNS, rows), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="so-theo-doi-{unit}-{from_}-{to}.csv"'})

@@ -113,7 +113,7 @@ class ReportController(Controller):
         from_: Annotated[date, Parameter(query="from")], to: date,
         format: Annotated[str, Parameter(description="csv | xlsx")] = "csv",
     ) -> Response[bytes]:
-        """A unit's report for a period as CSV (UTF-8 with BOM) or XLSX: `dossiers`, `logbook` (form 06),
+        """A unit's report for a period as CSV (UTF-8 with BOM) or XLSX: `dossiers`, `logbook` (form 07),
         `payments`, `late` (late results and apology letters). Officers of the unit; admins any unit."""
         if format not in reports.FORMATS:
             raise InvalidInput("Định dạng (format) phải là csv hoặc xlsx.", field="format")

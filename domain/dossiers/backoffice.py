@@ -47,7 +47,7 @@ from domain.dossiers.models import (
 )
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.stats import rollups
-from domain.workflow import OPEN, Actor, State
+from domain.workflow import OPEN, STATE_NAMES_VI, Actor, State, national_status_label
 
 OFFICER_ACTIONS = tuple(commands.COMMANDS)
 QUEUE_VIEWS = ("new", "supplements", "mine", "due_soon", "overdue", "all")
@@ -640,9 +640,10 @@ def verify_decisions(session: Session, dossier_id: int) -> DecisionCheck:
     return DecisionCheck(dossier_id, out)
 
 
-# --- logbook (form 06) ----------------------------------------------------------------------
+# --- logbook (form 07) ----------------------------------------------------------------------
 LOGBOOK_COLUMNS = ["Mã hồ sơ", "Thủ tục", "Người nộp", "Kênh nộp", "Ngày nộp", "Ngày tiếp nhận", "Ngày hẹn trả",
-                   "Ngày hẹn trả mới", "Ngày có kết quả", "Trạng thái", "Đúng hạn", "Cán bộ xử lý"]
+                   "Ngày hẹn trả mới", "Ngày có kết quả", "Trạng thái", "Trạng thái (mã Cổng Dịch vụ công quốc gia)",
+                   "Đúng hạn", "Cán bộ xử lý"]
 
 
 LATENESS_VI = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Trễ hạn"}
@@ -673,7 +674,8 @@ def logbook(session: Session, user_id: int, unit: str, start: date, end: date) -
         out.append([d.code or "", proc, str(json.loads(d.data).get("applicant_name", "")),
                     CHANNEL_VI.get(d.channel, d.channel), fmt(d.submitted_at),
                     fmt(d.received_at), fmt(d.original_due_at or d.due_at), fmt(rescheduled), fmt(d.finished_at),
-                    d.status, LATENESS_VI.get(d.lateness or "", ""), assignee or ""])
+                    STATE_NAMES_VI[State(d.status)], national_status_label(d.status),
+                    LATENESS_VI.get(d.lateness or "", ""), assignee or ""])
     return out
 
 

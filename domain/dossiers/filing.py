@@ -417,10 +417,16 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
 
 def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, expected_version: int | None = None,
              amr: str = "") -> Dossier:
+    """The applicant withdraws: at once while the unit has not received it; a received dossier is only asked
+    to be withdrawn (national status 7) and an officer accepts it (``accept_withdrawal``), which ends it."""
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
-    fire(session, dossier, "withdraw", actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
+    if not reason.strip():
+        raise InvalidInput("Hãy nêu lý do rút hồ sơ (reason).", field="reason")
+    event = "withdraw" if dossier.received_at is None else "request_withdrawal"
+    fire(session, dossier, event, actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
          expected_version=expected_version, amr=amr)
-    dossier.finished_at = _now()
+    if event == "withdraw":
+        dossier.finished_at = _now()
     return dossier
 
 

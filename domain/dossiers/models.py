@@ -167,7 +167,7 @@ class DossierPause(Base):
 
 
 class Handoff(Base):
-    """Tracking slip (form 05): each hand-off between people or units, with a step deadline."""
+    """The control sheet (form 06, phiếu kiểm soát): each hand-off between people or units, with a step deadline."""
 
     __tablename__ = "handoffs"
 

@@ -435,8 +435,11 @@ class Sim:
                              "Tiếp tục xử lý", {"to_user": officer}):
                 return
         if rng.random() < 0.008:
-            if self.fire("withdraw", self.later(self.last or assign, rng.uniform(1, 24)), self.c.id, {A.APPLICANT},
-                         self.applicant_amr(), "Tôi không còn nhu cầu giải quyết."):
+            # a received dossier: the applicant asks, the receiver accepts
+            if self.fire("request_withdrawal", self.later(self.last or assign, rng.uniform(1, 24)), self.c.id,
+                         {A.APPLICANT}, self.applicant_amr(), "Tôi không còn nhu cầu giải quyết.") \
+                    and self.fire("accept_withdrawal", self.later(cast(datetime, self.last), 2), officer, clerk,
+                                  self.officer_amr()):
                 self.f["finished_at"] = self.last
             return
         self.decide(progress, late_rate)

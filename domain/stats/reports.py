@@ -1,7 +1,7 @@
 """Reports for officers and leaders, per unit and period, as CSV and XLSX.
 
 * ``dossiers``: every dossier the unit received in the period, with its dates, result and timeliness;
-* ``logbook``: the logbook (form 06, Circular 01/2018/TT-VPCP) — :func:`domain.dossiers.backoffice.logbook`;
+* ``logbook``: the logbook (form 07, Circular 03/2025/TT-VPCP) — :func:`domain.dossiers.backoffice.logbook`;
 * ``payments``: fees paid (or tried) online for the unit's dossiers, with the e-receipt numbers;
 * ``late``: late results and rescheduled dossiers with their apology letters (form 04).
 
@@ -35,13 +35,13 @@ from domain.errors import InvalidInput, NotFound
 from domain.payments.models import Payment, Receipt
 from domain.stats import rollups
 from domain.stats.models import StatsFact
-from domain.workflow import STATE_NAMES_VI, State
+from domain.workflow import STATE_NAMES_VI, State, national_status_label
 
 KINDS = ("dossiers", "logbook", "payments", "late")
 FORMATS = ("csv", "xlsx")
 MAX_ROWS = 100_000
 MAX_DAYS = 366 * 5
-TITLES = {"dossiers": "Danh sách hồ sơ", "logbook": "Sổ theo dõi hồ sơ (mẫu 06)",
+TITLES = {"dossiers": "Danh sách hồ sơ", "logbook": "Sổ theo dõi hồ sơ (mẫu 07)",
           "payments": "Thanh toán trực tuyến", "late": "Hồ sơ trễ hạn và thư xin lỗi"}
 FILE_NAMES = {"dossiers": "ho-so", "logbook": "so-theo-doi", "payments": "thanh-toan", "late": "tre-han"}
 CHANNEL_VI = {"online": "Trực tuyến", "in_person": "Trực tiếp", "postal": "Bưu chính"}
@@ -109,7 +109,8 @@ def _applicant(data: str) -> str:
 
 DOSSIER_COLUMNS = ["Mã hồ sơ", "Mã thủ tục", "Tên thủ tục", "Lĩnh vực", "Kênh nộp", "Người nộp", "Ngày nộp",
                    "Ngày tiếp nhận", "Hạn giải quyết", "Hạn mới (thư xin lỗi)", "Ngày có kết quả", "Trạng thái",
-                   "Kết quả so với hạn", "Thời gian xử lý (ngày làm việc)", "Yêu cầu bổ sung", "Phí, lệ phí (đồng)",
+                   "Trạng thái (mã Cổng Dịch vụ công quốc gia)", "Kết quả so với hạn",
+                   "Thời gian xử lý (ngày làm việc)", "Yêu cầu bổ sung", "Phí, lệ phí (đồng)",
                    "Đã thanh toán trực tuyến"]
 
 
@@ -128,7 +129,8 @@ def _dossiers(session: Session, unit: str, lo: datetime, hi: datetime) -> list[l
         out.append([d.code or "", d.procedure_code, name, fld, CHANNEL_VI[rollups.stats_channel(d.channel)],
                     _applicant(d.data), _local(d.submitted_at), _local(d.received_at),
                     _local(d.original_due_at or d.due_at), _local(rescheduled), _local(d.finished_at),
-                    STATE_NAMES_VI[State(d.status)], LATENESS_VI.get(d.lateness or "", ""),
+                    STATE_NAMES_VI[State(d.status)], national_status_label(d.status),
+                    LATENESS_VI.get(d.lateness or "", ""),
                     round(centidays / 100, 2) if centidays is not None else None, d.supplement_count,
                     d.fee_vnd, "Có" if paid else ""])
     return out
@@ -191,7 +193,7 @@ def report(session: Session, user_id: int, kind: str, unit: str, start: date, en
     if kind not in KINDS:
         raise NotFound(f"Không có báo cáo {kind!r}; có: {', '.join(KINDS)}.", field="kind")
     lo, hi = check_period(start, end)
-    if kind == "logbook":  # form 06, exactly as the back office keeps it (its own scope check)
+    if kind == "logbook":  # form 07, exactly as the back office keeps it (its own scope check)
         rows: list[list[Any]] = [list(r) for r in backoffice.logbook(session, user_id, unit, start, end)]
         if len(rows) > MAX_ROWS:
             raise InvalidInput("Báo cáo quá dài; hãy chọn khoảng thời gian ngắn hơn.", field="from")

@@ -67,7 +67,7 @@ def test_received_at_a_commune_decided_by_a_department_returned_at_the_commune(c
     done = _act(client, commune, dossier_id, "return_result")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "returned"
-    # the receiving unit's logbook (form 06) lists it, with its channel
+    # the receiving unit's logbook (form 07) lists it, with its channel
     logbook = client.get("/api/v1/officer/logbook.csv", headers=commune.headers,
                          params={"unit": COMMUNE, "from": "2026-01-01", "to": "2030-12-31"})
     assert logbook.status_code == 200

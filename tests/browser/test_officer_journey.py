@@ -214,7 +214,7 @@ def test_officers_on_tablets_and_the_citizen_verifies(scene: dict[str, Any], new
     form.get_by_label("Hạn của bước").fill("2030-01-04")
     form.get_by_role("button", name="Chuyển", exact=True).click()
     expect_done(processor, dossier_id, "route", "Chuyển xử lý")
-    slips = pane(processor).get_by_role("region", name="Phiếu theo dõi luân chuyển (mẫu 05)")
+    slips = pane(processor).get_by_role("region", name="Phiếu kiểm soát quá trình giải quyết hồ sơ (mẫu 06)")
     expect(slips).to_contain_text("Chuyển phòng chuyên môn thẩm định")
     expect(slips).to_contain_text("04/01/2030")
     open_action(processor, "Kết quả giải quyết").get_by_role("button", name="Tạo kết quả từ mẫu").click()

@@ -179,7 +179,7 @@ def test_english(people) -> None:  # type: ignore[no-untyped-def]
         assert '<html lang="en">' in html
         for tab in ("New", "Supplements", "Mine", "Due soon", "Overdue", "All"):
             assert f">{tab}</a>" in html
-        assert "One-stop dossier processing" in html and "Dossier logbook (form 06)" in html
+        assert "One-stop dossier processing" in html and "Dossier logbook (form 07)" in html
     finally:
         people["receiver"].get("/can-bo?lang=vi")
 
@@ -257,13 +257,14 @@ def test_lifecycle_through_forms_with_signed_approval(client, people) -> None:  
     )
     done(act(other, d["id"], "answer_consultation", reason="Đúng nơi cư trú"), d["id"], "answer_consultation")
     assert "Đúng nơi cư trú" in receiver.get(pane).text
-    # route to another unit with a step deadline: a tracking slip (form 05)
+    # route to another unit with a step deadline: the control sheet (form 06)
     bad = act(receiver, d["id"], "route", to_unit=OTHER_UNIT, reason="Chuyển", step_due_date="31/12/2030")
     assert bad.status_code == 400 and "yyyy-mm-dd" in bad.text and 'id="a-route" open' in bad.text
     done(act(receiver, d["id"], "route", to_unit=OTHER_UNIT, to_user="", reason="Chuyển phòng chuyên môn",
              step_due_date="2030-01-04"), d["id"], "route")
     html = receiver.get(pane).text
-    assert "Phiếu theo dõi luân chuyển" in html and "Chuyển phòng chuyên môn" in html and "04/01/2030" in html
+    assert "Phiếu kiểm soát quá trình giải quyết hồ sơ (mẫu 06)" in html and "Chuyển phòng chuyên môn" in html
+    assert "04/01/2030" in html
     # propose approval without a result: refused with the reason
     refused = act(receiver, d["id"], "propose", decision="approve")
     assert refused.status_code == 409 and "result" in refused.text

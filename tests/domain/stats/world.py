@@ -209,8 +209,9 @@ def story(w: World, monday: date) -> dict[str, int]:  # noqa: C901  (the scripte
         ids["d6"] = d.id
         d = file(s, w, t(2, 8))  # withdrawn
         act(s, w, d, "receive", t(2, 9))
-        fire(s, d, "withdraw", actor_id=w.citizen, actors={Actor.APPLICANT}, reason="Không còn nhu cầu.",
-             now=t(3, 10), amr="pwd")
+        fire(s, d, "request_withdrawal", actor_id=w.citizen, actors={Actor.APPLICANT}, reason="Không còn nhu cầu.",
+             now=t(3, 9, 30), amr="pwd")
+        fire(s, d, "accept_withdrawal", actor_id=w.officer, actors={Actor.RECEIVER}, now=t(3, 10), amr="webauthn")
         d.finished_at = t(3, 10)
         ids["d7"] = d.id
         d = file(s, w, t(10, 8))  # still open
