@@ -50,10 +50,11 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -253,33 +254,34 @@ class Settings:
 
 
 # --- the parsers: one per kind of value --------------------------------------------------------------
+N = TypeVar("N", int, float)
+
+
 def _text(environ: Mapping[str, str], name: str) -> str:
     return (environ.get(name) or "").strip()
 
 
 def _integer(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = (environ.get(name) or "").strip()  # read here (not via _text): README's test finds the names
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
-    return value
+    return _bounded(name, raw, default, low, high, int, "a whole number")
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = (environ.get(name) or "").strip()  # read here (not via _text): README's test finds the names
+    return _bounded(name, raw, default, low, high, float, "a number")
+
+
+def _bounded(name: str, raw: str, default: N, low: N, high: N, parse: Callable[[str], N], kind: str) -> N:
+    """``raw`` parsed (``default`` when empty) and checked to lie within ``low``..``high``."""
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+        raise SettingsError(f"{name} must be {kind}, not {raw!r}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+        show = str if parse is int else "{:g}".format
+        raise SettingsError(f"{name} must be between {show(low)} and {show(high)}, not {show(value)}")
     return value
 
 
