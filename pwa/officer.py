@@ -12,11 +12,9 @@ workflow table, optimistic locking (a stale ``version`` shows a 409 with the fre
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,7 +42,7 @@ from domain.accounts.models import OfficerRole, User
 from domain.audit import record
 from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
-from domain.documents.processing import EXTENSIONS, PDF_TYPE
+from domain.documents.processing import EXTENSIONS, PDF_TYPE, sha256_of
 from domain.dossiers import backoffice, commands
 from domain.dossiers import filing as service
 from domain.dossiers.lifecycle import WorkflowConflict
@@ -562,14 +560,6 @@ async def verify_result(request: Request[Any, Any, Any], public_id: str) -> Resp
     return await _verify_page(request, public_id)
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify_attempt(session: Session, ip: str, factor: int) -> int | None:
     """Count one anonymous verification upload of this address; the wait when over the limit (audited)."""
     wait = hit(session, VERIFY_CLIENT, ip, factor=factor)
@@ -598,7 +588,7 @@ async def verify_upload(request: Request[Any, Any, Any], public_id: str) -> Resp
             if not files or files[0].size == 0:
                 missing = InvalidInput("Chưa chọn tệp để đối chiếu.", field="file")
                 return await _verify_page(request, public_id, error=missing, status=400)
-            digest = await asyncio.to_thread(_sha256_of, files[0].path)
+            digest = await asyncio.to_thread(sha256_of, files[0].path)
     except DomainError as exc:
         return await _verify_page(request, public_id, error=exc, status=exc.status)
     v = await request.app.state.db.read(backoffice.verify_result, public_id)

@@ -264,11 +264,12 @@ def process_upload(
         raise UploadRejected("unsupported_type")
     if kind == PDF_TYPE:
         pages = _check_pdf(path_in, size, max_pages=max_pages)  # may rewrite the file (stripped actions)
-        return ProcessedFile(path_in, PDF_TYPE, path_in.stat().st_size, _sha256(path_in), None, None, pages)
+        return ProcessedFile(path_in, PDF_TYPE, path_in.stat().st_size, sha256_of(path_in), None, None, pages)
     return _process_image(path_in, kind, max_pixels=max_pixels, max_side=max_side, jpeg_quality=jpeg_quality)
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 (hex), read a megabyte at a time."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1024 * 1024):
@@ -403,7 +404,7 @@ def _process_image_now(  # noqa: C901  (one step per image fix-up, in order)
                 out.save(fh, "PNG", compress_level=6, **extra)
         content_type = "image/jpeg" if out_fmt == "JPEG" else "image/png"
         w, h = out.size
-        return ProcessedFile(path_out, content_type, path_out.stat().st_size, _sha256(path_out), w, h, None)
+        return ProcessedFile(path_out, content_type, path_out.stat().st_size, sha256_of(path_out), w, h, None)
     except BaseException:
         path_out.unlink(missing_ok=True)
         raise
