@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 TARGET_SECONDS = 60.0
 TARGET_P95_S = 2.0
@@ -55,17 +56,11 @@ def _environment(tmp: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp / 'push_bench.db'}"
     values = {"MOTCUA_ENV": "test", "DATABASE_URL": url, "MOTCUA_VAR_DIR": str(tmp / "var"),
               "PUBLIC_URL": "http://localhost:8000"}
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    configure_core(load_settings(os.environ))  # what a composition root does at start-up
     try:
-        yield url
+        with mock.patch.dict(os.environ, values):  # the environment as it was, on the way out
+            configure_core(load_settings(os.environ))  # what a composition root does at start-up
+            yield url
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
         configure_core(load_settings(os.environ))
 
 

@@ -36,6 +36,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import jwt
 from aiohttp import web
@@ -399,18 +400,13 @@ def notify_env(**values: str) -> Any:
                 "MOTCUA_PUSH_TIMEOUT_SECONDS": "2", "MOTCUA_NOTIFY_LEASE_SECONDS": "40",
                 "MOTCUA_WORKER_POLL_SECONDS": "0.05"}
     wanted = {**defaults, **values}
-    saved = {k: os.environ.get(k) for k in set(NOTIFY_ENV_KEYS) | set(wanted)}
-    for key in saved:
-        os.environ.pop(key, None)
-    os.environ.update({k: v for k, v in wanted.items() if v != ""})
     try:
-        yield settings_from_env().notifications
-    finally:
-        for key, old in saved.items():
-            if old is None:
+        with mock.patch.dict(os.environ):  # the environment as it was, on the way out
+            for key in set(NOTIFY_ENV_KEYS) | set(wanted):
                 os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+            os.environ.update({k: v for k, v in wanted.items() if v != ""})
+            yield settings_from_env().notifications
+    finally:
         # read again, as a restarted process would: the outbox's channels follow the restored settings
         with contextlib.suppress(SettingsError):
             settings_from_env()
