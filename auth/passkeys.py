@@ -3,11 +3,8 @@
 Ceremonies are two steps: *options* hand the browser a challenge, *verify* checks its answer.
 Challenges, assertion checks, the evidence kept with a decision and the step-up rule belong to the core
 (``domain.accounts.passkeys``, the relying party handed in); this module adds what only sign-in needs
-(registration, the sign-in rate limit, sessions) and reads the relying party from the settings.
-
-Refusals that must leave a trace (the challenge spent, an audit row) are *returned*, not raised,
-so the caller's transaction commits them; the web skins raise them afterwards. Input too broken to
-name a challenge is simply raised (nothing to record).
+(registration, the sign-in rate limit, sessions) and builds the relying party from the auth settings
+handed in (``cfg``). Refusals are returned or raised as the core's are (see there).
 """
 
 from __future__ import annotations
