@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -49,6 +49,33 @@ class ReceiveOut(msgspec.Struct):
 class IntakePatchIn(msgspec.Struct, forbid_unknown_fields=True):
     data: dict[str, Any]
     version: int | None = None  # the draft's version as last read (409 when it has moved on)
+
+
+class ValidityIn(msgspec.Struct, forbid_unknown_fields=True):
+    valid_until: date | None  # the paper's validity date as printed on it; null: none stated
+
+
+class DigitisationOut(msgspec.Struct):
+    """What became of one component document (slot): digitised here, reused (with its origin), or not kept."""
+
+    slot: str
+    kind: str  # digitised | wallet | dossier | result | national | not_kept
+    pages: int
+    document_id: int | None
+    origin_dossier_id: int | None
+    origin_result_id: int | None
+    origin_ref: str | None
+    by_user: int | None
+    unit_code: str | None
+    at: datetime
+    valid_until: date | None
+
+
+def digitisation_out(r: Any) -> DigitisationOut:
+    return DigitisationOut(slot=r.slot, kind=r.kind, pages=r.pages, document_id=r.document_id,
+                           origin_dossier_id=r.origin_dossier_id, origin_result_id=r.origin_result_id,
+                           origin_ref=r.origin_ref, by_user=r.by_user, unit_code=r.unit_code, at=r.at,
+                           valid_until=r.valid_until)
 
 
 class ReceivableOut(msgspec.Struct):
@@ -120,6 +147,24 @@ class IntakeController(Controller):
             return dossier_out(session, counter.intake_draft(session, me.user_id, dossier_id), officer=True)
 
         return await db.write(run)
+
+    @put("/intake/{dossier_id:int}/documents/{slot:str}/validity")
+    async def validity(self, request: Request[Any, Any, Any], db: Database, me: Principal, dossier_id: int,
+                       slot: str, data: ValidityIn) -> list[DigitisationOut]:
+        """The validity date of the paper in a slot (read on the paper; an expired one is refused); answers the
+        draft's digitisation records."""
+        def run(session: Session) -> list[DigitisationOut]:
+            counter.set_validity(session, me.user_id, dossier_id, slot, data.valid_until)
+            return [digitisation_out(r) for r in counter.digitisation_records(session, me.user_id, dossier_id)]
+
+        return await db.write(run)
+
+    @get("/intake/{dossier_id:int}/digitisation", cache_control=NO_STORE)
+    async def digitisation(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                           dossier_id: int) -> list[DigitisationOut]:
+        """The digitisation records of an intake draft I hold or of a dossier my unit received: one per slot."""
+        return await db.read(lambda s: [digitisation_out(r) for r in counter.digitisation_records(
+            s, me.user_id, dossier_id)])
 
     @post("/intake/{dossier_id:int}/receive", status_code=HTTP_200_OK)
     async def receive(self, request: Request[Any, Any, Any], db: Database, me: Principal,

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar
 
 import msgspec
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from domain.accounts.identifiers import validate_tax_code
 from domain.accounts.models import Membership, Organisation, User
 from domain.audit import record
+from domain.calendar.engine import TZ
 from domain.catalog.models import Offering, OfferingReceiver, Procedure, Unit
 from domain.catalog.parse import fold
 from domain.db import Database
@@ -248,6 +249,28 @@ def mark_not_kept(session: Session, officer_id: int, dossier_id: int, slot: str)
     d.version += 1
     d.updated_at = _now()
     record(session, "intake.not_kept", actor_id=officer_id, subject=f"dossier:{d.id}", slot=slot)
+
+
+def set_validity(session: Session, officer_id: int, dossier_id: int, slot: str, valid_until: date | None) -> None:
+    """The validity date of the paper in a slot of an intake draft (the officer read it on the paper)."""
+    d = intake_draft(session, officer_id, dossier_id, lock=True)
+    if not any(s["slot"] == slot for s in schema_of(session, d).get("documents", [])):
+        raise InvalidInput("Ô giấy tờ không tồn tại trong biểu mẫu.", field="slot")
+    digitisation.set_validity(session, d, slot, valid_until, today=_now().astimezone(TZ).date())
+    d.version += 1
+    d.updated_at = _now()
+    record(session, "intake.validity", actor_id=officer_id, subject=f"dossier:{d.id}", slot=slot,
+           valid_until=valid_until.isoformat() if valid_until else None)
+
+
+def digitisation_records(session: Session, officer_id: int, dossier_id: int) -> list[DigitisationRecord]:
+    """The digitisation records of an intake draft this officer holds, or of a dossier one of their units
+    received; 404 otherwise."""
+    try:
+        d = intake_draft(session, officer_id, dossier_id)
+    except NotFound:
+        d = received_intake(session, officer_id, dossier_id)
+    return digitisation.records(session, d.id)
 
 
 def pages_to_merge(session: Session, officer_id: int, dossier_id: int) -> dict[str, list[str]]:

@@ -12,6 +12,9 @@ at a counter (``receive_at_counter``):
 * ``national`` — taken from the national data store (``origin_ref``); no source writes it yet;
 * ``not_kept`` — the officer saw the original and kept no copy, where the form allows it.
 
+A record with a file may carry the paper's validity date (``valid_until``: :func:`set_validity`, entered by the
+receiving officer who checked the paper; an expired one is refused).
+
 A required slot with no file and no record is simply not digitised. These records are the ONLY source of
 the "digitised" and "reused" figures (:func:`figures`), and only records with a file count: never inflated.
 """
@@ -19,13 +22,14 @@ the "digitised" and "reused" figures (:func:`figures`), and only records with a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.orm import Session
 
 from domain.dossiers.models import DigitisationRecord, Dossier, DossierDocument, DossierResult, WalletDocument
+from domain.errors import InvalidInput
 
 KINDS = ("digitised", "wallet", "dossier", "result", "national", "not_kept")
 REUSED = ("wallet", "dossier", "result", "national")
@@ -146,6 +150,22 @@ def finalise(session: Session, d: Dossier, *, by_user: int | None, slots: list[s
         kept.append(rec)
     session.flush()
     return kept
+
+
+def set_validity(session: Session, d: Dossier, slot: str, valid_until: date | None, *,
+                 today: date) -> DigitisationRecord:
+    """The validity date of the paper in ``slot`` (``None``: none stated). Only a slot holding a file has one, and
+    a paper whose validity has passed is refused (it is not accepted at the counter)."""
+    rec = record_of(session, d.id, slot)
+    if rec is None or rec.document_id is None:
+        raise InvalidInput("Ô này chưa có giấy tờ: hãy quét hoặc chọn giấy tờ trước khi ghi thời hạn hiệu lực.",
+                           field="slot")
+    if valid_until is not None and valid_until < today:
+        raise InvalidInput(f"Giấy tờ đã hết hiệu lực từ ngày {valid_until:%d/%m/%Y}; không tiếp nhận giấy tờ hết "
+                           "hạn.", field="valid_until")
+    rec.valid_until = valid_until
+    session.flush()
+    return rec
 
 
 def replace_document(session: Session, dossier_id: int, slot: str, document_id: int, pages: int) -> None:

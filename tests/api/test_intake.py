@@ -322,3 +322,31 @@ def test_openapi_shows_the_intake_request_bodies(client: Any) -> None:
     out = next(iter(receive["content"].values()))["schema"]
     assert {"code", "status", "due_date", "receipt_url"} <= fields(out)
     assert "/api/v1/officer/persons" in paths and "/api/v1/dossiers/{dossier_id}/documents/from-wallet" in paths
+
+
+def test_the_digitisation_records_and_a_papers_validity_date_over_the_api(client: Any, db: Database,
+                                                                          world: dict[str, Any]) -> None:
+    officer = world["here"]
+    draft = start(client, officer, world["code"], applicant={"full_name": "Đoàn Thị Hiệu Lực"}).json()
+    slot = world["form"]["documents"][0]["slot"]
+    url = f"/api/v1/officer/intake/{draft['id']}/documents/{slot}/validity"
+    until = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
+    is_problem(client.put(url, headers=h(officer), json={"valid_until": until}), 400, "chưa có giấy tờ")
+    assert upload(client, officer, draft["id"], slot).status_code == 201
+    expired = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    is_problem(client.put(url, headers=h(officer), json={"valid_until": expired}), 400, "hết hiệu lực")
+    assert client.put(url, headers=h(world["other"]), json={"valid_until": until}).status_code == 404
+    r = client.put(url, headers=h(officer), json={"valid_until": until})
+    assert r.status_code == 200, r.text
+    assert [(x["slot"], x["kind"], x["pages"], x["valid_until"]) for x in r.json()] == [(slot, "digitised", 1, until)]
+    assert audit(db, "intake.validity", officer.id)
+    assert fill_and_receive(client, officer, draft, others(world["form"], slot)).status_code == 200
+    records = client.get(f"/api/v1/officer/intake/{draft['id']}/digitisation", headers=h(officer))
+    assert records.status_code == 200 and records.headers["cache-control"] == "no-store"
+    mine = next(x for x in records.json() if x["slot"] == slot)
+    assert (mine["kind"], mine["valid_until"], mine["by_user"], mine["unit_code"]) == ("digitised", until, officer.id,
+                                                                                      world["deciding"])
+    assert client.get(f"/api/v1/officer/intake/{draft['id']}/digitisation",
+                      headers=h(world["other"])).status_code == 404
+    # once received, it is no longer a draft: its papers' validity is what was read at the counter
+    assert client.put(url, headers=h(officer), json={"valid_until": until}).status_code == 404
