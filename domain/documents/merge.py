@@ -22,11 +22,11 @@ import hashlib
 import io
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from domain.documents.processing import JPEG_QUALITY, PDF_TYPE, sniff
 from domain.documents.storage import Storage, check_key, key_for
+from domain.documents.stored import StoredFile
 from domain.errors import InvalidInput, NotFound
 
 A4 = (595.2756, 841.8898)  # pt (210 × 297 mm)
@@ -35,19 +35,7 @@ MAX_INPUT_BYTES = 200 * 1024 * 1024  # all inputs together, held in memory while
 _METADATA_KEYS = ("/Metadata", "/PieceInfo", "/LastModified")
 
 
-@dataclass(frozen=True)
-class MergedFile:
-    """The merged PDF as stored: the fields of ``domain.dossiers.filing.StoredFile``, so
-    ``StoredFile(**dataclasses.asdict(merged))`` files it as a wallet document."""
-
-    storage_key: str
-    sha256: str
-    content_type: str
-    size: int
-    display_name: str
-    width: int | None = None
-    height: int | None = None
-    pages: int | None = None
+MergedFile = StoredFile  # the merged PDF as stored: filed like any upload
 
 
 def merge_pages(storage: Storage, keys: Sequence[str], *, display_name: str = "giấy tờ.pdf",

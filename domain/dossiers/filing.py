@@ -25,6 +25,7 @@ from domain.calendar.due import due_for_procedure
 from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering, Procedure, Unit
 from domain.db import SessionReader, SessionSql, read_datetime
+from domain.documents.stored import StoredFile as StoredFile  # filed here, imported from here too
 from domain.dossiers import forms
 from domain.dossiers.backoffice import end_pause
 from domain.dossiers.lifecycle import fire
@@ -245,20 +246,6 @@ def delete_draft(session: Session, user_id: int, dossier_id: int) -> None:
 
 
 # --- documents --------------------------------------------------------------------------------
-@dataclass
-class StoredFile:
-    """What the upload pipeline produced (see domain.documents.processing)."""
-
-    storage_key: str
-    sha256: str
-    content_type: str
-    size: int
-    display_name: str
-    width: int | None = None
-    height: int | None = None
-    pages: int | None = None
-
-
 def slot_of(schema: dict[str, Any], slot: str) -> dict[str, Any]:
     d: dict[str, Any]
     for d in schema.get("documents", []):
