@@ -6,6 +6,7 @@ Plain HTML forms (POST + redirect), working without JavaScript; passkey buttons 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -151,6 +152,17 @@ async def _account(request: Request[Any, Any, Any], message: str | None = None,
     return render(request, "account/account.html", {**ctx, "message": message, "error": error}, status=status)
 
 
+async def _then_account(request: Request[Any, Any, Any], ok: str, action: Callable[..., Any], *args: Any,
+                        **kwargs: Any) -> Response[Any]:
+    """Run ``action(session, *args, **kwargs)`` in one transaction, then back to the account page: with
+    the ``ok`` message, or with the refusal."""
+    try:
+        await request.app.state.db.write(action, *args, **kwargs)
+    except DomainError as exc:
+        return await _account(request, error=exc, status=exc.status)
+    return Redirect(f"/tai-khoan?ok={ok}", status_code=303)
+
+
 @get("/tai-khoan", include_in_schema=False)
 async def account(request: Request[Any, Any, Any]) -> Response[Any]:
     messages = {"passkey": N_("Đã thêm passkey."), "ended": N_("Đã kết thúc phiên."),
@@ -185,33 +197,21 @@ async def end_other_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
             if s.id != me.session_id:
                 service.end_session(session, me.user_id, s.id, ip=client_ip(request))
 
-    try:
-        await request.app.state.db.write(run)
-    except DomainError as exc:
-        return await _account(request, error=exc, status=exc.status)
-    return Redirect("/tai-khoan?ok=others", status_code=303)
+    return await _then_account(request, "others", run)
 
 
 @post("/tai-khoan/passkeys/{passkey_id:int}/doi-ten", include_in_schema=False)
 async def rename_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
     me = page_user(request)
     form = await _form(request)
-    try:
-        await request.app.state.db.write(rename, me.user_id, passkey_id, form.get("name", ""))
-    except DomainError as exc:
-        return await _account(request, error=exc, status=exc.status)
-    return Redirect("/tai-khoan?ok=renamed", status_code=303)
+    return await _then_account(request, "renamed", rename, me.user_id, passkey_id, form.get("name", ""))
 
 
 @post("/tai-khoan/passkeys/{passkey_id:int}/xoa", include_in_schema=False)
 async def delete_passkey(request: Request[Any, Any, Any], passkey_id: int) -> Response[Any]:
     me = page_user(request)
-    try:
-        await request.app.state.db.write(remove, me.user_id, passkey_id, ip=client_ip(request),
-                                         session_id=me.session_id)
-    except DomainError as exc:
-        return await _account(request, error=exc, status=exc.status)
-    return Redirect("/tai-khoan?ok=deleted", status_code=303)
+    return await _then_account(request, "deleted", remove, me.user_id, passkey_id, ip=client_ip(request),
+                               session_id=me.session_id)
 
 
 # --- verify phone / e-mail -------------------------------------------------------------------
