@@ -389,8 +389,58 @@ def open_invitation(session: Session, invitation_id: int, user_id: int) -> tuple
     return inv, org
 
 
-def _invitation_secret(inv: Invitation, code: str) -> str:
-    return f"{inv.id}:{code}"  # what is hashed: a code accepts only the invitation it was sent for
+def issue_bound_code(session: Session, user_id: int, purpose: str, destination: str, bound: str, *,
+                     cfg: AuthSettings, client: Client = Client()) -> tuple[OneTimeCode, str]:
+    """A 6-digit code for one purpose (``OneTimeCode.channel``: an invitation's, a claim's) to ``destination``,
+    bound to one thing (``OneTimeCode.subject``, hashed with it too) so it works for that only: counted by the
+    limits on asking for codes, 10 minutes, 5 tries, single use (:func:`spend_bound_code`). Earlier unused codes
+    of the account for the same purpose stop working. The caller audits it and delivers it
+    (``notifications.codes.deliver_code``)."""
+    _count_code_request(session, user_id, client, cfg)
+    now = _now()
+    for old in session.scalars(select(OneTimeCode).where(OneTimeCode.user_id == user_id,
+                                                         OneTimeCode.channel == purpose,
+                                                         OneTimeCode.used_at.is_(None))):
+        old.used_at = now  # superseded
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = OneTimeCode(user_id=user_id, channel=purpose, destination=destination, subject=bound[:64], code_hash="",
+                      attempts=0, created_at=now, expires_at=now + CODE_TTL)
+    session.add(row)
+    session.flush()
+    row.code_hash = _code_hash(f"{bound}:{code}", row.id, cfg)
+    return row, code
+
+
+def spend_bound_code(session: Session, user_id: int, purpose: str, destination: str, bound: str, typed: str, *,
+                     cfg: AuthSettings) -> str | None:
+    """Use the account's newest code for ``purpose`` sent to ``destination`` and bound to ``bound``: None when
+    ``typed`` is it (the code is spent), else why not (``no_code``, ``none_or_expired``: none, expired or out of
+    tries; ``wrong``: a try counted). The caller commits the count either way."""
+    typed = (typed or "").strip()
+    if not typed:
+        return "no_code"
+    row = session.scalar(select(OneTimeCode).where(
+        OneTimeCode.user_id == user_id, OneTimeCode.channel == purpose, OneTimeCode.used_at.is_(None),
+        OneTimeCode.destination == destination, OneTimeCode.subject == bound[:64])
+        .order_by(OneTimeCode.id.desc()).limit(1).with_for_update())
+    if row is None or utc(row.expires_at) <= _now() or row.attempts >= CODE_ATTEMPTS:
+        return "none_or_expired"
+    row.attempts += 1
+    if not hmac.compare_digest(row.code_hash, _code_hash(f"{bound}:{typed}", row.id, cfg)):
+        return "wrong"
+    row.used_at = _now()
+    return None
+
+
+def code_was_sent(session: Session, user_id: int, purpose: str, bound: str) -> bool:
+    """Whether the account was ever sent a code for ``purpose`` bound to ``bound`` (used, expired or not)."""
+    return session.scalar(select(OneTimeCode.id).where(
+        OneTimeCode.user_id == user_id, OneTimeCode.channel == purpose, OneTimeCode.subject == bound[:64])
+        .limit(1)) is not None
+
+
+def _invitation(inv: Invitation) -> str:
+    return f"invitation:{inv.id}"  # what an invitation's code is bound to: it accepts only that invitation
 
 
 def request_invitation_code(session: Session, invitation_id: int, user_id: int, *, cfg: AuthSettings,
@@ -399,18 +449,8 @@ def request_invitation_code(session: Session, invitation_id: int, user_id: int, 
     account proved it before): accepting needs it (security review finding 5). Earlier unused codes for
     invitations stop working; the caller delivers it (``notifications.codes.deliver_code``)."""
     inv, org = open_invitation(session, invitation_id, user_id)
-    _count_code_request(session, user_id, client, cfg)
-    now = _now()
-    for old in session.scalars(select(OneTimeCode).where(OneTimeCode.user_id == user_id,
-                                                         OneTimeCode.channel == INVITATION_CODE,
-                                                         OneTimeCode.used_at.is_(None))):
-        old.used_at = now  # superseded
-    code = f"{secrets.randbelow(10**6):06d}"
-    row = OneTimeCode(user_id=user_id, channel=INVITATION_CODE, destination=inv.username, code_hash="",
-                      attempts=0, created_at=now, expires_at=now + CODE_TTL)
-    session.add(row)
-    session.flush()
-    row.code_hash = _code_hash(_invitation_secret(inv, code), row.id, cfg)
+    row, code = issue_bound_code(session, user_id, INVITATION_CODE, inv.username, _invitation(inv), cfg=cfg,
+                                 client=client)
     record(session, "org.invitation_code_sent", actor_id=user_id, subject=f"org:{inv.organisation_id}",
            invitation=inv.id, channel=invitation_channel(inv.username), ip=client.ip)
     return row, code, org
@@ -421,26 +461,21 @@ def invitation_channel(username: str) -> str:
     return normalise_username(username)[1]
 
 
+INVITATION_REFUSALS = {
+    "no_code": "Cần nhập mã xác nhận đã gửi tới số điện thoại hoặc email được mời.",
+    "none_or_expired": "Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.",
+    "wrong": "Mã không đúng.",
+}
+
+
 def _spend_invitation_code(session: Session, inv: Invitation, user_id: int, code: str, ip: str,
                            cfg: AuthSettings) -> InvalidInput | None:
-    def refused(reason: str, message: str) -> InvalidInput:
-        record(session, "org.invitation_refused", actor_id=user_id, subject=f"org:{inv.organisation_id}",
-               invitation=inv.id, reason=reason, ip=ip)
-        return InvalidInput(message, field="code")
-
-    typed = (code or "").strip()
-    if not typed:
-        return refused("no_code", "Cần nhập mã xác nhận đã gửi tới số điện thoại hoặc email được mời.")
-    row = session.scalar(select(OneTimeCode).where(
-        OneTimeCode.user_id == user_id, OneTimeCode.channel == INVITATION_CODE, OneTimeCode.used_at.is_(None),
-        OneTimeCode.destination == inv.username).order_by(OneTimeCode.id.desc()).limit(1).with_for_update())
-    if row is None or utc(row.expires_at) <= _now() or row.attempts >= CODE_ATTEMPTS:
-        return refused("none_or_expired", "Mã đã hết hạn hoặc không còn hiệu lực. Hãy yêu cầu mã mới.")
-    row.attempts += 1
-    if not hmac.compare_digest(row.code_hash, _code_hash(_invitation_secret(inv, typed), row.id, cfg)):
-        return refused("wrong", "Mã không đúng.")
-    row.used_at = _now()
-    return None
+    reason = spend_bound_code(session, user_id, INVITATION_CODE, inv.username, _invitation(inv), code, cfg=cfg)
+    if reason is None:
+        return None
+    record(session, "org.invitation_refused", actor_id=user_id, subject=f"org:{inv.organisation_id}",
+           invitation=inv.id, reason=reason, ip=ip)
+    return InvalidInput(INVITATION_REFUSALS[reason], field="code")
 
 
 def accept_invitation(session: Session, invitation_id: int, user_id: int, code: str, *,

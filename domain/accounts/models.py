@@ -50,6 +50,8 @@ class User(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     contact_email: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # a person record claimed into an account (domain.intake.claim): that account; its CCCD moved there
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class Organisation(Base):
@@ -174,6 +176,8 @@ class OneTimeCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # phone | email
     destination: Mapped[str] = mapped_column(String(255))
+    # what a code bound to one thing is for (auth.accounts.issue_bound_code): "dossier:12", "invitation:3"
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(TS)
