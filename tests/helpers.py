@@ -38,6 +38,11 @@ def new_phone() -> str:
     return "09" + "".join(secrets.choice("0123456789") for _ in range(8))
 
 
+def new_cccd() -> str:
+    """A fresh CCCD number (a province code 001–096, then nine digits): CCCDs are unique, like phones."""
+    return f"{secrets.randbelow(96) + 1:03d}" + "".join(secrets.choice("0123456789") for _ in range(9))
+
+
 def tax_code() -> str:
     """A fresh valid 10-digit tax code (its check digit right): organisations are unique by it."""
     while True:
