@@ -39,7 +39,7 @@ from domain.intake import cccd_qr, counter, pages, persons
 from domain.intake import receipt as intake_receipt
 from domain.intake.receivers import receiver_units
 from pwa.filing import form_to_data, provinces, qr_svg, wards_of
-from pwa.render import render
+from pwa.render import is_htmx, render
 
 BASE = "/can-bo/tiep-nhan"
 NO_STORE = {"Cache-Control": "private, no-store"}  # personal data on a shared tablet
@@ -309,11 +309,27 @@ def _refusal(exc: DomainError) -> dict[str, str]:
     return {exc.field: exc.detail} if exc.field else {}
 
 
+def _untouched_addresses_out(data: dict[str, Any]) -> dict[str, Any]:
+    """An address field left as the page showed it (only the preselected province, no ward, no street) is not an
+    address: an optional one stays empty instead of asking for a ward."""
+    def untouched(v: Any) -> bool:
+        return isinstance(v, dict) and set(v) <= {"province", "ward", "street"} and "province" in v \
+            and not str(v.get("ward") or "").strip() and not str(v.get("street") or "").strip()
+
+    out = {k: ("" if untouched(v) else v) for k, v in data.items()}
+    for k, v in out.items():
+        if isinstance(v, list):
+            out[k] = [{sk: ("" if untouched(sv) else sv) for sk, sv in row.items()} if isinstance(row, dict) else row
+                      for row in v]
+    return out
+
+
 async def _save(request: Request[Any, Any, Any], officer_id: int, dossier_id: int, form: dict[str, str]) -> None:
     """The form data (the citizen's form and validation) and the return method, as sent."""
     db = request.app.state.db
     await _held(request, officer_id, dossier_id)  # an empty form changes nothing, but only a holder gets this far
-    data = form_to_data({k: v for k, v in form.items() if k not in ("return_method", "return_address")})
+    data = _untouched_addresses_out(form_to_data({k: v for k, v in form.items()
+                                                  if k not in ("return_method", "return_address")}))
     add_row = form.get("_add")
     if add_row:  # "add a row" of a repeating group, without JavaScript
         data.setdefault(add_row, [])
@@ -337,6 +353,9 @@ async def save(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any
             raise
         return await _workspace_page(request, me.user_id, dossier_id, errors=_refusal(exc), error=exc, sent=form,
                                      status=exc.status)
+    if is_htmx(request):  # the autosave of the form as it is typed (a scan then loses nothing)
+        d = await request.app.state.db.read(counter.intake_draft, me.user_id, dossier_id)
+        return render(request, "filing/saved.html", {"d": d}, headers=NO_STORE)
     extra = f"&them={form['_add']}" if form.get("_add") else ""
     return Redirect(f"{BASE}/{dossier_id}?ok=luu{extra}", status_code=303)
 

@@ -153,6 +153,10 @@ def test_a_walk_in_is_received_from_the_card_qr_and_two_scanned_pages(people: di
     assert len(order) == 2 and order[0] == second and first not in order
     preview = officer.get(f"{BASE}/{dossier_id}/trang/{second}")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+    # the form autosaves as it is typed (htmx): a scan afterwards loses nothing
+    saved = officer.page.post(f"{BASE}/{dossier_id}/luu", data={"_csrf_token": token(officer), "child_name": "An"},
+                              headers={"HX-Request": "true"})
+    assert saved.status_code == 200 and "Đã lưu nháp" in saved.text and "<html" not in saved.text
     # a required field missing: refused with the field's own message, nothing received
     missing = post(officer, f"{BASE}/{dossier_id}/tiep-nhan", {**form_fields(cccd), "child_name": ""},
                    )
@@ -165,9 +169,10 @@ def test_a_walk_in_is_received_from_the_card_qr_and_two_scanned_pages(people: di
     assert (d.status, d.channel, d.owner_id, d.intake_by) == ("received", "counter", person.id, officer.id)
     assert d.code and d.due_at is not None
     # the slot's two pages became one PDF of two pages
-    merged = db.run(lambda s: list(s.execute(select(WalletDocument.content_type, WalletDocument.pages).join(
+    merged = db.run(lambda s: [tuple(r) for r in s.execute(
+        select(WalletDocument.content_type, WalletDocument.pages).join(
         DossierDocument, DossierDocument.document_id == WalletDocument.id).where(
-        DossierDocument.dossier_id == dossier_id)).tuples()))
+        DossierDocument.dossier_id == dossier_id))])
     assert merged == [("application/pdf", 2)]
     assert db.run(lambda s: s.scalar(select(DigitisationRecord.pages).where(
         DigitisationRecord.dossier_id == dossier_id, DigitisationRecord.slot == "giay_chung_sinh"))) == 2
