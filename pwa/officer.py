@@ -69,6 +69,13 @@ VIEWS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_VIEW = "moi"
 PAGE_SIZE = 30
+# the channel filter and badges: URL slug → (Dossier.channel, label)
+CHANNELS: dict[str, tuple[str, str]] = {
+    "truc-tiep": ("counter", N_("Trực tiếp")),
+    "truc-tuyen": ("online", N_("Trực tuyến")),
+    "buu-chinh": ("post", N_("Bưu chính")),
+}
+CHANNEL_LABELS = {channel: label for channel, label in CHANNELS.values()}
 
 EVENT_LABELS: dict[str, str] = {
     "submit": N_("Nộp hồ sơ"), "resubmit": N_("Nộp bổ sung"), "withdraw": N_("Rút hồ sơ"),
@@ -109,6 +116,7 @@ class Params:
     slug: str = DEFAULT_VIEW
     q: str = ""
     page: int = 0
+    channel: str = ""  # a slug of CHANNELS, or every channel
 
     @classmethod
     def of(cls, request: Request[Any, Any, Any]) -> Params:
@@ -118,10 +126,12 @@ class Params:
             slug = next((s for s, (view, _) in VIEWS.items() if view == slug), DEFAULT_VIEW)
         raw = qp.get("trang") or "0"
         page = int(raw) if raw.isdigit() and len(raw) < 5 else 0
-        return cls(slug=slug, q=" ".join((qp.get("q") or "").split())[:100], page=page)
+        channel = qp.get("kenh") or ""
+        return cls(slug=slug, q=" ".join((qp.get("q") or "").split())[:100], page=page,
+                   channel=channel if channel in CHANNELS else "")
 
     def query(self, **extra: Any) -> str:
-        values = {"xem": self.slug, **({"q": self.q} if self.q else {}),
+        values = {"xem": self.slug, **({"q": self.q} if self.q else {}), "kenh": self.channel,
                   **({"trang": self.page} if self.page else {}), **extra}
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
@@ -136,6 +146,7 @@ class Row:
     status_name: str
     due_at: datetime | None
     marker: str | None  # overdue | due_soon | paused | None
+    channel: str = "online"  # Dossier.channel: online | counter | post
 
 
 def _marker(d: Dossier, now: datetime, soon: datetime) -> str | None:
@@ -151,11 +162,12 @@ def _marker(d: Dossier, now: datetime, soon: datetime) -> str | None:
 
 def _queue(session: Session, user_id: int, p: Params, now: datetime) -> dict[str, Any]:
     rows, total = backoffice.queue(session, user_id, VIEWS[p.slug][0], q=p.q, limit=PAGE_SIZE,
-                                   offset=p.page * PAGE_SIZE, now=now)
+                                   offset=p.page * PAGE_SIZE, now=now,
+                                   channel=CHANNELS[p.channel][0] if p.channel else None)
     soon = backoffice.end_of_next_working_day(session, now)
     return {"rows": [Row(r.dossier.id, r.dossier.code or "", r.procedure_name, r.applicant, r.dossier.status,
                          STATE_NAMES_VI[State(r.dossier.status)], r.dossier.due_at,
-                         _marker(r.dossier, now, soon)) for r in rows],
+                         _marker(r.dossier, now, soon), r.dossier.channel) for r in rows],
             "total": total, "pages": max(1, -(-total // PAGE_SIZE))}
 
 
@@ -274,7 +286,8 @@ def _workspace(session: Session, user_id: int, p: Params, dossier_id: int | None
     if off is None:
         return None
     now = now or datetime.now(UTC)
-    ctx: dict[str, Any] = {"p": p, "views": VIEWS, "events": EVENT_LABELS, "handoff_labels": HANDOFF_LABELS,
+    ctx: dict[str, Any] = {"p": p, "views": VIEWS, "channels": CHANNELS, "channel_labels": CHANNEL_LABELS,
+                           "events": EVENT_LABELS, "handoff_labels": HANDOFF_LABELS,
                            "states": {s.value: name for s, name in STATE_NAMES_VI.items()},
                            "my_units": sorted((u.code, u.name) for u in session.scalars(
                                select(Unit).where(Unit.code.in_(list(off.units) or ["-"])))),

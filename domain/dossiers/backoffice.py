@@ -144,9 +144,12 @@ class QueueRow:
 
 
 def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int = 50, offset: int = 0,
-          now: datetime | None = None) -> tuple[list[QueueRow], int]:
+          now: datetime | None = None, channel: str | None = None) -> tuple[list[QueueRow], int]:
+    """My units' dossiers by view; ``q`` searches code, name, CCCD; ``channel`` (online, counter, post) narrows."""
     if view not in QUEUE_VIEWS:
         raise InvalidInput(f"Chế độ xem phải là một trong: {', '.join(QUEUE_VIEWS)}.", field="view")
+    if channel is not None and channel not in CHANNEL_VI:
+        raise InvalidInput("Kênh nộp phải là online, counter hoặc post.", field="channel")
     if not 1 <= limit <= 200 or not 0 <= offset <= 100_000:
         raise InvalidInput("Số dòng (limit) từ 1 đến 200, vị trí (offset) từ 0 đến 100000.", field="limit")
     if len(q) > 100:
@@ -166,6 +169,8 @@ def queue(session: Session, user_id: int, view: str, *, q: str = "", limit: int 
                             Dossier.due_at <= end_of_next_working_day(session, now))
     elif view == "overdue":
         query = query.where(Dossier.status.in_(open_states), Dossier.paused_at.is_(None), Dossier.due_at < now)
+    if channel is not None:
+        query = query.where(Dossier.channel == channel)
     if q.strip():
         term = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{term}%"

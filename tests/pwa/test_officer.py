@@ -173,6 +173,41 @@ def test_queue_tabs_search_and_due_markers(client, people, database_url: str) ->
     assert 'class="badge late">Quá hạn<' in pane
 
 
+def test_queue_shows_each_dossiers_channel_and_filters_by_it(client, people,  # type: ignore[no-untyped-def]
+                                                             database_url: str) -> None:
+    receiver = people["receiver"]
+    online, counter, post = (file_dossier(client, people["code"]) for _ in range(3))
+    db = Database(database_url)
+    for d, channel in ((counter, "counter"), (post, "post")):  # what counter and postal intake store
+        db.run(lambda s, d=d, channel=channel: s.execute(update(Dossier).where(Dossier.id == d["id"])
+                                                         .values(channel=channel)))
+
+    def badge(html: str, d: dict[str, Any]) -> str:
+        found = re.search(re.escape(d["code"]) + r'.*?<b class="badge ch-(\w+)">([^<]+)</b>', html, re.S)
+        assert found, d["code"]
+        return f"{found.group(1)}:{found.group(2)}"
+
+    html = receiver.get("/can-bo?xem=tat-ca").text
+    assert [badge(html, d) for d in (online, counter, post)] == [
+        "online:Trực tuyến", "counter:Trực tiếp", "post:Bưu chính"]
+    assert '<label for="queue-kenh" class="vh">Kênh nộp</label>' in html and ">Mọi kênh nộp</option>" in html
+    by_post = receiver.get("/can-bo", params={"xem": "tat-ca", "kenh": "buu-chinh"}).text
+    assert post["code"] in by_post and online["code"] not in by_post and counter["code"] not in by_post
+    assert '<option value="buu-chinh" selected>' in by_post
+    assert f'href="/can-bo/ho-so/{post["id"]}?xem=tat-ca&amp;kenh=buu-chinh"' in by_post  # kept in every link
+    at_counter = receiver.get("/can-bo", params={"xem": "tat-ca", "kenh": "truc-tiep", "q": counter["code"]}).text
+    assert counter["code"] in at_counter and "1 hồ sơ khớp" in at_counter
+    # an unknown channel is no filter at all
+    assert online["code"] in receiver.get("/can-bo", params={"xem": "tat-ca", "kenh": "fax"}).text
+    try:
+        english = receiver.get("/can-bo", params={"xem": "tat-ca", "lang": "en"}).text
+        assert [badge(english, d) for d in (online, counter, post)] == [
+            "online:Online", "counter:In person", "post:By post"]
+        assert ">All channels</option>" in english
+    finally:
+        receiver.get("/can-bo?lang=vi")
+
+
 def test_english(people) -> None:  # type: ignore[no-untyped-def]
     try:
         html = people["receiver"].get("/can-bo?lang=en").text
