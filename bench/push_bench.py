@@ -68,20 +68,11 @@ def _throughput(url: str, push: Any, settings: Any, print_fn: Callable[[str], No
     from domain.db import Database
     from domain.outbox.enqueue import enqueue
     from notifications.worker import Worker
-    from tests.pushservice import make_user, subscribe_user
+    from tests.pushservice import subscribed_people
 
     db = Database(url)
     subs = [push.subscribe() for _ in range(PEOPLE)]
-
-    def people(session: Any) -> list[int]:
-        ids = []
-        for sub in subs:
-            uid = make_user(session)
-            subscribe_user(session, uid, sub)
-            ids.append(uid)
-        return ids
-
-    users = db.run(people)
+    users = db.run(subscribed_people, subs)
     t0 = time.monotonic()
     for uid in users:  # one transaction per person, 100 notifications each
         db.run(lambda s, uid=uid: [enqueue(s, uid, "dossier.received", {

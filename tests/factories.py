@@ -102,6 +102,12 @@ def submitted(db: Database, owner: Person | int, procedure_code: str = FEE_CODE)
     """A draft filed through the workflow's ``submit`` event, with its code (the form's contents do not
     matter here); answers the dossier's id."""
     dossier_id = draft(db, owner, procedure_code)
+    submit(db, dossier_id)
+    return dossier_id
+
+
+def submit(db: Database, dossier_id: int) -> None:
+    """File a draft as it is through the workflow's ``submit`` event, giving it its code."""
 
     def run(s: Session) -> None:
         d = s.get(Dossier, dossier_id)
@@ -110,7 +116,6 @@ def submitted(db: Database, owner: Person | int, procedure_code: str = FEE_CODE)
         d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
 
     db.run(run)
-    return dossier_id
 
 
 def result_issued(db: Database, owner: Person | int, *, return_method: str = "post",

@@ -469,6 +469,16 @@ def procedure_name(session: Any, dossier_id: int) -> str:
     return str(session.scalar(select(Procedure.name).where(Procedure.code == d.procedure_code)))
 
 
+def subscribed_people(session: Any, subs: Any) -> list[int]:
+    """One person (:func:`make_user`) per push subscription in ``subs``, subscribed with it; their ids."""
+    ids = []
+    for sub in subs:
+        uid = make_user(session)
+        subscribe_user(session, uid, sub)
+        ids.append(uid)
+    return ids
+
+
 def subscribe_user(session: Any, user_id: int, sub: Any, lang: str = "vi") -> int:
     row = save_subscription(session, user_id, SubscriptionIn(endpoint=sub.endpoint, p256dh=sub.p256dh,
                                                              auth=b64e(sub.auth)), lang=lang)

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from domain.db import Database
-from domain.dossiers.filing import next_code
-from domain.dossiers.lifecycle import fire
-from domain.dossiers.models import Dossier, PostalItem
-from domain.workflow import Actor
+from domain.dossiers.models import PostalItem
 from tests import factories
 from tests.api.payments_world import pay
 from tests.domain.postal.sandbox import MOTCUA, deliver, sandbox_process
@@ -137,13 +132,7 @@ def test_the_applicant_chooses_post_and_pays_the_postal_fee_with_the_fees(client
     assert quote.json()["amount_vnd"] == 32_000
     assert [line["amount_vnd"] for line in quote.json()["lines"]] == [10_000, 22_000]
 
-    def file(s: Session) -> None:
-        d = s.get(Dossier, dossier_id)
-        assert d is not None
-        fire(s, d, "submit", actor_id=d.owner_id, actors={Actor.APPLICANT})
-        d.code, d.submitted_at = next_code(s, d.unit_code, datetime.now(UTC)), datetime.now(UTC)
-
-    db.run(file)
+    factories.submit(db, dossier_id)
     paid = pay(client, citizen.tokens, dossier_id, "sandbox", key=f"postal-{dossier_id}")
     assert paid.status_code == 201, paid.text
     assert paid.json()["amount_vnd"] == 32_000

@@ -43,6 +43,13 @@ def enrol(db: Database, user_id: int, auth: SoftAuthenticator, **kw: Any) -> Pas
     return result
 
 
+def enrolled(db: Database) -> tuple[int, SoftAuthenticator]:
+    """A citizen with one passkey, and the authenticator holding it."""
+    user, auth = new_user(db), SoftAuthenticator()
+    enrol(db, user, auth)
+    return user, auth
+
+
 def sign_in(db: Database, auth: SoftAuthenticator, **kw: Any) -> TokenPair | PasskeyError:
     options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     return db.run(passkeys.verify_authentication, auth.get(options, **kw), ip="10.0.0.2", user_agent="pytest",
@@ -174,9 +181,7 @@ def test_officer_needs_user_verification(db: Database) -> None:
 
 # --- sign-in attacks --------------------------------------------------------------------------
 def test_wrong_origin_rp_id_and_cross_origin(db: Database) -> None:
-    user = new_user(db)
-    auth = SoftAuthenticator()
-    enrol(db, user, auth)
+    user, auth = enrolled(db)
     refused(sign_in(db, auth, origin="https://localhost.evil.example"), "origin")
     refused(sign_in(db, auth, origin="http://localhost:8001"), "origin")
     refused(sign_in(db, auth, rp_id="evil.example"), "rp_id")
@@ -187,9 +192,7 @@ def test_wrong_origin_rp_id_and_cross_origin(db: Database) -> None:
 
 
 def test_reused_challenge_and_replayed_assertion(db: Database) -> None:
-    user = new_user(db)
-    auth = SoftAuthenticator()
-    enrol(db, user, auth)
+    user, auth = enrolled(db)
     options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     assertion = auth.get(options)
     assert isinstance(db.run(passkeys.verify_authentication, assertion, cfg=auth_cfg()), TokenPair)
@@ -223,9 +226,7 @@ def test_zero_counters_are_fine(db: Database) -> None:
 
 
 def test_expired_unknown_and_misused_challenges(db: Database) -> None:
-    user = new_user(db)
-    auth = SoftAuthenticator()
-    enrol(db, user, auth)
+    user, auth = enrolled(db)
     options = db.run(passkeys.authentication_options, cfg=auth_cfg())
     db.run(lambda s: s.execute(update(WebAuthnChallenge).where(WebAuthnChallenge.challenge == options["challenge"])
                                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))))
@@ -247,9 +248,7 @@ def test_expired_challenges_are_purged(db: Database) -> None:
 
 
 def test_unknown_credential_user_handle_and_disabled_account(db: Database) -> None:
-    user = new_user(db)
-    auth = SoftAuthenticator()
-    enrol(db, user, auth)
+    user, auth = enrolled(db)
     stranger = SoftAuthenticator()
     stranger.create(db.run(passkeys.registration_options, user, cfg=auth_cfg()))  # made, never verified: unknown here
     refused(sign_in(db, stranger), "unknown_credential")

@@ -14,6 +14,8 @@ import ast
 import re
 from pathlib import Path
 
+from tests.docs.source import called_name
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ("api", "auth", "domain", "notifications", "pwa")
 VIETNAMESE = re.compile("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệóòỏõọốồổỗộớờởỡợúùủũụứừửữựíìỉĩịýỳỷỹỵ]", re.I)
@@ -47,14 +49,6 @@ def _text(node: ast.expr) -> str | None:
     return None
 
 
-def _name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
-
-
 def english_messages(source: str, module: str) -> list[str]:
     found: list[str] = []
 
@@ -65,7 +59,7 @@ def english_messages(source: str, module: str) -> list[str]:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 visit(child, (*functions, child.name))
                 continue
-            if isinstance(child, ast.Call) and _name(child) in USER_FACING_ERRORS:
+            if isinstance(child, ast.Call) and called_name(child) in USER_FACING_ERRORS:
                 candidates = child.args[:1] + [k.value for k in child.keywords if k.arg == "detail"]
                 for arg in candidates:
                     text = _text(arg)

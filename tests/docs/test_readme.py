@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from api.cli import parser
+from tests.docs.source import called_name
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -86,14 +87,6 @@ def _read_key(node: ast.AST) -> ast.expr | None:
     return None
 
 
-def _called_name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
-
-
 def env_reads(tree: ast.AST) -> set[str]:
     """The environment variables a module reads, directly or through its own helpers."""
     names: set[str] = set()
@@ -109,7 +102,7 @@ def env_reads(tree: ast.AST) -> set[str]:
         if name:
             names.add(name)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _called_name(node) in helpers:
+        if isinstance(node, ast.Call) and called_name(node) in helpers:
             names.update(k for k in (_key(a) for a in node.args) if k)
     return names
 

@@ -48,6 +48,7 @@ from tests.pushservice import (
     notify_env,
     procedure_name,
     subscribe_user,
+    subscribed_people,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -432,11 +433,7 @@ async def test_several_workers_never_send_twice(db: Database, database_url: str,
     subs = [push.subscribe() for _ in range(10)]
 
     def setup(session: Any) -> list[int]:
-        ids = []
-        for sub in subs:
-            uid = make_user(session)
-            subscribe_user(session, uid, sub)
-            ids.append(uid)
+        ids = subscribed_people(session, subs)
         for uid in ids:
             for i in range(30):
                 enqueue(session, uid, "dossier.received", {"dossier_code": f"C-{i}", "procedure_name": "P",
