@@ -46,8 +46,9 @@ from domain.dossiers.models import (
     WalletDocument,
 )
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.payments.models import FeeAssessment, Payment
 from domain.stats import rollups
-from domain.workflow import OPEN, STATE_NAMES_VI, Actor, State, national_status_label
+from domain.workflow import OPEN, STATE_NAMES_VI, Actor, InvalidTransition, State, find, national_status_label
 
 OFFICER_ACTIONS = tuple(commands.COMMANDS)
 QUEUE_VIEWS = ("new", "supplements", "mine", "due_soon", "overdue", "all")
@@ -291,6 +292,17 @@ class Acting:
     def fire(self, event: str, **extra: Any) -> None:
         fire(self.session, self.d, event, **{**self.kw, **extra})
 
+    def allowed(self, event: str) -> None:
+        """What ``fire`` refuses first (a stale version, an event the table does not allow now), checked
+        before the action's own checks of its input."""
+        if self.kw["expected_version"] is not None and self.kw["expected_version"] != self.d.version:
+            raise WorkflowConflict(f"Hồ sơ vừa được người khác cập nhật (phiên bản {self.d.version}). Hãy tải lại.",
+                                   field="version")
+        try:
+            find(event, self.d.status, self.kw["actors"])
+        except InvalidTransition as exc:
+            raise WorkflowConflict(exc.detail) from None
+
 
 def act(session: Session, user_id: int, dossier_id: int, action: str,
         command: commands.Command | Mapping[str, Any], *, amr: str = "", rp: RelyingParty | None = None,
@@ -323,14 +335,64 @@ def _receive(a: Acting, c: commands.Receive) -> None:
 
 
 def _request_supplement(a: Acting, c: commands.RequestSupplement) -> None:
-    if a.d.supplement_count >= 1:
-        raise WorkflowConflict("a supplement may be requested only once for a dossier")
+    """One request lists everything missing; a second one needs its own reason and is marked (``repeat`` in
+    the history, ``supplement_count`` 2 or more): the national indicators count such a dossier late."""
+    a.allowed("request_supplement")
+    number = a.d.supplement_count + 1
+    if number > 1 and not a.reason:
+        raise InvalidInput("Hồ sơ đã được yêu cầu bổ sung một lần: yêu cầu bổ sung lần nữa phải nêu lý do "
+                           "(reason) và hồ sơ sẽ bị tính là trễ hạn.", field="reason")
     listed = "; ".join(m.strip() for m in c.missing)
-    a.fire("request_supplement", reason=listed + (f". {a.reason}" if a.reason else ""),
-           detail={"missing": [m.strip()[:300] for m in c.missing][:30]})
-    a.d.supplement_count += 1
+    detail: dict[str, Any] = {"missing": [m.strip()[:300] for m in c.missing][:30], "request_number": number}
+    if number > 1:
+        detail["repeat"] = True
+    a.fire("request_supplement", reason=listed + (f". {a.reason}" if a.reason else ""), detail=detail)
+    a.d.supplement_count = number
+    _pause(a, "supplement", "; ".join(c.missing))
+
+
+def _pause(a: Acting, kind: str, reason: str) -> None:
+    """The legal clock stops now (a supplement, a fee, a stop) until :func:`end_pause`."""
     a.d.paused_at = a.now
-    a.session.add(DossierPause(dossier_id=a.d.id, started_at=a.now, reason="; ".join(c.missing)[:2000]))
+    a.session.add(DossierPause(dossier_id=a.d.id, started_at=a.now, reason=reason[:2000], kind=kind))
+
+
+def _stop(a: Acting, c: commands.Stop) -> None:
+    a.allowed("stop")
+    if not a.reason:
+        raise InvalidInput("Dừng giải quyết hồ sơ phải nêu lý do, căn cứ pháp lý (reason).", field="reason")
+    a.fire("stop", detail={"form": "05"})
+    _pause(a, "stop", a.reason)
+
+
+def _resume(a: Acting, c: commands.Resume) -> None:
+    a.fire("resume")
+    end_pause(a.session, a.d, a.now)
+
+
+def _request_fee(a: Acting, c: commands.RequestFee) -> None:
+    """Fees or taxes asked after intake: the amount becomes the dossier's fee (the applicant pays it the usual
+    way) and the clock stops until the payment (``fee_paid``, fired by the payments)."""
+    a.allowed("request_fee")
+    if not a.reason:
+        raise InvalidInput("Hãy ghi căn cứ của khoản phải nộp (reason).", field="reason")
+    payment = a.session.scalar(select(Payment).where(Payment.open_dossier_id == a.d.id))
+    if payment is not None:
+        raise Conflict("Hồ sơ đang có một khoản thanh toán (đã trả hoặc chưa kết thúc); không yêu cầu thêm được.",
+                       field="amount_vnd")
+    a.fire("request_fee", detail={"amount_vnd": c.amount_vnd})
+    row = a.session.get(FeeAssessment, a.d.id) or FeeAssessment(dossier_id=a.d.id)
+    row.amount_vnd, row.name, row.reason = c.amount_vnd, "Nghĩa vụ tài chính", a.reason[:2000]
+    row.set_by, row.set_at = a.off.user_id, a.now
+    a.session.add(row)
+    a.d.fee_vnd = c.amount_vnd
+    _pause(a, "fee", a.reason)
+
+
+def _accept_withdrawal(a: Acting, c: commands.AcceptWithdrawal) -> None:
+    a.fire("accept_withdrawal")
+    a.d.finished_at = a.now
+    close_pause(a.session, a.d, a.now)
 
 
 def _refuse_intake(a: Acting, c: commands.RefuseIntake) -> None:
@@ -451,6 +513,13 @@ def confirm_delivery(session: Session, d: Dossier, *, source: str, now: datetime
 
 
 def _apologize(a: Acting, c: commands.Apologize) -> None:
+    """Form 04: only before the deadline passes, with a reason and a later appointment."""
+    a.allowed("apologize")
+    if not a.reason:
+        raise InvalidInput("Văn bản xin lỗi phải nêu lý do chậm (reason).", field="reason")
+    if a.d.due_at is not None and a.now >= a.d.due_at:
+        raise Conflict("Đã quá hạn giải quyết: văn bản xin lỗi và hẹn lại (mẫu 04) phải gửi trước khi hết hạn.",
+                       field="new_due_date")
     new_due = datetime.combine(c.new_due_date, time(17, 0), TZ)
     if a.d.due_at is not None and new_due <= a.d.due_at:
         raise InvalidInput("Ngày hẹn mới phải sau ngày hẹn hiện tại (new_due_date).", field="new_due_date")
@@ -515,6 +584,8 @@ ACTIONS: dict[type[commands.Command], Callable[[Acting, Any], PasskeyError | Non
     commands.Propose: _propose, commands.SendBack: _send_back, commands.Approve: _decide, commands.Reject: _decide,
     commands.IssueResult: _issue_result, commands.ReturnResult: _return_result,
     commands.SendByPost: _send_by_post, commands.ConfirmDelivery: _confirm_delivery, commands.Apologize: _apologize,
+    commands.Stop: _stop, commands.Resume: _resume, commands.RequestFee: _request_fee,
+    commands.AcceptWithdrawal: _accept_withdrawal,
 }
 
 
@@ -524,14 +595,19 @@ def classify(session: Session, d: Dossier, finished: datetime) -> str | None:
     return load_calendar(session).classify(finished, d.due_at)
 
 
-def end_pause(session: Session, d: Dossier, now: datetime) -> None:
-    """The citizen resubmitted: the legal clock runs again and the due date moves by the pause."""
-    pause = session.scalar(select(DossierPause).where(DossierPause.dossier_id == d.id,
-                                                      DossierPause.ended_at.is_(None)))
-    if pause is not None:
+def close_pause(session: Session, d: Dossier, now: datetime) -> None:
+    """The open pause (if any) ends now; the clock is not recomputed (the dossier may have ended)."""
+    for pause in session.scalars(select(DossierPause).where(DossierPause.dossier_id == d.id,
+                                                            DossierPause.ended_at.is_(None))):
         pause.ended_at = now
     d.paused_at = None
     session.flush()
+
+
+def end_pause(session: Session, d: Dossier, now: datetime) -> None:
+    """The supplement was given, the fee paid, the stop lifted: the legal clock runs again and the due date
+    moves by the working time it stood still."""
+    close_pause(session, d, now)
     recompute_due(session, d)
 
 

@@ -37,7 +37,8 @@ class Receive(Command):
 
 
 class RequestSupplement(Command):
-    """Yêu cầu bổ sung: exactly what is missing, once per dossier; the clock pauses."""
+    """Yêu cầu bổ sung (form 02): everything that is missing, in one request; the clock pauses. A second
+    request needs a reason and is marked so (it counts the dossier late)."""
 
     missing: Annotated[list[str], msgspec.Meta(min_length=1)]
 
@@ -131,14 +132,36 @@ class ConfirmDelivery(Command):
 
 
 class Apologize(Command):
-    """Xin lỗi và hẹn lại (form 04): a later working day."""
+    """Xin lỗi và hẹn lại (form 04), before the deadline passes: the reason and a later working day."""
 
     new_due_date: date
 
 
+class Stop(Command):
+    """Dừng giải quyết (form 05): the legal reason; the clock stops until an officer resumes it."""
+
+
+class Resume(Command):
+    """Tiếp tục giải quyết a stopped dossier: the clock runs again, the due date moves by the stop."""
+
+
+VND_MAX = 2_000_000_000
+
+
+class RequestFee(Command):
+    """Yêu cầu thực hiện nghĩa vụ tài chính after intake: the amount and its basis (reason); the clock stops
+    until it is paid."""
+
+    amount_vnd: Annotated[int, msgspec.Meta(ge=1, le=VND_MAX)]
+
+
+class AcceptWithdrawal(Command):
+    """Chấp nhận yêu cầu rút hồ sơ of the applicant: the dossier ends, withdrawn."""
+
+
 OfficerCommand = (Receive | RequestSupplement | RefuseIntake | Assign | Route | Consult | AnswerConsultation | Note
                   | Propose | SendBack | Approve | Reject | IssueResult | ReturnResult | SendByPost | ConfirmDelivery
-                  | Apologize)
+                  | Apologize | Stop | Resume | RequestFee | AcceptWithdrawal)
 Decision = Approve | Reject
 
 COMMANDS: dict[str, type[Command]] = {
@@ -146,7 +169,8 @@ COMMANDS: dict[str, type[Command]] = {
     "route": Route, "consult": Consult, "answer_consultation": AnswerConsultation, "note": Note, "propose": Propose,
     "send_back": SendBack, "approve": Approve, "reject": Reject, "issue_result": IssueResult,
     "return_result": ReturnResult, "send_by_post": SendByPost, "confirm_delivery": ConfirmDelivery,
-    "apologize": Apologize,
+    "apologize": Apologize, "stop": Stop, "resume": Resume, "request_fee": RequestFee,
+    "accept_withdrawal": AcceptWithdrawal,
 }
 SIGNED = ("approve", "reject")
 
@@ -159,6 +183,7 @@ FIELD_MESSAGES = {
     "to_unit": "Hãy chọn đơn vị (to_unit).",
     "step_due_date": "Ngày không hợp lệ (yyyy-mm-dd).",
     "new_due_date": "Ngày không hợp lệ (yyyy-mm-dd).",
+    "amount_vnd": "Số tiền phải là số nguyên đồng, từ 1 đến 2.000.000.000 (amount_vnd).",
     "decision": "Đề xuất phải là phê duyệt hoặc không phê duyệt (decision: approve | reject).",
     "waybill": "Số vận đơn gồm 4 đến 40 chữ cái hoặc chữ số (waybill).",
     "assertion": "Cần phản hồi của khóa truy cập (assertion: AuthenticationResponseJSON).",
@@ -227,7 +252,10 @@ def from_form(action: str, form: Mapping[str, str]) -> Command:
         values.pop("version")  # "missing version" rather than a conversion error
     if cls is RequestSupplement:
         values["missing"] = [line.strip() for line in values.get("missing", "").splitlines() if line.strip()]
-    for key in ("to_user", "to_unit", "decision", "new_due_date"):
+    if "amount_vnd" in values:  # "500.000", "500 000 đ": the digits
+        amount = re.sub(r"[\s.,₫đĐ]|VND|vnd", "", str(values["amount_vnd"]))
+        values["amount_vnd"] = amount if amount.isdigit() else values["amount_vnd"]
+    for key in ("to_user", "to_unit", "decision", "new_due_date", "amount_vnd"):
         if key in values and not str(values[key]).strip():
             values.pop(key)
     return _convert(cls, values, strict=False)

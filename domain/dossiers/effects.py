@@ -78,8 +78,12 @@ DOSSIER_EVENTS = {
     "request_supplement": "dossier.supplement_requested", "refuse_intake": "dossier.refused",
     "approve": "dossier.approved", "reject": "dossier.rejected", "issue_result": "dossier.result_ready",
     "return_result": "dossier.returned", "apologize": "dossier.apology", "withdraw": "dossier.withdrawn",
+    "request_withdrawal": "dossier.withdrawal_requested", "accept_withdrawal": "dossier.withdrawn",
+    "stop": "dossier.stopped", "resume": "dossier.resumed", "request_fee": "dossier.fee_requested",
 }
-OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned"}
+# (fee_paid tells nobody more: the payment's own message has told the filer)
+OFFICER_EVENTS = {"assign": "officer.assigned", "route": "officer.assigned",
+                  "request_withdrawal": "officer.withdrawal_requested"}
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class TellFiler:
         context: dict[str, Any] = {"reason": f.reason or "—"}
         if f.event == "apologize" and f.detail.get("new_due_date"):
             context["new_due_date"] = datetime.fromisoformat(str(f.detail["new_due_date"]))
+        if f.event == "request_fee":
+            context["amount"] = outbox.money(int(f.detail.get("amount_vnd") or 0))
         if f.event == "send_by_post":
             context["waybill"] = str(f.detail.get("waybill") or "—")
         if f.event == "request_supplement" and f.detail.get("missing") and not f.reason:

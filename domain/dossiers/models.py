@@ -155,7 +155,8 @@ class IdempotencyKey(Base):
 
 
 class DossierPause(Base):
-    """A stretch of time the legal clock stood still (a supplement request until resubmission)."""
+    """A stretch of time the legal clock stood still: a supplement request until the supplement is given, a
+    fee asked after intake until it is paid, a stop (form 05) until an officer resumes it."""
 
     __tablename__ = "dossier_pauses"
 
@@ -164,6 +165,7 @@ class DossierPause(Base):
     started_at: Mapped[datetime] = mapped_column(TS)
     ended_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="supplement", server_default="supplement")  # | fee | stop
 
 
 class Handoff(Base):

@@ -33,7 +33,9 @@ from domain.audit import record
 from domain.calendar.engine import TZ
 from domain.catalog.models import Unit
 from domain.clock import utc
+from domain.dossiers.backoffice import end_pause
 from domain.dossiers.filing import get_dossier, remember, store_answer, visible_dossiers
+from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import Dossier
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox.enqueue import payment_event
@@ -56,6 +58,7 @@ from domain.payments.models import FeeAssessment, Payment, PaymentEvent, Receipt
 from domain.settings import PAYMENT_EXPIRY as EXPIRY
 from domain.settings import PaymentSettings
 from domain.stats import rollups
+from domain.workflow import Actor, State
 
 CLOSED_DOSSIER = ("draft", "withdrawn", "refused_at_intake", "rejected")
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -203,10 +206,22 @@ def _transition(session: Session, payment: Payment, event: str, *, now: datetime
         if ctx is None:
             raise RuntimeError("a successful payment issues its receipt: pass the payment context")
         _issue_receipt(session, payment, ctx)
+        _resume_after_fee(session, payment, now)
     if after.value != before:
         payment_event(session, payment.dossier_id, payment.amount_vnd, after.value)  # the filer learns at once
         rollups.on_payment_change(session, payment, before, after.value)  # the dashboard's online-fee share
     return before
+
+
+def _resume_after_fee(session: Session, payment: Payment, now: datetime) -> None:
+    """A dossier waiting for fees or taxes asked after intake (``fee_requested``) is paid: the applicant's
+    payment fires ``fee_paid`` through the workflow table and the legal clock runs again."""
+    dossier = session.get(Dossier, payment.dossier_id, with_for_update=True)
+    if dossier is None or dossier.status != State.FEE_REQUESTED.value:
+        return
+    fire(session, dossier, "fee_paid", actor_id=payment.payer_id, actors={Actor.APPLICANT}, now=now,
+         detail={"payment_id": payment.id, "amount_vnd": payment.amount_vnd})
+    end_pause(session, dossier, now)
 
 
 def _issue_receipt(session: Session, payment: Payment, ctx: PaymentContext) -> Receipt:
