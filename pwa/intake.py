@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.web.postal import postal_fee
 from api.web.session import page_user
-from api.web.state import settings_of
+from api.web.state import settings_of, storage_of
 from api.web.uploads import UPLOAD_MAX_BODY, store_upload, stream_document, streamed_form
 from domain.accounts.identifiers import validate_tax_code
 from domain.accounts.models import Organisation, User
@@ -368,8 +368,8 @@ async def receive(request: Request[Any, Any, Any], dossier_id: int) -> Response[
     form = await _form(request)
     try:
         await _save(request, me.user_id, dossier_id, form)
-        await pages.receive_merged(request.app.state.db, request.app.state.storage, me.user_id, dossier_id,
-                                   amr=",".join(me.amr))
+        await counter.receive_with_merge(request.app.state.db, storage_of(request), me.user_id, dossier_id,
+                                         amr=",".join(me.amr), then=lambda _s, d: d.id)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise

@@ -1,6 +1,6 @@
 """The pages of an intake draft's slots as a receiving officer arranges them at the counter: move a page up or
-down (``DossierDocument.position``), retake one (the new page takes the old one's place), choose how the result
-comes back, and receive with each slot's pages merged into one PDF.
+down (``DossierDocument.position``), retake one (the new page takes the old one's place), and choose how the result
+comes back.
 
 Every call goes through :func:`domain.intake.counter.intake_draft` (the receivers of the draft's receiving unit
 hold it; anybody else gets 404) and the usual attach / detach of ``domain.dossiers.filing`` (digitisation
@@ -9,8 +9,6 @@ records follow them).
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,9 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.audit import record
-from domain.db import Database
-from domain.documents.merge import merge_pages
-from domain.documents.storage import Storage
 from domain.dossiers import filing
 from domain.dossiers.models import Dossier, DossierDocument
 from domain.errors import NotFound
@@ -86,17 +81,4 @@ def choose_intake_return(session: Session, officer_id: int, dossier_id: int, met
         d.version += 1
         d.updated_at = datetime.now(UTC)
         record(session, "intake.return_method", actor_id=officer_id, subject=f"dossier:{d.id}", method=method)
-    return d
-
-
-async def receive_merged(db: Database, storage: Storage, officer_id: int, dossier_id: int, *,
-                         amr: str = "") -> Dossier:
-    """Receive an intake draft, each slot's pages merged into one PDF first (file work outside the transaction:
-    the merged files are written under their content keys; a refusal afterwards leaves only unreferenced files)."""
-    keys = await db.read(counter.pages_to_merge, officer_id, dossier_id)
-    merged: dict[str, filing.StoredFile] = {}
-    for slot, slot_keys in keys.items():
-        out = await asyncio.to_thread(merge_pages, storage, slot_keys, display_name=f"{slot}.pdf")
-        merged[slot] = filing.StoredFile(**asdict(out))
-    d: Dossier = await db.write(counter.receive_intake, officer_id, dossier_id, amr=amr, merged=merged)
     return d

@@ -11,6 +11,7 @@ import io
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,10 +20,22 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from api.cli import main as cli
-from domain.accounts.models import User
+from domain.accounts.models import Membership, Organisation, User
 from domain.db import Database
 from domain.dossiers.models import DigitisationRecord, Dossier, DossierDocument, WalletDocument
-from tests.helpers import PASSWORD, Person, jpeg, meta_csrf, new_phone, page_client, signed_in, user_id_of
+from tests import factories
+from tests.helpers import (
+    PASSWORD,
+    Person,
+    bearer,
+    jpeg,
+    meta_csrf,
+    new_phone,
+    page_client,
+    signed_in,
+    tax_code,
+    user_id_of,
+)
 
 CODE = "1.001193"  # đăng ký khai sinh: any receiving point of the province takes it
 OTHER_UNIT = "000.00.13.H56"
@@ -270,3 +283,70 @@ def test_an_officer_of_another_unit_gets_404_on_the_draft(people: dict[str, Any]
     assert upload(other, dossier_id, "giay_chung_sinh", [("p.jpg", jpeg(), "image/jpeg")]).status_code == 404
     assert other.get(f"{BASE}/{dossier_id}/bien-nhan").status_code == 404
     assert pages_of(db, dossier_id) == [("giay_chung_sinh", 0, page_id)]
+
+
+def test_original_seen_no_copy_kept_only_where_the_form_allows_it(people: dict[str, Any], db: Database) -> None:
+    officer = people["receiver"]
+    dossier_id = begin(officer, person_fields(new_cccd(), "Mai Thị Bản Chính"))
+    page = officer.get(f"{BASE}/{dossier_id}").text
+    assert f"{BASE}/{dossier_id}/giay-to/giay_to_cu_tru/khong-luu" in page  # copy_optional in the form
+    assert f"{BASE}/{dossier_id}/giay-to/giay_chung_sinh/khong-luu" not in page
+    refused = post(officer, f"{BASE}/{dossier_id}/giay-to/giay_chung_sinh/khong-luu", {})
+    assert refused.status_code == 400 and "phải có bản sao" in refused.text
+    seen = post(officer, f"{BASE}/{dossier_id}/giay-to/giay_to_cu_tru/khong-luu", {})
+    assert seen.status_code == 303 and seen.headers["location"].endswith("#slot-giay_to_cu_tru")
+    assert "Đã xem bản chính, không lưu bản sao." in officer.get(f"{BASE}/{dossier_id}").text
+    assert db.run(lambda s: s.scalar(select(DigitisationRecord.kind).where(
+        DigitisationRecord.dossier_id == dossier_id, DigitisationRecord.slot == "giay_to_cu_tru"))) == "not_kept"
+
+
+def test_an_accounts_wallet_document_goes_into_a_slot(client: Any, people: dict[str, Any], db: Database) -> None:
+    _, tokens = signed_in(client)
+    citizen_id = user_id_of(tokens)
+    own = client.post("/api/v1/dossiers", headers=bearer(tokens), json={"procedure_code": CODE}).json()
+    up = client.post(f"/api/v1/dossiers/{own['id']}/documents", headers=bearer(tokens),
+                     data={"slot": "giay_chung_sinh"}, files={"file": ("giay-chung-sinh.jpg", jpeg(), "image/jpeg")})
+    assert up.status_code == 201, up.text  # an online draft of their own put it in the wallet
+    officer = people["receiver"]
+    dossier_id = begin(officer, {"person_id": str(citizen_id)})
+    page = officer.get(f"{BASE}/{dossier_id}").text
+    assert "Lấy từ kho giấy tờ của công dân" in page and f'value="{up.json()["id"]}"' in page
+    r = post(officer, f"{BASE}/{dossier_id}/giay-to/vi", {"slot": "giay_chung_sinh", "document_id": up.json()["id"]})
+    assert r.status_code == 303
+    assert [slot for slot, _, _ in pages_of(db, dossier_id)] == ["giay_chung_sinh"]
+    stranger = post(officer, f"{BASE}/{dossier_id}/giay-to/vi", {"slot": "giay_chung_sinh", "document_id": "999999"})
+    assert stranger.status_code == 404  # a document outside the applicant's wallet
+    # a person record has no wallet: nothing offered
+    other = begin(officer, person_fields(new_cccd(), "Không Có Ví"))
+    assert "Lấy từ kho giấy tờ của công dân" not in officer.get(f"{BASE}/{other}").text
+
+
+def test_an_organisation_found_by_tax_code(people: dict[str, Any], db: Database) -> None:
+    code = tax_code()
+    owner = factories.citizen(db, "Chủ Doanh Nghiệp")
+
+    def run(s: Any) -> None:
+        org = Organisation(name="Công ty TNHH Quầy Trang", tax_code=code, created_at=datetime.now(UTC))
+        s.add(org)
+        s.flush()
+        s.add(Membership(organisation_id=org.id, user_id=owner.id, role="owner", created_at=datetime.now(UTC)))
+
+    db.run(run)
+    officer = people["receiver"]
+    found = officer.get(BASE, params={"tax_code": code})
+    assert found.status_code == 200 and "Công ty TNHH Quầy Trang" in found.text and "Tổ chức" in found.text
+    dossier_id = begin(officer, {"organisation_tax_code": code})
+    d = db.run(lambda s: s.get(Dossier, dossier_id))
+    assert d.owner_id == owner.id and d.organisation_id is not None
+    unknown = post(officer, f"{BASE}/thu-tuc", {"organisation_tax_code": tax_code()})
+    assert unknown.status_code == 400 and "Không tìm thấy tổ chức" in unknown.text
+
+
+def test_the_pages_in_english(people: dict[str, Any]) -> None:
+    officer = people["receiver"]
+    start = officer.get(BASE, params={"lang": "en"})
+    assert start.status_code == 200 and "Counter intake" in start.text and "Read the CCCD card" in start.text
+    dossier_id = begin(officer, person_fields(new_cccd(), "Người Anh Ngữ"))
+    page = officer.get(f"{BASE}/{dossier_id}", params={"lang": "en"}).text
+    assert "Photograph the pages with the camera" in page and "Receiving the result" in page
+    officer.get(BASE, params={"lang": "vi"})
