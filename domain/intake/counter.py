@@ -65,6 +65,9 @@ class PostalIn(msgspec.Struct, forbid_unknown_fields=True):
     received_at: datetime
     sender: str = ""
 
+    def __post_init__(self) -> None:
+        self.waybill = self.waybill.strip().upper()  # as the operator prints it, and as send_by_post keeps it
+
 
 class IntakeCommand(msgspec.Struct, forbid_unknown_fields=True):
     """What a receiving officer starts an intake with (``POST /api/v1/officer/intake``): the applicant is

@@ -225,9 +225,20 @@ def test_bad_input_is_refused_in_vietnamese_and_nothing_is_stored(client: Any, d
     slot = world["form"]["documents"][0]["slot"]
     is_problem(client.post(f"/api/v1/officer/intake/{draft['id']}/documents/{slot}/not-kept", headers=h(officer)),
                400, "bản sao")
-    bad = client.post(f"/api/v1/dossiers/{draft['id']}/documents", headers=h(officer), data={"slot": slot},
-                      files={"file": ("a.txt", b"not an image at all", "text/plain")})
-    assert bad.status_code in (400, 415, 422), bad.text
+    for name, content, kind in (("a.txt", b"not an image at all", "text/plain"),
+                                ("trang.jpg", b"MZ\x90\x00 a program called a photo", "image/jpeg")):
+        bad = client.post(f"/api/v1/dossiers/{draft['id']}/documents", headers=h(officer), data={"slot": slot},
+                          files={"file": (name, content, kind)})
+        assert bad.status_code in (400, 415, 422), bad.text
+        assert "Chỉ nhận ảnh (JPEG, PNG, WebP, HEIC) hoặc PDF" in bad.json()["detail"]
+    assert client.get(f"/api/v1/officer/intake/{draft['id']}", headers=h(officer)).json()["documents"] == []
+    assert client.get(f"/api/v1/officer/intake/{draft['id']}/digitisation", headers=h(officer)).json() == []
+    # a cross-area dossier of a procedure this commune may not receive: refused, nothing stored
+    before = (count(db, Dossier), count(db, User))
+    is_problem(start(client, world["other"], world["code"], applicant={"full_name": "Người Ở Xã Khác",
+                                                                       "cccd": "079201000999"}), 400,
+               "không tiếp nhận tại đơn vị của bạn")
+    assert (count(db, Dossier), count(db, User)) == before
 
 
 def test_factories_build_a_received_intake(db: Database, world: dict[str, Any]) -> None:
