@@ -8,6 +8,7 @@ when it could measure (it reports, it does not gate); every process it starts is
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -355,7 +356,7 @@ def summarise(name: str, figures: dict[str, Any], rows: list[Row]) -> None:
 
 def section_submits(quick: bool, rows: list[Row]) -> None:
     heading("Submits per second: dossiers with two 300 KB attachments, 40 connections (bench/submit_bench.py)")
-    from bench import submit_bench
+    from bench import submit_bench  # noqa: PLC0415  (a section's module loads only when it runs)
 
     quiet_check("submits", WAIT_QUIET_S)
     for name, f in submit_bench.run(print, quick=quick).items():
@@ -372,7 +373,7 @@ def section_submits(quick: bool, rows: list[Row]) -> None:
 def section_intake(case: str, quick: bool, rows: list[Row]) -> None:
     heading("Merging 10 scanned pages into one PDF (bench/intake_bench.py)" if case == "merge" else
             "Counter intake end to end through the JSON API on SQLite (bench/intake_bench.py)")
-    from bench import intake_bench
+    from bench import intake_bench  # noqa: PLC0415  (a section's module loads only when it runs)
 
     quiet_check(case, WAIT_QUIET_S)
     busy0, own0, t0 = machine_busy_seconds(), time.process_time() + children_cpu_seconds(), time.monotonic()
@@ -424,8 +425,6 @@ def main(argv: list[str] | None = None) -> int:
                          ("lighthouse", lambda: section_lighthouse(motcua, rows, args.quick))]
         # the other issues' figures: uploads and submits (filing), merging scans and counter intake (issue 14),
         # pushes (notifications), the 1,000,000-dossier summary (stats)
-        import importlib
-
         for name, module in (("uploads", "bench.upload_bench"), ("push", "bench.push_bench"),
                              ("stats", "bench.stats_bench")):
             sections.append((name, lambda n=name, m=module: summarise(n, importlib.import_module(m).run(print), rows)))

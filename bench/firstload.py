@@ -58,7 +58,7 @@ def _out_of_band_body(url: str, accept_encoding: str) -> int:
 
 
 def measure(base: str, paths: list[str]) -> list[FirstLoad]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (Playwright only when first loads are measured)
 
     results = []
     with sync_playwright() as pw:

@@ -51,7 +51,7 @@ def _pct(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def _environment(tmp: Path) -> Iterator[str]:
     """A throw-away SQLite database and test settings; the caller's environment is restored after."""
-    from domain.settings import configure_core, load_settings
+    from domain.settings import configure_core, load_settings  # noqa: PLC0415  (only when this section runs)
 
     url = f"sqlite:///{tmp / 'push_bench.db'}"
     values = {"MOTCUA_ENV": "test", "DATABASE_URL": url, "MOTCUA_VAR_DIR": str(tmp / "var"),
@@ -65,10 +65,10 @@ def _environment(tmp: Path) -> Iterator[str]:
 
 
 def _throughput(url: str, push: Any, settings: Any, print_fn: Callable[[str], None]) -> dict[str, float]:
-    from domain.db import Database
-    from domain.outbox.enqueue import enqueue
-    from notifications.worker import Worker
-    from tests.pushservice import subscribed_people
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.outbox.enqueue import enqueue  # noqa: PLC0415  (only when this section runs)
+    from notifications.worker import Worker  # noqa: PLC0415  (only when this section runs)
+    from tests.pushservice import subscribed_people  # noqa: PLC0415  (only when this section runs)
 
     db = Database(url)
     subs = [push.subscribe() for _ in range(PEOPLE)]
@@ -116,12 +116,12 @@ def _throughput(url: str, push: Any, settings: Any, print_fn: Callable[[str], No
 
 def _latency(url: str, push: Any, settings: Any, changes: int, listen: bool) -> list[float]:
     """Seconds from just before each status change's transaction to the push received."""
-    from domain.db import Database
-    from domain.dossiers.lifecycle import fire
-    from domain.dossiers.models import Dossier
-    from domain.workflow import Actor
-    from notifications.worker import Worker
-    from tests.pushservice import make_draft, make_user, subscribe_user
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.dossiers.lifecycle import fire  # noqa: PLC0415  (only when this section runs)
+    from domain.dossiers.models import Dossier  # noqa: PLC0415  (only when this section runs)
+    from domain.workflow import Actor  # noqa: PLC0415  (only when this section runs)
+    from notifications.worker import Worker  # noqa: PLC0415  (only when this section runs)
+    from tests.pushservice import make_draft, make_user, subscribe_user  # noqa: PLC0415  (only when this section runs)
 
     db = Database(url)
     sub = push.subscribe()
@@ -177,8 +177,8 @@ def _latency(url: str, push: Any, settings: Any, changes: int, listen: bool) -> 
 
 
 def run(print_fn: Callable[[str], None] = print) -> dict[str, Any]:
-    from domain.migrate import upgrade
-    from tests.pushservice import PushServiceProcess, notify_env
+    from domain.migrate import upgrade  # noqa: PLC0415  (only when this section runs)
+    from tests.pushservice import PushServiceProcess, notify_env  # noqa: PLC0415  (only when this section runs)
 
     tmp = Path(tempfile.mkdtemp(prefix="motcua-push-bench-"))
     try:

@@ -96,7 +96,7 @@ app = Litestar(route_handlers=[results_html, results_json, healthz], debug=False
 
 
 def main() -> None:
-    import uvicorn
+    import uvicorn  # noqa: PLC0415  (the server only when the reference app is served)
 
     # the same uvicorn settings as `motcua serve` (api/cli.py)
     uvicorn.run("bench.reference_app:app", host="127.0.0.1", port=int(os.environ["PORT"]),

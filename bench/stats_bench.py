@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 TARGET_MS = 200.0
@@ -39,7 +40,7 @@ def _db_url() -> str:
 
 
 async def _admin(sql: str) -> Any:
-    import asyncpg
+    import asyncpg  # noqa: PLC0415  (only for PostgreSQL runs)
 
     conn = await asyncpg.connect(_admin_url().replace("postgresql+asyncpg://", "postgresql://"))
     try:
@@ -49,7 +50,7 @@ async def _admin(sql: str) -> Any:
 
 
 async def _vacuum(url: str) -> None:
-    import asyncpg
+    import asyncpg  # noqa: PLC0415  (only for PostgreSQL runs)
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
@@ -59,20 +60,20 @@ async def _vacuum(url: str) -> None:
 
 
 def _dossier_count(url: str) -> int:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select  # noqa: PLC0415  (only when this section runs)
 
-    from domain.db import Database
-    from domain.dossiers.models import Dossier
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.dossiers.models import Dossier  # noqa: PLC0415  (only when this section runs)
 
     return int(Database(url).read_sync(lambda s: s.scalar(select(func.count()).select_from(Dossier))) or 0)
 
 
 def _prepare(n: int, years: float, keep: bool, print_fn: Callable[..., None]) -> tuple[str, dict[str, Any]]:
-    from domain.catalog.offer import apply_config, read_config
-    from domain.catalog.procedures import import_normalised, read_bundle
-    from domain.db import Database
-    from domain.migrate import upgrade
-    from domain.stats.demo import Options, generate
+    from domain.catalog.offer import apply_config, read_config  # noqa: PLC0415  (only when this section runs)
+    from domain.catalog.procedures import import_normalised, read_bundle  # noqa: PLC0415  (only when this section runs)
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.migrate import upgrade  # noqa: PLC0415  (only when this section runs)
+    from domain.stats.demo import Options, generate  # noqa: PLC0415  (only when this section runs)
 
     url = _db_url()
     exists = asyncio.run(_admin(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"))
@@ -88,7 +89,6 @@ def _prepare(n: int, years: float, keep: bool, print_fn: Callable[..., None]) ->
     started = time.monotonic()
     upgrade(url)
     Database(url).run(lambda s: import_normalised(s, read_bundle()))
-    from pathlib import Path
 
     config = Path(__file__).resolve().parent.parent / "config" / "province.toml"
     Database(url).run(apply_config, read_config(config))
@@ -122,8 +122,8 @@ def _scenarios(today: date) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _time(url: str) -> list[tuple[str, list[float], int]]:
-    from domain.db import Database
-    from domain.stats.summary import SummaryQuery, summary, today_local
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.stats.summary import SummaryQuery, summary, today_local  # noqa: PLC0415  (only when this section runs)
 
     db = Database(url)
     out = []

@@ -44,13 +44,19 @@ went: a diagnostic, its figures are slowed by the profiler.
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import fcntl
 import io
 import json
+import logging
 import os
+import pstats
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -136,7 +142,7 @@ class Scans:
     """Photo-like scans of a paper (text, slight blur, sensor noise), each one distinct (a label)."""
 
     def __init__(self, size: tuple[int, int] = SCAN_SIZE) -> None:
-        from PIL import Image, ImageChops, ImageDraw, ImageFilter
+        from PIL import Image, ImageChops, ImageDraw, ImageFilter  # noqa: PLC0415  (only when images are made)
 
         w, h = size
         page = Image.new("RGB", size, (235, 232, 220))
@@ -148,7 +154,7 @@ class Scans:
         self.base = ImageChops.add(page, Image.effect_noise(size, 2).convert("RGB"), scale=1.0, offset=-128)
 
     def make(self, label: str) -> bytes:
-        from PIL import ImageDraw
+        from PIL import ImageDraw  # noqa: PLC0415  (only when images are made)
 
         img = self.base.copy()
         draw = ImageDraw.Draw(img)
@@ -177,7 +183,7 @@ def _dsn(url: str) -> str:
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
+    import asyncpg  # noqa: PLC0415  (only for PostgreSQL runs)
 
     conn = await asyncpg.connect(_dsn(_pg_admin_url()))
     try:
@@ -271,7 +277,7 @@ def _form_data(i: int) -> dict[str, Any]:
 
 
 async def _prepare(base: str, total: int, print_fn: Callable[[str], None]) -> tuple[list[Job], list[int]]:
-    import httpx
+    import httpx  # noqa: PLC0415  (the HTTP client only when requests are sent)
 
     scans = Scans()
     sizes: list[int] = []
@@ -402,7 +408,7 @@ async def _submit_all(port: int, jobs: list[Job], connections: int) -> tuple[lis
 
 def _run_async(coro: Any) -> Any:
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415  (the event loop motcua serve uses, only there)
 
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(coro)
@@ -431,7 +437,7 @@ def _facts(backend: Backend, ids: list[int]) -> dict[str, Any]:
             conn.close()
     else:
         async def fetch() -> dict[str, list[tuple[Any, ...]]]:
-            import asyncpg
+            import asyncpg  # noqa: PLC0415  (only for PostgreSQL runs)
 
             conn = await asyncpg.connect(_dsn(backend.url))
             try:
@@ -440,9 +446,9 @@ def _facts(backend: Backend, ids: list[int]) -> dict[str, Any]:
                 await conn.close()
 
         rows = asyncio.run(fetch())
-    from domain.audit import verify_chain
-    from domain.db import Database
-    from domain.settings import load_settings
+    from domain.audit import verify_chain  # noqa: PLC0415  (only when this section runs)
+    from domain.db import Database  # noqa: PLC0415  (only when this section runs)
+    from domain.settings import load_settings  # noqa: PLC0415  (only when this section runs)
 
     # the app's audit key, as its processes read it from the environment they were given
     chain = Database(backend.url).read_sync(verify_chain, load_settings(backend.env()).audit.key)
@@ -493,12 +499,7 @@ def _check(  # noqa: C901  (one check per fact the database must show)
 def serve_profiled(out: str) -> None:
     """``motcua serve --quiet`` with cProfile in the main thread and in every thread started later
     (SQLite writes run on worker threads); the merged stats are written to ``out`` at shutdown."""
-    import cProfile
-    import pstats
-    import signal
-    import threading
-
-    from api.cli import main
+    from api.cli import main  # noqa: PLC0415  (the app, only in the profiled server process)
 
     # uvicorn re-raises SIGTERM once it has shut down: ignore it then, so the stats get written
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -528,8 +529,6 @@ def serve_profiled(out: str) -> None:
 
 
 def _print_profile(path: Path, submits: int, print_fn: Callable[[str], None], top: int = 30) -> None:
-    import pstats
-
     stats = pstats.Stats(str(path), stream=io.StringIO())
     entries = stats.stats  # type: ignore[attr-defined]
     total = sum(tt for (_cc, _n, tt, _ct, _callers) in entries.values())
@@ -647,8 +646,6 @@ def run(print_fn: Callable[[str], None] = print, quick: bool = False,
     """Measure (and print) each backend; ``profile`` runs the submits under cProfile instead (a
     diagnostic: slower figures, and where the server's time goes); ``workers`` > 1 serves with
     ``motcua serve --workers N`` (a diagnostic: the harness measures one worker, as ``make run``)."""
-    import fcntl
-    import logging
 
     # the preparation makes thousands of requests with httpx: its per-request INFO lines (shown once
     # an in-process Litestar app has set up logging) would bury the figures

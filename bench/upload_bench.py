@@ -48,7 +48,7 @@ HUGEPAGES = "glibc.malloc.hugetlb=1"
 def make_photo(path: Path, size: tuple[int, int] = (4000, 3000)) -> int:
     """A synthetic but photo-like 12 MP JPEG: gradients, shapes, text, blur and sensor noise, so
     it compresses like a phone picture (~5 MB at quality 90), with EXIF GPS and orientation 6."""
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
+    from PIL import Image, ImageChops, ImageDraw, ImageFilter  # noqa: PLC0415  (only when images are made)
 
     w, h = size
     rnd = random.Random(12)
@@ -75,7 +75,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def time_photo(path: Path, runs: int = PHOTO_RUNS, **kw: Any) -> dict[str, float]:
-    from domain.documents.processing import process_upload
+    from domain.documents.processing import process_upload  # noqa: PLC0415  (only when this section runs)
 
     process_upload(path, **kw).path.unlink()  # warm-up: imports, first allocations
     wall: list[float] = []
@@ -93,7 +93,7 @@ def time_photo(path: Path, runs: int = PHOTO_RUNS, **kw: Any) -> dict[str, float
 
 def photo_in_child(path: Path, env: dict[str, str], max_side: int, runs: int) -> dict[str, float]:
     """``time_photo`` in a fresh interpreter: a clean heap, and malloc tunables apply (read at exec)."""
-    from bench.procs import PY, ROOT
+    from bench.procs import PY, ROOT  # noqa: PLC0415  (only when this section runs)
 
     code = ("import json, sys; from pathlib import Path; from bench.upload_bench import time_photo; "
             "print(json.dumps(time_photo(Path(sys.argv[1]), runs=int(sys.argv[2]), max_side=int(sys.argv[3]))))")
@@ -135,7 +135,7 @@ async def _body(total: int, chunk: int = 64 * 1024) -> AsyncIterator[bytes]:
 
 
 def memory_in_process(workdir: Path) -> dict[str, float]:
-    from domain.documents.streaming import stream_to_file
+    from domain.documents.streaming import stream_to_file  # noqa: PLC0415  (only when this section runs)
 
     async def main() -> list[Path]:
         return await asyncio.gather(*(stream_to_file(_body(UPLOAD_BYTES), workdir, 20 * MiB)
@@ -160,10 +160,10 @@ def make_app() -> Any:
     Litestar's ``request.form()`` then ``save_upload_file``. Files land in $UPLOAD_BENCH_DIR and are
     deleted right after (the bench measures the streaming, not the disk).
     """
-    from litestar import Litestar, Request, get, post
-    from litestar.datastructures import UploadFile
+    from litestar import Litestar, Request, get, post  # noqa: PLC0415  (the stand-in server only when it is served)
+    from litestar.datastructures import UploadFile  # noqa: PLC0415  (the stand-in server only when it is served)
 
-    from domain.documents.streaming import (
+    from domain.documents.streaming import (  # noqa: PLC0415  (only when this section runs)
         boundary_from_content_type,
         parse_multipart_stream,
         save_upload_file,
@@ -201,7 +201,7 @@ def make_app() -> Any:
 
 
 async def _upload_all(base: str, route: str, payload: Path) -> list[int]:
-    import httpx
+    import httpx  # noqa: PLC0415  (the HTTP client only when requests are sent)
 
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(120.0)) as client:
 
@@ -218,7 +218,7 @@ async def _upload_all(base: str, route: str, payload: Path) -> list[int]:
 def memory_over_http(
     workdir: Path, routes: tuple[str, ...] = ("/upload", "/upload-form")
 ) -> dict[str, dict[str, float]]:
-    from bench.procs import PY, Server, free_port
+    from bench.procs import PY, Server, free_port  # noqa: PLC0415  (only when this section runs)
 
     payload = workdir / "payload.bin"
     with payload.open("wb") as fh:
