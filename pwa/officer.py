@@ -87,12 +87,16 @@ EVENT_LABELS: dict[str, str] = {
     "issue_result": N_("Ban hành kết quả"), "return_result": N_("Trả kết quả"),
     "send_by_post": N_("Gửi kết quả qua bưu chính"), "confirm_delivery": N_("Xác nhận đã phát bưu gửi"),
     "apologize": N_("Xin lỗi và hẹn lại (mẫu 04)"), "result": N_("Kết quả giải quyết"),
+    "stop": N_("Dừng giải quyết (mẫu 05)"), "resume": N_("Tiếp tục giải quyết"),
+    "request_fee": N_("Yêu cầu thực hiện nghĩa vụ tài chính"), "fee_paid": N_("Đã thực hiện nghĩa vụ tài chính"),
+    "request_withdrawal": N_("Yêu cầu rút hồ sơ"), "accept_withdrawal": N_("Chấp nhận rút hồ sơ"),
 }
 HANDOFF_LABELS = {"assign": N_("Phân công"), "route": N_("Chuyển xử lý"), "consult": N_("Xin ý kiến"),
                   "answer": N_("Trả lời")}
 # actions done with a plain form (approve and reject are signed with a passkey: see /ky/)
 FORM_ACTIONS = tuple(a for a in backoffice.OFFICER_ACTIONS if a not in backoffice.SIGNED)
-HIDDEN_EVENTS = {"submit", "resubmit", "withdraw", "approve_level"}  # not an officer's button
+# not an officer's button (the applicant's, or the payment's)
+HIDDEN_EVENTS = {"submit", "resubmit", "withdraw", "approve_level", "fee_paid", "request_withdrawal"}
 
 
 # --- who may come in -----------------------------------------------------------------------
@@ -202,8 +206,8 @@ def available_actions(session: Session, off: backoffice.Officer, d: Dossier,
             find(event, d.status, who)
         except InvalidTransition:
             continue
-        if event == "request_supplement" and d.supplement_count >= 1:
-            continue
+        if event == "apologize" and d.due_at is not None and datetime.now(UTC) >= d.due_at:
+            continue  # form 04 is sent before the deadline passes
         if event == "issue_result" and result is None:
             continue
         if event == "send_by_post" and d.return_method != "post":

@@ -402,7 +402,13 @@ def test_supplement_refusal_and_apology_forms(client, people) -> None:  # type: 
     # resubmitted: in the "supplements" tab
     assert client.post(f"/api/v1/dossiers/{d['id']}/submit", headers=bearer(d["tokens"])).status_code == 200
     assert d["code"] in receiver.get("/can-bo?xem=bo-sung").text
-    assert "/xu-ly/request_supplement" not in receiver.get(f"/can-bo/ho-so/{d['id']}").text  # once only
+    # a second request is offered only with its reason (and counts the dossier late)
+    again = receiver.get(f"/can-bo/ho-so/{d['id']}").text
+    assert "/xu-ly/request_supplement" in again and 'id="request_supplement-reason"' in again
+    assert "hồ sơ bị tính là trễ hạn" in again
+    refused = act(receiver, d["id"], "request_supplement", missing="Bản chính")
+    assert refused.status_code == 400 and 'id="a-request_supplement" open' in refused.text
+    assert "lần nữa phải nêu lý do" in refused.text
     # refusing needs a reason
     d2 = file_dossier(client, people["code"])
     assert act(receiver, d2["id"], "refuse_intake", reason="").status_code == 409
@@ -491,3 +497,36 @@ def test_the_dossier_pane_of_an_officer_who_is_also_an_accountant(client, catalo
     assert page.status_code == 200, page.text
     result = client.post(f"/api/v1/officer/dossiers/{dossier_id}/result", headers=bearer(officer.tokens))
     assert result.status_code < 500, result.text
+
+
+def test_stop_resume_fee_and_withdrawal_through_forms(client, people) -> None:  # type: ignore[no-untyped-def]
+    """The 2025 actions as plain forms: a stop needs its legal reason (form 05), a fee its amount and basis
+    (written as people write money), a withdrawal the applicant asked for is accepted with one button."""
+    receiver = people["receiver"]
+    d = file_dossier(client, people["code"])
+    done(act(receiver, d["id"], "receive"), d["id"], "receive")
+    done(act(receiver, d["id"], "assign", to_user=receiver.id), d["id"], "assign")
+    pane = receiver.get(f"/can-bo/ho-so/{d['id']}").text
+    assert 'id="a-stop"' in pane and 'id="a-request_fee"' in pane and 'name="amount_vnd"' in pane
+    bad = act(receiver, d["id"], "stop", reason="")
+    assert bad.status_code == 400 and 'id="a-stop" open' in bad.text and "căn cứ pháp lý" in bad.text
+    done(act(receiver, d["id"], "stop", reason="Chờ kết quả giám định"), d["id"], "stop")
+    html = receiver.get(f"/can-bo/ho-so/{d['id']}").text
+    assert "Dừng giải quyết" in html and "/xu-ly/resume" in html and "Tạm dừng tính hạn" in html
+    assert 'id="a-request_fee"' not in html
+    done(act(receiver, d["id"], "resume"), d["id"], "resume")
+    bad = act(receiver, d["id"], "request_fee", amount_vnd="năm mươi", reason="Lệ phí")
+    assert bad.status_code == 400 and "amount_vnd" in bad.text and 'id="a-request_fee" open' in bad.text
+    done(act(receiver, d["id"], "request_fee", amount_vnd="50.000", reason="Nghị quyết 12/2025 của HĐND tỉnh"),
+         d["id"], "request_fee")
+    mine = client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(d["tokens"])).json()
+    assert (mine["status"], mine["national_status"], mine["fee_vnd"]) == ("fee_requested", 6, 50_000)
+    assert "Chờ thực hiện nghĩa vụ tài chính" in receiver.get(f"/can-bo/ho-so/{d['id']}").text
+    # the applicant asks to withdraw; the officer sees the reason and accepts
+    asked = client.post(f"/api/v1/dossiers/{d['id']}/withdraw", headers=bearer(d["tokens"]),
+                        json={"reason": "Đã nộp ở nơi khác"})
+    assert asked.status_code == 200 and asked.json()["status"] == "withdrawal_requested"
+    html = receiver.get(f"/can-bo/ho-so/{d['id']}").text
+    assert "Đã nộp ở nơi khác" in html and "/xu-ly/accept_withdrawal" in html
+    done(act(receiver, d["id"], "accept_withdrawal"), d["id"], "accept_withdrawal")
+    assert client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(d["tokens"])).json()["status"] == "withdrawn"
