@@ -115,7 +115,7 @@ async def read_qr(request: Request[Any, Any, Any]) -> Response[Any]:
     person = {"full_name": card.full_name, "cccd": card.cccd, "birth_date": card.birth_date.isoformat(),
               "sex": card.sex, "address": card.address, "old_id_number": card.old_id}
     hits = await request.app.state.db.write(_known, me.user_id, card.cccd)
-    return await _start_page(request, me.user_id, person=person, hits=hits, qr_read=True)
+    return await _start_page(request, me.user_id, person=person, hits=hits or None, qr_read=True)
 
 
 # --- 2. the procedure and the channel --------------------------------------------------------------
@@ -295,11 +295,25 @@ async def _workspace_page(request: Request[Any, Any, Any], officer_id: int, doss
                   "default_province": _province_code(request)}, status=status)
 
 
+async def _received_already(request: Request[Any, Any, Any], officer_id: int, dossier_id: int,
+                            exc: NotFound) -> Response[Any]:
+    """A draft that is no longer one because this unit has just received it (a second tap on "Tiếp nhận hồ sơ",
+    the back button): its receipt; anything else stays 404."""
+    try:
+        await request.app.state.db.read(counter.received_intake, officer_id, dossier_id)
+    except DomainError:
+        raise exc from None
+    return Redirect(f"{BASE}/{dossier_id}/bien-nhan", status_code=303)
+
+
 @get(f"{BASE}/{{dossier_id:int}}", include_in_schema=False)
 async def workspace(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     """The intake draft: its form, how the result comes back, and each document slot's pages."""
     me = page_user(request)
-    return await _workspace_page(request, me.user_id, dossier_id)
+    try:
+        return await _workspace_page(request, me.user_id, dossier_id)
+    except NotFound as exc:
+        return await _received_already(request, me.user_id, dossier_id, exc)
 
 
 def _refusal(exc: DomainError) -> dict[str, str]:
@@ -372,7 +386,7 @@ async def receive(request: Request[Any, Any, Any], dossier_id: int) -> Response[
                                          amr=",".join(me.amr), then=lambda _s, d: d.id)
     except DomainError as exc:
         if isinstance(exc, NotFound):
-            raise
+            return await _received_already(request, me.user_id, dossier_id, exc)
         return await _workspace_page(request, me.user_id, dossier_id, errors=_refusal(exc), error=exc, sent=form,
                                      status=exc.status)
     return Redirect(f"{BASE}/{dossier_id}/bien-nhan", status_code=303)

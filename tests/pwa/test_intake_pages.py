@@ -197,8 +197,14 @@ def test_a_walk_in_is_received_from_the_card_qr_and_two_scanned_pages(people: di
     pdf = officer.get(f"{BASE}/{dossier_id}/bien-nhan.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and pdf.headers["cache-control"] == "private, no-store"
-    # received: no longer a draft to edit; in the deciding unit's queue
-    assert officer.get(f"{BASE}/{dossier_id}").status_code == 404
+    # received: no longer a draft to edit (its page and a second tap on "Tiếp nhận hồ sơ" lead to the receipt)
+    back = officer.get(f"{BASE}/{dossier_id}", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == f"{BASE}/{dossier_id}/bien-nhan"
+    again = post(officer, f"{BASE}/{dossier_id}/tiep-nhan", form_fields(cccd))
+    assert again.status_code == 303 and again.headers["location"] == f"{BASE}/{dossier_id}/bien-nhan"
+    assert db.run(lambda s: s.get(Dossier, dossier_id).code) == d.code  # received once
+    assert people["other"].get(f"{BASE}/{dossier_id}", follow_redirects=False).status_code == 404
+    # in the deciding unit's queue
     queue = officer.get("/can-bo", params={"xem": "tat-ca", "q": d.code})
     assert f"/can-bo/ho-so/{dossier_id}" in queue.text
 
