@@ -90,7 +90,7 @@ DURATION_UNITS: dict[str, tuple[str, str]] = {
     "days": ("ngày", "days"),
     "hours": ("giờ", "hours"),
     "months": ("tháng", "months"),
-    "unspecified": ("(không rõ đơn vị)", "(unit not stated)"),
+    "unspecified": ("(không rõ đơn vị)", "(unit unknown)"),
 }
 
 
@@ -100,4 +100,6 @@ def format_duration(duration: dict[str, Any] | None, lang: str) -> str:
     value = duration["value"]
     number = f"{value:g}".replace(".", ",") if lang == "vi" else f"{value:g}"
     vi, en = DURATION_UNITS.get(duration.get("unit") or "unspecified", DURATION_UNITS["unspecified"])
+    if lang != "vi" and value == 1 and en.endswith("s"):
+        en = en[:-1]  # "1 working day", not "1 working days"
     return f"{number} {vi if lang == 'vi' else en}"

@@ -8,10 +8,12 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
 
-from domain.calendar.engine import TZ, expected_result
+from domain.calendar.due import expected_date
+from domain.calendar.engine import TZ
 from domain.calendar.store import load_calendar
 from domain.catalog import procedures as service
 from domain.catalog.procedures import SearchQuery
+from domain.catalog.times import processing_time_of
 from pwa.render import is_htmx, render
 
 
@@ -71,10 +73,11 @@ async def procedure(request: Request[Any, Any, Any], code: str) -> Response[byte
     db = request.app.state.db
     view = await db.read(service.get_procedure, code)
     expected = None  # "file now → result expected by": only where this province takes the dossier
+    time = processing_time_of(view.data, view.offering)  # the record's, else the province's offer's
     if view.offering is not None:
-        expected = expected_result(await db.read(load_calendar), view.data.get("channels") or [],
-                                   view.data.get("field"), datetime.now(TZ))
-    return render(request, "procedure.html", {"p": view.data, "view": view, "expected_result": expected})
+        expected = expected_date(await db.read(load_calendar), time, view.data.get("field"), datetime.now(TZ))
+    return render(request, "procedure.html", {"p": view.data, "view": view, "expected_result": expected,
+                                              "time": time})
 
 
 @get("/linh-vuc", **BROWSE)

@@ -10,12 +10,23 @@ from litestar.params import Parameter
 
 from domain.catalog import procedures as service
 from domain.catalog.procedures import SearchQuery
+from domain.catalog.times import TIME_UNITS, processing_time_of
 from domain.db import Database
 
 
 class Duration(msgspec.Struct):
     value: float | None
-    unit: str
+    unit: str  # working_days | days | hours | months | unspecified (a number without a unit, or none)
+    unit_known: bool = True  # false: `value` has no unit (shown "1 (không rõ đơn vị)"), no due date uses it
+
+
+class ProcessingTime(msgspec.Struct):
+    """The time due dates use: the national record's, or where it lacks one, the province's offer's."""
+
+    value: float
+    unit: str  # working_days | days | hours | months
+    set_by: str  # national | province
+    basis: str | None  # the legal basis the province cites (null for the national record's)
 
 
 class Channel(msgspec.Struct):
@@ -93,6 +104,7 @@ class ProcedureDetail(msgspec.Struct):
     revision: int
     offer: Offer | None
     source: str = "Cổng Dịch vụ công Quốc gia (dichvucong.gov.vn)"
+    processing_time: ProcessingTime | None = None
 
 
 class FieldItem(msgspec.Struct):
@@ -108,7 +120,14 @@ def to_detail(view: service.ProcedureView) -> ProcedureDetail:
     if view.offering is not None and view.unit is not None:
         offer = Offer(mode=view.offering.mode, unit_code=view.unit.code, unit_name=view.unit.name,
                       local_fee_vnd=view.offering.local_fee_vnd, local_fee_note=view.offering.local_fee_note)
-    return msgspec.convert({**data, "revision": view.revision, "offer": offer}, ProcedureDetail, from_attributes=True)
+    channels = [{**c, "duration": {**(c.get("duration") or {}),
+                                   "unit_known": (c.get("duration") or {}).get("unit") in TIME_UNITS}}
+                for c in data.get("channels") or []]
+    time = processing_time_of(view.data, view.offering)
+    processing_time = None if time is None else ProcessingTime(value=time.value, unit=time.unit,
+                                                                set_by=time.set_by, basis=time.basis)
+    return msgspec.convert({**data, "channels": channels, "revision": view.revision, "offer": offer,
+                            "processing_time": processing_time}, ProcedureDetail, from_attributes=True)
 
 
 class CatalogController(Controller):

@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from domain.calendar.engine import UNITS, Pause, schedule_for_field
+from domain.calendar.engine import Calendar, Pause, schedule_for_field
 from domain.calendar.store import load_calendar
 from domain.catalog.facts import procedure_facts
+from domain.catalog.times import ProcessingTime, national_time
 
 
-def processing_time(procedure_data: dict) -> tuple[float, str] | None:  # type: ignore[type-arg]
-    """The online channel's processing time, else the in-person one's, as (amount, unit)."""
-    durations = {c.get("channel"): c.get("duration") or {} for c in procedure_data.get("channels") or []}
-    for channel in ("online", "in_person", "postal"):
-        duration = durations.get(channel) or {}
-        value, unit = duration.get("value"), duration.get("unit")
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
-                and value > 0 and unit in UNITS:
-            return float(value), unit
-    return None
+def processing_time(procedure_data: Mapping[str, Any]) -> tuple[float, str] | None:
+    """The national record's processing time as (amount, unit): the online channel's, else the in-person
+    one's, else the postal one's. A number without a unit ("1") is no time: it never becomes working days."""
+    return national_time(procedure_data)
+
+
+def expected_date(calendar: Calendar, time: ProcessingTime | None, field_name: str | None,
+                  now: datetime) -> date | None:
+    """The day a dossier filed ``now`` should have its result (None without a usable time)."""
+    if time is None:
+        return None
+    due = calendar.due_date(now, time.value, time.unit, schedule_for_field(field_name))
+    return due.date() if due is not None else None
 
 
 def due_for_procedure(session: Session, procedure_code: str, received_at: datetime,
                       pauses: Sequence[Pause] = ()) -> datetime | None:
-    """When a dossier of this procedure received at ``received_at`` is due (None when unknown)."""
+    """When a dossier of this procedure received at ``received_at`` is due (None when unknown: the record
+    has no usable time and the province's offer states none)."""
     proc = procedure_facts(session, procedure_code)
     if proc is None:
         return None
-    time_limit = processing_time(proc.record)
-    if time_limit is None:
+    time = proc.processing_time  # the record's, else the province's offer's
+    if time is None:
         return None
-    amount, unit = time_limit
-    return load_calendar(session).due_date(received_at, amount, unit, schedule_for_field(proc.field), pauses)
+    return load_calendar(session).due_date(received_at, time.value, time.unit, schedule_for_field(proc.field),
+                                           pauses)

@@ -1,4 +1,4 @@
-"""What the filing path reads of a procedure (name, field, its record), in one plain query.
+"""What the filing path reads of a procedure (name, field, its record, the offer's time), in one plain query.
 
 A submit needs a procedure's name (fee line, notification), its field (roll-ups, work-hour schedule) and
 its record (fee rule, processing time). Through the ORM that was four queries and two JSON parses of a
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.catalog.times import ProcessingTime, offer_time, processing_time_of
 from domain.db import SessionReader, tx_state
 
 _PARSED: dict[str, dict[str, Any]] = {}
@@ -30,6 +31,13 @@ class ProcedureFacts:
     field: str
     field_slug: str
     record: dict[str, Any]  # the parsed record (shared between requests: read it, never change it)
+    offer_time: ProcessingTime | None = None  # the province's stated time, if its offer states one
+
+    @property
+    def processing_time(self) -> ProcessingTime | None:
+        """The record's usable time, else the offer's (domain.catalog.times)."""
+        national = processing_time_of(self.record, None)
+        return national if national is not None else self.offer_time
 
 
 def parsed_record(text: str) -> dict[str, Any]:
@@ -50,8 +58,11 @@ def procedure_facts(session: Session, code: str) -> ProcedureFacts | None:
     seen = tx_state(session).procedures  # an import in the same session is seen by its next transaction
     if code not in seen:
         rows = SessionReader(session).rows(
-            "SELECT name, field, field_slug, data FROM procedures WHERE code = :code", {"code": code})
+            "SELECT p.name, p.field, p.field_slug, p.data, o.processing_time_value, o.processing_time_unit,"
+            " o.processing_time_basis FROM procedures p LEFT JOIN offerings o ON o.procedure_code = p.code"
+            " WHERE p.code = :code", {"code": code})
         seen[code] = ProcedureFacts(code, rows[0][0], rows[0][1] or "", rows[0][2] or "",
-                                    parsed_record(rows[0][3])) if rows else None
+                                    parsed_record(rows[0][3]),
+                                    offer_time(rows[0][4], rows[0][5], rows[0][6])) if rows else None
     return seen[code]
 

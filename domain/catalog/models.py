@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import Base, UTCDateTime
@@ -102,6 +102,11 @@ class Offering(Base):
     # cross-area receiving (phi địa giới): any receiving point of the province may take it, or only the
     # units listed in offering_receivers (besides unit_code, the deciding unit, which always may)
     any_unit_receives: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the processing time the province states, with its legal basis; used only where the national record
+    # lacks a usable one (domain.catalog.times): value > 0 in working_days | days | hours | months
+    processing_time_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    processing_time_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    processing_time_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OfferingReceiver(Base):

@@ -22,6 +22,7 @@ from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 from domain.catalog.models import Offering, OfferingReceiver, OfferVersion, Procedure, Unit
 from domain.catalog.parse import fold
 from domain.catalog.procedures import refresh_fields
+from domain.catalog.times import check_offer_time, national_time
 from domain.errors import InvalidInput, NotFound
 
 UNIT_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")  # national unit identifier, e.g. 000.00.00.H56
@@ -126,6 +127,8 @@ def read_config(path: Path) -> OfferConfig:  # noqa: C901  (one check per key of
             if key in item and (not isinstance(item[key], int) or not 1 <= item[key] <= top):
                 raise InvalidInput(f"{path}: procedure {item.get('code')}: {key} must be 1..{top}")
         _check_receivable_by(path, item, seen)
+        if "processing_time" in item:
+            check_offer_time(str(path), str(item.get("code")), item["processing_time"])
         fee = item.get("local_fee_vnd")
         if fee is not None and (not isinstance(fee, int) or fee < 0 or fee > 1_000_000_000):
             raise InvalidInput(f"{path}: procedure {item.get('code')}: local_fee_vnd must be 0..1,000,000,000")
@@ -149,6 +152,18 @@ def _check_receivable_by(path: Path, item: dict[str, Any], units: set[str]) -> N
     unknown = [u for u in value if u not in units]
     if unknown:
         raise InvalidInput(f"{path}: procedure {item.get('code')}: receivable_by names unknown unit {unknown[0]}")
+
+
+def _offer_time(code: str, item: dict[str, Any], data_json: str,
+                warnings: list[str]) -> tuple[float | None, str | None, str | None]:
+    """The offer's processing time (checked by read_config); a warning when the record's own time wins."""
+    if "processing_time" not in item:
+        return None, None, None
+    value, unit, basis = check_offer_time("offer", code, item["processing_time"])
+    if national_time(json.loads(data_json)) is not None:
+        warnings.append(f"{code}: the national record states a processing time; the offer's processing_time "
+                        "applies only while the record lacks one")
+    return value, unit, basis
 
 
 def _has_online(data: dict[str, Any]) -> bool:
@@ -216,12 +231,14 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
         if mode == "auto":
             mode = "full" if _has_online(json.loads(data_json)) else "in_person"
         counts[mode] += 1
+        time = _offer_time(code, item, data_json, warnings)
         session.add(Offering(
             procedure_code=code, unit_code=unit_code, mode=mode,
             local_fee_vnd=item.get("local_fee_vnd"), local_fee_note=item.get("local_fee_note"),
             in_person_note=item.get("in_person_note"), identity_level=int(item.get("identity_level", 1)),
             approval_levels=int(item.get("approval_levels", 1)),
             any_unit_receives=item.get("receivable_by") == "any",
+            processing_time_value=time[0], processing_time_unit=time[1], processing_time_basis=time[2],
         ))
         if isinstance(item.get("receivable_by"), list):
             receivers[code] = sorted(set(item["receivable_by"]) - {unit_code})

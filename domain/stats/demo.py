@@ -55,10 +55,10 @@ from domain.accounts import users
 from domain.accounts.identifiers import normalise_username
 from domain.accounts.models import OfficerRole, User
 from domain.audit import GENESIS, AuditEvent, _digest
-from domain.calendar.due import processing_time
 from domain.calendar.engine import TZ, Calendar, WorkSchedule, schedule_for_field
 from domain.calendar.store import load_calendar
 from domain.catalog.models import Offering, Procedure, Unit
+from domain.catalog.times import processing_time_of
 from domain.db import Database
 from domain.dossiers.filing import ensure_form, fee_for
 from domain.dossiers.models import (
@@ -208,7 +208,8 @@ def prepare(session: Session, opts: Options) -> Setting:
                            .order_by(Offering.procedure_code)).all()
     for offering, proc in rows:
         data = json.loads(proc.data)
-        limit = processing_time(data)
+        time = processing_time_of(data, offering)  # the record's, else the province's offer's
+        limit = (time.value, time.unit) if time else None
         fee = fee_for(session, cast(Dossier, _Code(proc.code)))
         procs.append(Proc(code=proc.code, name=proc.name, unit=offering.unit_code, mode=offering.mode,
                           field_name=proc.field, field_slug=proc.field_slug, amount=limit[0] if limit else None,

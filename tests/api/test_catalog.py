@@ -76,7 +76,7 @@ def test_detail(client) -> None:  # type: ignore[no-untyped-def]
     online = next(c for c in p["channels"] if c["channel"] == "online")
     in_person = next(c for c in p["channels"] if c["channel"] == "in_person")
     assert online["fee_vnd"] == 10_000 and in_person["fee_vnd"] == 20_000
-    assert set(online["duration"]) == {"value", "unit"}
+    assert set(online["duration"]) == {"value", "unit", "unit_known"} and online["duration"]["unit_known"] is True
     assert p["offer"]["mode"] == "full" and p["offer"]["unit_code"].endswith(".H56")
     assert p["source_url"].startswith("https://dichvucong.gov.vn/")
 

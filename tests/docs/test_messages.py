@@ -32,6 +32,7 @@ OPERATOR_FACING = {
     ("domain/catalog/offer.py", "province_info"): "the province config file (motcua load-offer)",
     ("domain/catalog/offer.py", "read_config"): "the province config file (motcua load-offer)",
     ("domain/catalog/offer.py", "_check_receivable_by"): "the province config file (motcua load-offer)",
+    ("domain/catalog/times.py", "check_offer_time"): "the province config file (motcua load-offer)",
     ("domain/dossiers/forms.py", "check_schema"): "hand-made form definitions (domain/dossiers/forms/*.json)",
     ("domain/dossiers/forms.py", "check_fields"): "hand-made form definitions (domain/dossiers/forms/*.json)",
     ("pwa/static_files.py", "asset_response"): "a missing static file: a deployment fault",

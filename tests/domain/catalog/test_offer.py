@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.catalog.facts import procedure_facts
 from domain.catalog.models import Offering, OfferingReceiver, OfferVersion
 from domain.catalog.offer import apply_config, read_config, set_offering
 from domain.catalog.procedures import SearchQuery, get_procedure, search
@@ -124,3 +129,62 @@ def test_cross_area_receivers_come_from_the_config(catalogue_db: str) -> None:
         return birth.any_unit_receives, police.any_unit_receives, units
 
     assert db.read_sync(read) == (True, False, ["000.31.01.H56"])
+
+
+# --- the province's processing time (issue 15 point 6) ------------------------------------------------
+BIRTH_TIME = ('processing_time = {value = 1, unit = "working_days", '
+              'basis = "khoản 2 Điều 16 Luật Hộ tịch số 60/2014/QH13"}')
+
+
+@pytest.mark.parametrize(("replacement", "message"), [
+    ('processing_time = {value = 1, unit = "fortnights", basis = "Điều 16"}', "processing_time.unit 'fortnights'"),
+    ('processing_time = {value = 0, unit = "working_days", basis = "Điều 16"}', "processing_time.value must be"),
+    ('processing_time = {value = -1, unit = "working_days", basis = "Điều 16"}', "processing_time.value must be"),
+    ('processing_time = {value = "một", unit = "working_days", basis = "Điều 16"}', "processing_time.value must be"),
+    ('processing_time = {value = 1, unit = "working_days"}', "processing_time.basis is required"),
+    ('processing_time = "1 ngày"', "processing_time must be a table"),
+])
+def test_bad_processing_times_are_refused_naming_procedure_and_field(tmp_path: Path, replacement: str,
+                                                                      message: str) -> None:
+    assert BIRTH_TIME in GOOD
+    with pytest.raises(InvalidInput, match=re.escape(message)) as caught:
+        read_config(write(tmp_path, GOOD.replace(BIRTH_TIME, replacement)))
+    assert "procedure 1.001193: processing_time" in caught.value.detail
+
+
+def test_load_offer_refuses_a_bad_processing_time_and_changes_nothing(catalogue_db: str, tmp_path: Path) -> None:
+    """The operator runs ``motcua load-offer``: a clear message naming the procedure and the field, exit 1,
+    the offer as it was."""
+    db = Database(catalogue_db)
+    before = db.read_sync(lambda s: s.scalar(select(func.count()).select_from(OfferVersion)))
+    bad = write(tmp_path, GOOD.replace(BIRTH_TIME, 'processing_time = {value = 1, unit = "ngày", basis = "Điều 16"}'))
+    done = subprocess.run([sys.executable, "-m", "api.cli", "load-offer", "--config", str(bad)], cwd=ROOT,
+                          env={**os.environ, "DATABASE_URL": catalogue_db}, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "procedure 1.001193: processing_time.unit 'ngày' is unknown: use one of working_days, days, hours, " \
+           "months" in done.stderr
+    assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(OfferVersion))) == before
+    offering = db.read_sync(lambda s: s.get(Offering, "1.001193"))
+    assert (offering.processing_time_value, offering.processing_time_unit) == (1.0, "working_days")
+
+
+def test_the_offer_time_is_stored_and_the_record_s_own_time_wins_with_a_warning(catalogue_db: str,
+                                                                                tmp_path: Path) -> None:
+    db = Database(catalogue_db)
+    birth = db.read_sync(lambda s: s.get(Offering, "1.001193"))
+    assert (birth.processing_time_value, birth.processing_time_unit, birth.processing_time_basis) == (
+        1.0, "working_days", "khoản 2 Điều 16 Luật Hộ tịch số 60/2014/QH13")
+    # 1.004222 (permanent residence) states 7 working days of its own: the offer's time is kept, not used
+    text = GOOD.replace('code = "1.004222"   # đăng ký thường trú (commune police)\n',
+                        'code = "1.004222"\nprocessing_time = {value = 3, unit = "days", basis = "Quyết định 1"}\n')
+    try:
+        summary = db.run(apply_config, read_config(write(tmp_path, text)))
+        assert any(w.startswith("1.004222: the national record states a processing time") for w in summary.warnings)
+        police = db.read_sync(lambda s: s.get(Offering, "1.004222"))
+        assert (police.processing_time_value, police.processing_time_unit) == (3.0, "days")
+        facts = db.read_sync(procedure_facts, "1.004222")
+        assert facts is not None and facts.processing_time is not None
+        assert facts.processing_time.set_by == "national" and facts.processing_time.unit == "working_days"
+    finally:
+        db.run(apply_config, read_config(ROOT / "config" / "province.toml"))
+    assert db.read_sync(lambda s: s.get(Offering, "1.004222")).processing_time_value is None
