@@ -112,3 +112,18 @@ def test_without_the_province_s_time_there_is_no_due_date(client, catalogue_db: 
     assert "dự kiến có kết quả" not in page
     assert client.get(f"/api/v1/procedures/{CODE}").json()["processing_time"] is None
 
+
+def test_long_names_take_at_most_three_lines_on_phones(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/thu-tuc", params={"q": "cấp giấy chứng nhận"})
+    assert r.status_code == 200
+    names = re.findall(r'<a href="/thu-tuc/[^"]+" title="([^"]+)"><span class="name">([^<]+)</span></a>', r.text)
+    assert names and all(title == name for title, name in names)  # the whole name: title and accessible name
+    assert max(len(name) for _, name in names) > 120  # long ones are there
+    css = client.get("/static/app.css").text
+    rule = re.search(r"@media \(max-width:40rem\)\{\.results \.name\{([^}]+)\}\}", css)
+    assert rule is not None and "-webkit-line-clamp:3" in rule.group(1) and "overflow:hidden" in rule.group(1)
+    # the procedure page shows the whole name in its heading, never clamped
+    code = re.search(r'<a href="/thu-tuc/([^"]+)" title=', r.text)
+    assert code is not None
+    heading = re.search(r"<h1>([^<]+)</h1>", client.get(f"/thu-tuc/{code.group(1)}").text)
+    assert heading is not None and heading.group(1) == names[0][1]
