@@ -1,18 +1,25 @@
 """Cross-area receiving (phi địa giới) in the back office: a dossier received at a commune's counter for a
 procedure a department decides is in the department's queue at once; the commune sees the dossiers it
 received and their status, and hands the result back at its counter when the applicant chose that (and
-only then); an officer of a third unit sees nothing of it. Channels show in queues and the logbook."""
+only then); an officer of a third unit sees nothing of it. Channels show in queues and the logbook. The last
+test goes the whole way through the intake API: entered and scanned at the commune's counter, received with the
+commune's code, decided by the department, handed back at the commune."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.db import Database
-from domain.dossiers.models import Dossier
+from domain.dossiers.lifecycle import fire
+from domain.dossiers.models import DigitisationRecord, Dossier, DossierResult, Handoff
+from domain.workflow import Actor
 from tests import factories
-from tests.helpers import is_problem
+from tests.helpers import ADDRESS, is_problem, jpeg
 
 COMMUNE, DEPARTMENT, OTHER_COMMUNE = "000.31.01.H56", "000.00.12.H56", "000.31.02.H56"
 JUDICIAL_RECORD = "3.000333"  # decided by the Department of Justice, receivable at every counter (province.toml)
@@ -82,3 +89,56 @@ def test_the_commune_returns_only_what_the_applicant_collects_there(client: Any,
     is_problem(_act(client, commune, dossier_id, "return_result"), 409)
     department = factories.officer(db, DEPARTMENT, ("receiver",), client=client)
     assert _act(client, department, dossier_id, "return_result").status_code == 200
+
+
+def test_through_the_intake_api_received_at_the_commune_decided_by_the_department_returned_at_the_commune(
+        client: Any, db: Database) -> None:
+    commune = factories.officer(db, COMMUNE, ("receiver",), client=client)
+    department = factories.officer(db, DEPARTMENT, ("receiver", "processor"), client=client)
+    stranger = factories.officer(db, OTHER_COMMUNE, ("receiver", "processor"), client=client)
+    data = {"applicant_cccd": "072090005555", "applicant_phone": "0912345678", "applicant_address": ADDRESS,
+            "request_for": "ban_than", "subject_name": "Cao Văn Lý Lịch", "subject_gender": "nam",
+            "subject_birth_date": "1990-01-01", "subject_birth_place": "Tây Ninh", "subject_nationality": "viet_nam",
+            "subject_cccd": "072090005555", "subject_residence": ADDRESS, "certificate_type": "so_1",
+            "purpose": "xin_viec", "copies": 1, "ban_confirmation": "khong", "delivery": "truc_tiep",
+            "commitment": True}
+    r = client.post("/api/v1/officer/intake", headers=commune.headers, json={
+        "channel": "counter", "procedure_code": JUDICIAL_RECORD, "applicant": {"full_name": "Cao Văn Lý Lịch"},
+        "data": data, "return_method": "counter"})
+    assert r.status_code == 201, r.text
+    dossier_id = r.json()["id"]
+    up = client.post(f"/api/v1/dossiers/{dossier_id}/documents", headers=commune.headers,
+                     data={"slot": "giay_to_tuy_than"}, files={"file": ("cccd.jpg", jpeg((900, 600)), "image/jpeg")})
+    assert up.status_code == 201, up.text
+    received = client.post(f"/api/v1/officer/intake/{dossier_id}/receive", headers=commune.headers)
+    assert received.status_code == 200, received.text
+    assert received.json()["code"].startswith(COMMUNE + "-") and received.json()["status"] == "received"
+    # the department's queue has it at once; the route is on the control sheet; scanned at the commune
+    queue = client.get("/api/v1/officer/queue", headers=department.headers,
+                       params={"view": "all", "q": received.json()["code"]}).json()
+    assert [(i["id"], i["channel"], i["receiving_unit"]) for i in queue["items"]] == [(dossier_id, "counter", COMMUNE)]
+    route = db.run(lambda s: s.scalar(select(Handoff).where(Handoff.dossier_id == dossier_id)))
+    assert (route.kind, route.from_unit, route.to_unit) == ("route", COMMUNE, DEPARTMENT)
+    rec = db.run(lambda s: s.scalar(select(DigitisationRecord).where(DigitisationRecord.dossier_id == dossier_id)))
+    assert (rec.kind, rec.unit_code, rec.by_user) == ("digitised", COMMUNE, commune.id)
+    assert client.get(f"/api/v1/officer/dossiers/{dossier_id}", headers=stranger.headers).status_code == 404
+
+    def decide(s: Session) -> None:  # the department processes, approves and issues the result
+        d = s.get(Dossier, dossier_id)
+        assert d is not None
+        for event, actor in (("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR), ("approve", Actor.APPROVER),
+                             ("issue_result", Actor.PROCESSOR)):
+            fire(s, d, event, actor_id=department.id, actors={actor})
+        now, digest = datetime.now(UTC), secrets.token_hex(32)
+        s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"{digest[:2]}/{digest}",
+                            sha256=digest, content_type="application/pdf", size=1, title="Phiếu lý lịch tư pháp",
+                            prepared_by=department.id, prepared_at=now, issued_at=now))
+        d.finished_at = now
+
+    db.run(decide)
+    version = client.get(f"/api/v1/officer/dossiers/{dossier_id}", headers=commune.headers).json()["version"]
+    assert client.post(f"/api/v1/officer/dossiers/{dossier_id}/actions/return_result", headers=stranger.headers,
+                       json={"version": version}).status_code == 404
+    done = _act(client, commune, dossier_id, "return_result")
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "returned"
