@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 
 from api.app import create_app
 from domain.audit import AuditEvent
+from domain.calendar.engine import TZ as VN  # Asia/Ho_Chi_Minh
 from domain.catalog.models import Offering
 from domain.db import Database
 from domain.dossiers.filing import next_code
@@ -242,12 +243,19 @@ def test_failed_then_retry(client: Any, db: Database) -> None:
     assert retry.status_code == 201 and retry.json()["id"] != p["id"]
 
 
-def test_callback_for_an_expired_payment(client: Any, db: Database) -> None:
+def _vnpay_payment_expired(client: Any, db: Database,
+                           ago: timedelta) -> tuple[dict[str, Any], dict[str, Any], datetime]:
+    """A citizen's VNPay payment whose time ran out ``ago``: their tokens, the payment, when it expired."""
     _, tokens = signed_in(client)
     dossier_id = filed(client, db, tokens)
     p = pay(client, tokens, dossier_id, "vnpay").json()
-    past = datetime.now(UTC) - timedelta(minutes=1)
-    db.run(lambda s: s.execute(update(Payment).where(Payment.id == p["id"]).values(expires_at=past)))
+    expires = datetime.now(UTC) - ago
+    db.run(lambda s: s.execute(update(Payment).where(Payment.id == p["id"]).values(expires_at=expires)))
+    return tokens, p, expires
+
+
+def test_callback_for_an_expired_payment(client: Any, db: Database) -> None:
+    tokens, p, _ = _vnpay_payment_expired(client, db, timedelta(minutes=1))
     # reading it expires it (90 minutes are over)
     assert client.get(f"/api/v1/payments/{p['id']}", headers=bearer(tokens)).json()["status"] == "expired"
     assert ipn(client, vnp_ipn(p["reference"]))["RspCode"] == "02"
@@ -257,12 +265,8 @@ def test_callback_for_an_expired_payment(client: Any, db: Database) -> None:
 
 
 def test_paid_in_time_but_notified_late_counts(client: Any, db: Database) -> None:
-    _, tokens = signed_in(client)
-    dossier_id = filed(client, db, tokens)
-    p = pay(client, tokens, dossier_id, "vnpay").json()
-    expires = datetime.now(UTC) - timedelta(seconds=30)
-    db.run(lambda s: s.execute(update(Payment).where(Payment.id == p["id"]).values(expires_at=expires)))
-    paid = (expires - timedelta(minutes=1)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh"))
+    _, p, expires = _vnpay_payment_expired(client, db, timedelta(seconds=30))
+    paid = (expires - timedelta(minutes=1)).astimezone(VN)
     assert ipn(client, vnp_ipn(p["reference"], pay_date=paid.strftime("%Y%m%d%H%M%S")))["RspCode"] == "00"
     assert payment_row(db, p["id"]).status == "success"
 
