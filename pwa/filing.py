@@ -25,6 +25,7 @@ from domain.catalog.procedures import get_procedure
 from domain.dossiers import filing as service
 from domain.dossiers import forms
 from domain.dossiers.models import Dossier
+from domain.dossiers.paperwork import issued_forms
 from domain.errors import DomainError, InvalidInput, TooManyRequests
 from domain.postal import sent_by_post
 from domain.postal.returns import check_return, choose_return
@@ -86,7 +87,8 @@ def _load(session: Session, user_id: int, dossier_id: int) -> dict[str, Any]:
             "attachments": service.dossier_documents(session, d.id),
             "wallet": list(session.scalars(service.visible_documents(session, user_id).limit(50))),
             "state_name": STATE_NAMES_VI[State(d.status)], "history": service.history(session, d.id),
-            "postal": sent_by_post(session, d.id)}
+            "postal": sent_by_post(session, d.id), "withdrawal": service.withdrawal_event(d),
+            "forms_issued": issued_forms(session, d.id)}
 
 
 def _step_count(schema: dict[str, Any]) -> int:
@@ -286,6 +288,23 @@ async def receipt(request: Request[Any, Any, Any], dossier_id: int) -> Response[
     return render(request, "filing/receipt.html", {**ctx, "qr": qr_svg(url), "lookup_url": url, "check": check})
 
 
+@post("/ho-so/{dossier_id:int}/rut", include_in_schema=False)
+async def withdraw(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
+    """The applicant withdraws (before intake) or asks to withdraw (an officer then accepts), with a reason."""
+    me = page_user(request)
+    form = await _form(request)
+    version = form.get("version", "")
+    try:
+        await request.app.state.db.write(service.withdraw, me.user_id, dossier_id, form.get("reason", ""),
+                                         expected_version=int(version) if version.isdigit() else None,
+                                         amr=",".join(me.amr))
+    except DomainError as exc:
+        ctx = await request.app.state.db.read(_load, me.user_id, dossier_id)
+        return render(request, "filing/status.html", {**ctx, "withdraw_error": exc.detail},
+                      status=exc.status if 400 <= exc.status < 500 else 400)
+    return Redirect(f"/ho-so/{dossier_id}", status_code=303)
+
+
 @post("/ho-so/{dossier_id:int}/nop-lai", include_in_schema=False)
 async def file_again(request: Request[Any, Any, Any], dossier_id: int) -> Response[Any]:
     me = page_user(request)
@@ -336,4 +355,4 @@ async def lookup_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 ROUTES = [start, my_dossiers, dossier_page, save, wards, upload, attach_from_wallet, detach, submit,
-          choose_return_method, receipt, file_again, delete_draft, wallet, document_content, lookup_page]
+          choose_return_method, receipt, withdraw, file_again, delete_draft, wallet, document_content, lookup_page]

@@ -42,7 +42,7 @@ from domain.intake import digitisation
 from domain.intake.receivers import held_intake
 from domain.outbox.enqueue import enqueue
 from domain.payments.fees import quote_for_dossier
-from domain.workflow import STATE_NAMES_VI, Actor, State
+from domain.workflow import STATE_NAMES_VI, Actor, State, events_from
 
 EDITABLE = (State.DRAFT.value, State.SUPPLEMENT_REQUESTED.value)
 MAX_DATA_BYTES = 256 * 1024
@@ -402,6 +402,13 @@ def submit(session: Session, user_id: int, dossier_id: int, *, key: str | None =
     return dossier
 
 
+def withdrawal_event(dossier: Dossier) -> str | None:
+    """How the applicant withdraws this dossier now: at once before intake (``withdraw``), asked once it was
+    received (``request_withdrawal``), or not at all (None)."""
+    event = "withdraw" if dossier.received_at is None else "request_withdrawal"
+    return event if event in events_from(dossier.status) else None
+
+
 def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, expected_version: int | None = None,
              amr: str = "") -> Dossier:
     """The applicant withdraws: at once while the unit has not received it; a received dossier is only asked
@@ -409,7 +416,7 @@ def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, ex
     dossier = get_dossier(session, user_id, dossier_id, for_update=True)
     if not reason.strip():
         raise InvalidInput("Hãy nêu lý do rút hồ sơ (reason).", field="reason")
-    event = "withdraw" if dossier.received_at is None else "request_withdrawal"
+    event = withdrawal_event(dossier) or "withdraw"  # (the table refuses it from any other state)
     fire(session, dossier, event, actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
          expected_version=expected_version, amr=amr)
     if event == "withdraw":

@@ -288,6 +288,7 @@ MATRIX: tuple[Row, ...] = (
         draft=True),
     row("GET /ho-so/{dossier_id:int}/bien-nhan",                           "303 200 404 404 404 404 404 404 404 404"),
     row("POST /ho-so/{dossier_id:int}/nop-lai",                            "303 303 404 404 404 404 404 404 404 404"),
+    row("POST /ho-so/{dossier_id:int}/rut",                                "303 400 404 404 404 404 404 404 404 404"),
     row("POST /ho-so/{dossier_id:int}/xoa",                                "303 303 404 404 404 404 404 404 404 404",
         draft=True),
     row("GET /vi-giay-to",                                                 "303 200 200 200 200 200 200 200 200 200"),

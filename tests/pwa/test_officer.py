@@ -530,3 +530,40 @@ def test_stop_resume_fee_and_withdrawal_through_forms(client, people) -> None:  
     assert "Đã nộp ở nơi khác" in html and "/xu-ly/accept_withdrawal" in html
     done(act(receiver, d["id"], "accept_withdrawal"), d["id"], "accept_withdrawal")
     assert client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(d["tokens"])).json()["status"] == "withdrawn"
+
+
+def test_the_applicant_withdraws_on_the_dossier_page(client, people) -> None:  # type: ignore[no-untyped-def]
+    """Before intake the page withdraws at once; once received it asks, and the officer's acceptance ends it.
+    The page lists the forms the office sent (01 with its receipt link)."""
+    citizen, receiver = people["citizen"], people["receiver"]
+    form = client.get(f"/api/v1/procedures/{people['code']}/form").json()
+
+    def filed() -> int:
+        d = client.post("/api/v1/dossiers", headers=bearer(citizen.tokens), json={"procedure_code": people["code"]})
+        fill(client, citizen.tokens, d.json()["id"], form)
+        assert client.post(f"/api/v1/dossiers/{d.json()['id']}/submit", headers=bearer(citizen.tokens)).status_code \
+            == 200
+        return int(d.json()["id"])
+
+    first = filed()
+    page = citizen.get(f"/ho-so/{first}").text
+    assert f'action="/ho-so/{first}/rut"' in page and "rút ngay" in page
+    empty = citizen.form(f"/ho-so/{first}/rut", {"reason": " ", "version": version_on(page)},
+                         page_url=f"/ho-so/{first}")
+    assert empty.status_code == 400 and "lý do rút hồ sơ" in empty.text and 'id="a-withdraw" open' in empty.text
+    r = citizen.form(f"/ho-so/{first}/rut", {"reason": "Nộp nhầm thủ tục", "version": version_on(page)},
+                     page_url=f"/ho-so/{first}")
+    assert r.status_code == 303
+    assert client.get(f"/api/v1/dossiers/{first}", headers=bearer(citizen.tokens)).json()["status"] == "withdrawn"
+    assert "/rut" not in citizen.get(f"/ho-so/{first}").text
+    second = filed()
+    done(act(receiver, second, "receive"), second, "receive")
+    page = citizen.get(f"/ho-so/{second}").text
+    assert "Mẫu 01" in page and "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in page
+    assert "cán bộ xem và chấp nhận" in page
+    r = citizen.form(f"/ho-so/{second}/rut", {"reason": "Không còn nhu cầu", "version": version_on(page)},
+                     page_url=f"/ho-so/{second}")
+    assert r.status_code == 303
+    assert "Chờ chấp nhận rút hồ sơ" in citizen.get(f"/ho-so/{second}").text
+    done(act(receiver, second, "accept_withdrawal"), second, "accept_withdrawal")
+    assert client.get(f"/api/v1/dossiers/{second}", headers=bearer(citizen.tokens)).json()["status"] == "withdrawn"
