@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from api.cli import main as cli
+from tests.browser.conftest import TABLET
 from tests.browser.pages import SHOTS, check_axe, label, watch_errors
 from tests.browser.test_officer_journey import PASSWORD, officer
 from tests.helpers import new_phone
@@ -145,6 +146,11 @@ def test_a_walk_in_birth_registration_is_received_and_its_receipt_printed(
     expect(slot.get_by_role("button", name="Chuyển trang 2 lên")).to_be_enabled()
     check_axe(page, "the intake workspace")
     keep(page, "workspace")
+    page.set_viewport_size({"width": 600, "height": 900})  # a narrow screen: one column, documents below the form
+    main, side = page.locator(".intake-main").bounding_box(), page.locator(".intake-side").bounding_box()
+    assert main and side and side["y"] >= main["y"] + main["height"] - 1, (main, side)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 600
+    page.set_viewport_size(TABLET["viewport"])
 
     # the form: the applicant is filled from the person; the child and the commitment typed
     form = page.locator("#intake-form")
