@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -113,15 +113,9 @@ def security_headers(settings: Settings) -> Any:
     return before_send
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
-    # the composition root: the settings are read here once (or handed in) and handed to what needs them;
-    # the core's process-wide parts (audit key, outbox channels) are configured with them; auth gets its
-    # part as a value on app.state (api.web.state.auth_of), handed to its functions as cfg
-    settings = configure_core(settings or load_settings(os.environ))
-    for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
-        logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
-    database = db or Database(settings.database.url, audit_key=settings.audit.key)
-    storage = storage_for(settings.storage)  # the one storage of the process
+def _lifespan(database: Database, settings: Settings, *, owned: bool) -> Callable[[Litestar], Any]:
+    """Start-up and shut-down of an app on ``database``: the province's name, the long-lived objects out of
+    the collector's reach, the embedded worker (if switched on); ``owned``: the app disposes of the database."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -137,9 +131,37 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             async with embedded(database, settings.notifications):
                 yield
         finally:
-            if db is None:
+            if owned:
                 await database.dispose()
 
+    return lifespan
+
+
+def _compression() -> CompressionConfig:
+    return CompressionConfig(backend="brotli", brotli_quality=1, brotli_gzip_fallback=True, minimum_size=600,
+                             exclude=["^/static/", "^/sw.js", "^/manifest"])
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="motcua API",
+        version="1",
+        description="Public-service portal of a Vietnamese province. Catalogue data: Cổng Dịch vụ công "
+        "Quốc gia (dichvucong.gov.vn). Errors are problem details (RFC 9457).",
+        license=License(name="AGPL-3.0-or-later", identifier="AGPL-3.0-or-later"),
+        contact=Contact(name="motcua"),
+    )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
+    # the composition root: the settings are read here once (or handed in) and handed to what needs them;
+    # the core's process-wide parts (audit key, outbox channels) are configured with them; auth gets its
+    # part as a value on app.state (api.web.state.auth_of), handed to its functions as cfg
+    settings = configure_core(settings or load_settings(os.environ))
+    for problem in settings.payments.problems:  # production stopped in load_settings; dev leaves them out
+        logging.getLogger("motcua").warning("payments: %s; the gateway is left out", problem)
+    database = db or Database(settings.database.url, audit_key=settings.audit.key)
+    storage = storage_for(settings.storage)  # the one storage of the process
     app = Litestar(
         route_handlers=[*API_ROUTES, *PAGE_ROUTES],
         dependencies=PROVIDERS,
@@ -158,7 +180,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 "payments": PaymentContext.of(settings, storage),
             }
         ),
-        lifespan=[lifespan],
+        lifespan=[_lifespan(database, settings, owned=db is None)],
         exception_handlers={
             **error_handlers(render_error),
             SignInRequired: lambda request, _exc: account.login_redirect(request),
@@ -166,21 +188,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         },
         guards=[ids_in_range, passkey_session_only],  # ids a column can hold; staff only in passkey sessions
         before_send=[security_headers(settings)],
-        compression_config=CompressionConfig(
-            backend="brotli",
-            brotli_quality=1,
-            brotli_gzip_fallback=True,
-            minimum_size=600,
-            exclude=["^/static/", "^/sw.js", "^/manifest"],
-        ),
-        openapi_config=OpenAPIConfig(
-            title="motcua API",
-            version="1",
-            description="Public-service portal of a Vietnamese province. Catalogue data: Cổng Dịch vụ công "
-            "Quốc gia (dichvucong.gov.vn). Errors are problem details (RFC 9457).",
-            license=License(name="AGPL-3.0-or-later", identifier="AGPL-3.0-or-later"),
-            contact=Contact(name="motcua"),
-        ),
+        compression_config=_compression(),
+        openapi_config=_openapi(),
         request_max_body_size=1024 * 1024,
         debug=False,
     )
