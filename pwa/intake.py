@@ -323,27 +323,11 @@ def _refusal(exc: DomainError) -> dict[str, str]:
     return {exc.field: exc.detail} if exc.field else {}
 
 
-def _untouched_addresses_out(data: dict[str, Any]) -> dict[str, Any]:
-    """An address field left as the page showed it (only the preselected province, no ward, no street) is not an
-    address: an optional one stays empty instead of asking for a ward."""
-    def untouched(v: Any) -> bool:
-        return isinstance(v, dict) and set(v) <= {"province", "ward", "street"} and "province" in v \
-            and not str(v.get("ward") or "").strip() and not str(v.get("street") or "").strip()
-
-    out = {k: ("" if untouched(v) else v) for k, v in data.items()}
-    for k, v in out.items():
-        if isinstance(v, list):
-            out[k] = [{sk: ("" if untouched(sv) else sv) for sk, sv in row.items()} if isinstance(row, dict) else row
-                      for row in v]
-    return out
-
-
 async def _save(request: Request[Any, Any, Any], officer_id: int, dossier_id: int, form: dict[str, str]) -> None:
     """The form data (the citizen's form and validation) and the return method, as sent."""
     db = request.app.state.db
     await _held(request, officer_id, dossier_id)  # an empty form changes nothing, but only a holder gets this far
-    data = _untouched_addresses_out(form_to_data({k: v for k, v in form.items()
-                                                  if k not in ("return_method", "return_address")}))
+    data = form_to_data({k: v for k, v in form.items() if k not in ("return_method", "return_address")})
     add_row = form.get("_add")
     if add_row:  # "add a row" of a repeating group, without JavaScript
         data.setdefault(add_row, [])

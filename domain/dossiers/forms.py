@@ -213,6 +213,13 @@ def _scalar(f: dict[str, Any], value: Any) -> Any:  # noqa: C901  (one branch pe
     raise ValueError("Loại trường không hỗ trợ.")
 
 
+def _untouched_address(f: dict[str, Any], value: Any) -> bool:
+    """An optional address left as the page showed it (only the preselected province, no ward, no street) is
+    no address at all: it stays empty instead of asking for a ward."""
+    return f.get("type") == "address" and not f.get("required") and isinstance(value, dict) \
+        and not str(value.get("ward") or "").strip() and not str(value.get("street") or "").strip()
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {} or (
         isinstance(value, dict) and not any(v not in (None, "") and str(v).strip() for v in value.values()))
@@ -231,7 +238,7 @@ def validate(  # noqa: C901  (one branch per field kind: group, repeat, scalar)
     def one(  # noqa: C901  (one branch per field kind: group, repeat, scalar)
         f: dict[str, Any], value: Any, path: str, into: dict[str, Any]
     ) -> None:
-        if _empty(value):
+        if _empty(value) or _untouched_address(f, value):
             if complete and f.get("required"):
                 errors[path] = f"Chưa điền: {f['label']}."
             return

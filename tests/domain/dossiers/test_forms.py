@@ -370,3 +370,18 @@ def test_default_schema_skips_notes_and_copies_nothing_shared() -> None:
     assert [d["required"] for d in schema["documents"]] == [True, False]
     schema["fields"][0]["label"] = "changed"
     assert forms.APPLICANT_FIELDS[0]["label"] != "changed"
+
+
+def test_an_optional_address_left_with_only_the_preselected_province_is_no_address() -> None:
+    schema = {"fields": [{"name": "mother_residence", "type": "address", "label": "Nơi cư trú của mẹ"},
+                         {"name": "home", "type": "address", "label": "Nơi ở", "required": True}]}
+    untouched = {"province": "80", "ward": "", "street": " "}
+    with pytest.raises(forms.FormErrors) as refused:
+        forms.validate(schema, {"mother_residence": untouched, "home": untouched}, complete=True)
+    assert refused.value.errors == {"home": "Hãy chọn phường, xã."}  # the optional one asks for nothing
+    home = {"province": "80", "ward": "25459", "street": "12 đường 30 Tháng 4"}
+    assert "mother_residence" not in forms.validate(schema, {"mother_residence": untouched, "home": home},
+                                                    complete=True)
+    with pytest.raises(forms.FormErrors) as half:  # a ward or a street typed is an address: checked in full
+        forms.validate(schema, {"mother_residence": {"province": "80", "street": "Ấp 3"}, "home": home}, complete=True)
+    assert "mother_residence" in half.value.errors
