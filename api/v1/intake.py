@@ -20,7 +20,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.orm import Session
 
-from api.v1.dossiers import DossierOut, dossier_out
+from api.v1.dossiers import DocumentOut, DossierOut, document_out, dossier_out
 from api.web.providers import API_USER
 from api.web.state import settings_of, storage_of
 from auth.tokens import Principal
@@ -158,6 +158,14 @@ class IntakeController(Controller):
             return [digitisation_out(r) for r in counter.digitisation_records(session, me.user_id, dossier_id)]
 
         return await db.write(run)
+
+    @get("/intake/{dossier_id:int}/wallet", cache_control=NO_STORE)
+    async def wallet(self, request: Request[Any, Any, Any], db: Database, me: Principal,
+                     dossier_id: int) -> list[DocumentOut]:
+        """The applicant's wallet (an account's; a person record has none): documents to reuse with
+        `POST /api/v1/dossiers/{id}/documents/from-wallet` instead of scanning them again."""
+        return await db.read(lambda s: [document_out(doc) for doc in counter.applicant_wallet(
+            s, me.user_id, dossier_id)])
 
     @get("/intake/{dossier_id:int}/digitisation", cache_control=NO_STORE)
     async def digitisation(self, request: Request[Any, Any, Any], db: Database, me: Principal,

@@ -43,6 +43,7 @@ from domain.dossiers.filing import (
     next_code,
     save_data,
     schema_of,
+    visible_documents,
 )
 from domain.dossiers.lifecycle import fire
 from domain.dossiers.models import DigitisationRecord, Dossier, DossierDocument, Handoff, PostalItem, WalletDocument
@@ -274,6 +275,17 @@ def digitisation_records(session: Session, officer_id: int, dossier_id: int) -> 
     except NotFound:
         d = received_intake(session, officer_id, dossier_id)
     return digitisation.records(session, d.id)
+
+
+def applicant_wallet(session: Session, officer_id: int, dossier_id: int) -> list[WalletDocument]:
+    """What the applicant of an intake draft this officer holds may reuse (``…/documents/from-wallet``): an
+    account's wallet, newest first; a person record has none."""
+    d = intake_draft(session, officer_id, dossier_id)
+    owner = session.get(User, d.owner_id)
+    if owner is None or owner.kind != "citizen":
+        return []
+    return list(session.scalars(visible_documents(session, owner.id)
+                                .order_by(WalletDocument.created_at.desc(), WalletDocument.id.desc())))
 
 
 def pages_to_merge(session: Session, officer_id: int, dossier_id: int) -> dict[str, list[str]]:

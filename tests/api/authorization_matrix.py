@@ -163,6 +163,7 @@ MATRIX: tuple[Row, ...] = (
         params={"slot": "d1"}),
     row("GET /api/v1/officer/intake/{dossier_id:int}/receipt.pdf",         "401 403 403 403 403 403 404 404 403 403"),
     row("GET /api/v1/officer/intake/{dossier_id:int}/digitisation",        "401 403 403 403 403 403 404 404 403 403"),
+    row("GET /api/v1/officer/intake/{dossier_id:int}/wallet",              "401 403 403 403 403 403 404 404 403 403"),
     row("PUT /api/v1/officer/intake/{dossier_id:int}/documents/{slot:str}/validity",
                                                                            "401 403 403 403 403 403 404 404 403 403",
         body={"valid_until": None}, params={"slot": "d1"}),

@@ -296,6 +296,11 @@ def test_a_document_of_the_applicants_wallet_is_reused_from_the_wallet(client: A
     wallet = client.get("/api/v1/documents", headers=bearer(citizen)).json()
     officer = world["here"]
     draft = start(client, officer, world["code"], person_id=user_id_of(citizen)).json()
+    # the officer sees what the applicant's wallet holds; nobody else does; a person record has no wallet
+    listed = client.get(f"/api/v1/officer/intake/{draft['id']}/wallet", headers=h(officer))
+    assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
+    assert [d["id"] for d in listed.json()] == [d["id"] for d in wallet]
+    assert client.get(f"/api/v1/officer/intake/{draft['id']}/wallet", headers=h(world["other"])).status_code == 404
     r = client.post(f"/api/v1/dossiers/{draft['id']}/documents/from-wallet", headers=h(officer),
                     json={"slot": slot, "document_id": wallet[0]["id"]})
     assert r.status_code == 201, r.text
@@ -307,6 +312,7 @@ def test_a_document_of_the_applicants_wallet_is_reused_from_the_wallet(client: A
                                                                             wallet[0]["id"], 1)
     # somebody else's wallet is not the officer's to reuse
     other = start(client, officer, world["code"], applicant={"full_name": "Người Khác"}).json()
+    assert client.get(f"/api/v1/officer/intake/{other['id']}/wallet", headers=h(officer)).json() == []
     is_problem(client.post(f"/api/v1/dossiers/{other['id']}/documents/from-wallet", headers=h(officer),
                            json={"slot": slot, "document_id": wallet[0]["id"]}), 404)
 
