@@ -8,6 +8,7 @@ import domain.audit
 import domain.calendar.store
 import domain.catalog.models
 import domain.dossiers.models
+import domain.forms.models
 import domain.outbox.models
 import domain.payments.models
 import domain.stats.models  # noqa: F401 - the imports above and this one register their tables

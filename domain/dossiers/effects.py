@@ -4,11 +4,12 @@
 :data:`EFFECTS` in order, all in the caller's transaction:
 
 1. :func:`history` — the ``dossier_history`` row;
-2. :class:`TellFiler` / :class:`TellOfficer` — the outbox rows of the people the event concerns
+2. :func:`domain.forms.issue.issue` — the form the event issues, numbered (``Transition.form``);
+3. :class:`TellFiler` / :class:`TellOfficer` — the outbox rows of the people the event concerns
    (:data:`DOSSIER_EVENTS`, :data:`OFFICER_EVENTS`; written by :mod:`domain.outbox.enqueue`);
-3. :func:`audit` — the audit row (last of the writes: on PostgreSQL it takes the chain's lock, held
+4. :func:`audit` — the audit row (last of the writes: on PostgreSQL it takes the chain's lock, held
    until commit);
-4. :func:`count` — the roll-up counters (the transaction is counted, the dossier marked for recount).
+5. :func:`count` — the roll-up counters (the transaction is counted, the dossier marked for recount).
 
 What must wait until the use case has finished (it may still set the code or the due date after
 firing) runs at commit, through the session listeners :func:`install_listeners` puts on the
@@ -32,9 +33,10 @@ from domain import db
 from domain.audit import AuditEvent, record
 from domain.db import SessionSql, tx_state
 from domain.dossiers.models import Dossier
+from domain.forms import issue as forms
 from domain.outbox import enqueue as outbox
 from domain.stats import rollups
-from domain.workflow import TABLE
+from domain.workflow import FORM_OF_EVENT, TABLE
 
 HISTORY_INSERT = (  # a plain statement: it runs on every transition of every dossier
     "INSERT INTO dossier_history (dossier_id, at, actor_id, event, from_status, to_status, reason, form_revision_id, "
@@ -133,8 +135,9 @@ def count(f: Fired) -> None:
 
 
 def effects_of(event: str) -> tuple[Effect, ...]:
-    """Every event writes its history, tells whom it concerns, is audited and counted, in this order."""
-    tell: list[Effect] = []
+    """Every event writes its history, issues its form (if the table gives it one), tells whom it concerns,
+    is audited and counted, in this order."""
+    tell: list[Effect] = [forms.issue] if FORM_OF_EVENT.get(event) else []
     if event in DOSSIER_EVENTS:
         tell.append(TellFiler(DOSSIER_EVENTS[event]))
     if event in OFFICER_EVENTS:
@@ -154,11 +157,13 @@ def run(f: Fired) -> None:
 # --- at commit: the session listeners -----------------------------------------------------------------
 LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("before_flush", rollups.mark_changed),  # the roll-ups' safety net: a changed dossier is recounted
+    ("before_commit", forms.complete_at_commit),  # what each issued form says, before its outbox rows
     ("before_commit", outbox.complete_at_commit),  # the dossier's values into its outbox rows
     ("before_commit", rollups.flush_pending),  # recount what the transaction marked, add the counters
     ("after_commit", outbox.wake_after_commit),
     ("after_commit", db.keep_after_commit),  # what must not run inside the transaction (a receipt's file)
     ("after_rollback", outbox.forget_on_rollback),
+    ("after_rollback", forms.forget_on_rollback),
     ("after_transaction_create", rollups.remember_savepoint),
     ("after_soft_rollback", rollups.restore_savepoint),
     ("after_transaction_end", db.end_transaction),  # last: the transaction's TxState goes

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from domain.db import Database
 from domain.dossiers import effects
-from domain.workflow import TABLE
+from domain.forms import issue as forms
+from domain.workflow import FORM_OF_EVENT, TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ("api", "auth", "domain", "notifications", "pwa")
@@ -23,7 +24,9 @@ def test_every_event_of_the_table_has_its_effects_in_order() -> None:
         assert listed[0] is effects.history and listed[-2:] == (effects.audit, effects.count), event_name
     assert effects.EFFECTS["submit"] == (effects.history, effects.TellFiler("dossier.submitted"), effects.audit,
                                          effects.count)
-    assert effects.EFFECTS["assign"][1:2] == (effects.TellOfficer("officer.assigned"),)
+    # an event that issues a form (Transition.form) issues it right after its history row
+    assert effects.EFFECTS["assign"][1:3] == (forms.issue, effects.TellOfficer("officer.assigned"))
+    assert all((forms.issue in listed) == bool(FORM_OF_EVENT.get(name)) for name, listed in effects.EFFECTS.items())
     assert effects.EFFECTS["consult"] == (effects.history, effects.audit, effects.count)  # tells nobody
 
 

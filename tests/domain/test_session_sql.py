@@ -20,6 +20,7 @@ ALLOWED = {
     "domain.audit": "the hash-chained audit row, written in nearly every transaction",
     "domain.dossiers.filing": "submitting a dossier: the idempotency key, the dossier code",
     "domain.dossiers.effects": "the history row of every state change",
+    "domain.forms.issue": "the number of an issued form: one statement on its unit's counter, as the dossier code",
     "domain.outbox.enqueue": "the outbox rows, written in the event's transaction",
     "domain.stats.rollups": "the statistics facts and daily roll-ups kept by the workflow hooks",
 }
