@@ -22,6 +22,7 @@ from api.v1 import calendar as calendar_api
 from api.v1 import catalog as catalog_api
 from api.v1 import claim as claim_api
 from api.v1 import dossiers as dossier_api
+from api.v1 import forms as forms_api
 from api.v1 import intake as intake_api
 from api.v1 import notifications as notification_api
 from api.v1 import officer as officer_api
@@ -44,6 +45,7 @@ from domain.settings import Settings, configure_core, load_settings
 from notifications.worker import embedded
 from pwa import account, admin, dashboard, filing, passkey_routes, static_files, views
 from pwa import claim as claim_pages
+from pwa import forms as form_pages
 from pwa import intake as intake_pages
 from pwa import notifications as notification_pages
 from pwa import officer as officer_pages
@@ -63,13 +65,14 @@ async def healthz(db: Database) -> dict[str, str]:
 # The JSON API (api.v1) and the plumbing's own endpoints, in the order of the OpenAPI document
 API_ROUTES: list[Any] = [healthz, *catalog_api.ROUTES, *auth_api.ROUTES, *calendar_api.ROUTES, *dossier_api.ROUTES,
                          *claim_api.ROUTES,
-                         *officer_api.ROUTES, *intake_api.ROUTES, *passkey_api.ROUTES, *payment_api.ROUTES,
+                         *officer_api.ROUTES, *forms_api.ROUTES, *intake_api.ROUTES, *passkey_api.ROUTES,
+                         *payment_api.ROUTES,
                          *notification_api.ROUTES, *stats_api.ROUTES]
 # The pages (pwa)
 PAGE_ROUTES: list[Any] = [*views.ROUTES, *account.ROUTES, *admin.ROUTES, *filing.ROUTES, *claim_pages.ROUTES,
                           *static_files.ROUTES,
                           *passkey_routes.ROUTES, *payment_pages.ROUTES, *notification_pages.ROUTES,
-                          *officer_pages.ROUTES, *intake_pages.ROUTES, *dashboard.ROUTES]
+                          *officer_pages.ROUTES, *form_pages.ROUTES, *intake_pages.ROUTES, *dashboard.ROUTES]
 
 
 def _signed_in(scope: Any, session_cookies: tuple[bytes, ...]) -> bool:

@@ -47,7 +47,7 @@ CRITERIA_LABELS = {"timeliness": N_("Thời gian giải quyết so với giấy 
                    "ease": N_("Nộp hồ sơ, nhận kết quả thuận tiện")}
 SCALE_LABELS = {1: N_("Rất không hài lòng"), 2: N_("Không hài lòng"), 3: N_("Bình thường"), 4: N_("Hài lòng"),
                 5: N_("Rất hài lòng")}
-REPORT_LABELS = {"dossiers": N_("Danh sách hồ sơ"), "logbook": N_("Sổ theo dõi hồ sơ (mẫu 06)"),
+REPORT_LABELS = {"dossiers": N_("Danh sách hồ sơ"), "logbook": N_("Sổ theo dõi hồ sơ (mẫu 07)"),
                  "payments": N_("Thanh toán trực tuyến"), "late": N_("Hồ sơ trễ hạn và thư xin lỗi")}
 
 

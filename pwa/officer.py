@@ -542,7 +542,7 @@ async def generate_result(request: Request[Any, Any, Any], dossier_id: int) -> R
     return _done(request, dossier_id, "result")
 
 
-# --- logbook (form 06) -----------------------------------------------------------------------
+# --- logbook (form 07) -----------------------------------------------------------------------
 def _day(raw: str | None, field: str) -> date:
     try:
         return date.fromisoformat((raw or "").strip())
@@ -552,7 +552,7 @@ def _day(raw: str | None, field: str) -> date:
 
 @get("/can-bo/so-theo-doi.csv", include_in_schema=False)
 async def logbook(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The logbook (form 06) of one of the officer's units for a period, as CSV (UTF-8 with BOM)."""
+    """The logbook (form 07) of one of the officer's units for a period, as CSV (UTF-8 with BOM)."""
     me = page_user(request)
     qp = request.query_params
     unit = (qp.get("unit") or "")[:32]

@@ -25,6 +25,7 @@ from domain.dossiers import filing as service
 from domain.dossiers.models import Dossier, FormRevision, WalletDocument
 from domain.dossiers.paperwork import issued_forms
 from domain.errors import InvalidInput
+from domain.forms.access import issued as issued_rows
 from domain.postal import sent_by_post
 from domain.postal.returns import check_return, choose_return
 from domain.workflow import STATE_NAMES_VI, State, national_status
@@ -191,9 +192,12 @@ def holder_out(request: Request[Any, Any, Any], session: Session, d: Dossier) ->
     return msgspec.structs.replace(dossier_out(session, d), lookup_check=lookup_check(request, d.code))
 
 
-def form_url(d: Dossier, number: str, *, officer: bool) -> str | None:
-    """Where an issued form can be read: the receipt (01) page of the holder or the counter's PDF, the
-    officer's dossier page for the control sheet (06); the others are not rendered as documents yet."""
+def form_url(d: Dossier, number: str, *, officer: bool, form_id: int | None = None) -> str | None:
+    """Where an issued form can be read: its PDF (``api/v1/forms.py``) once it has its numbered row; for a
+    form issued before the rows were kept, the holder's receipt page or the counter's PDF (01) and the officer's
+    dossier page (06)."""
+    if form_id is not None:
+        return f"/api/v1/{'officer/' if officer else ''}dossiers/{d.id}/forms/{form_id}/form.pdf"
     if number == "01":
         if not officer:
             return f"/ho-so/{d.id}/bien-nhan"
@@ -204,8 +208,13 @@ def form_url(d: Dossier, number: str, *, officer: bool) -> str | None:
 
 
 def forms_out(session: Session, d: Dossier, *, officer: bool) -> list[IssuedFormOut]:
+    rows: dict[str, list[int]] = {}
+    for row in issued_rows(session, d.id):  # the numbered rows, in the order the history issued them
+        rows.setdefault(row.form, []).append(row.id)
     return [IssuedFormOut(number=f.number, name=f.name, issued_at=f.issued_at,
-                          url=form_url(d, f.number, officer=officer)) for f in issued_forms(session, d.id)]
+                          url=form_url(d, f.number, officer=officer,
+                                       form_id=rows[f.number].pop(0) if rows.get(f.number) else None))
+            for f in issued_forms(session, d.id)]
 
 
 def dossier_out(session: Session, d: Dossier, *, officer: bool = False) -> DossierOut:

@@ -52,8 +52,10 @@ def test_national_status_and_forms_in_both_apis(client: Any, setting: dict[str, 
     assert [f["number"] for f in officer["forms"]] == [f["number"] for f in holder["forms"]] == ["01", "06"]
     receipt, sheet = holder["forms"]
     assert receipt["name"] == "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" and receipt["issued_at"]
-    assert receipt["url"] == f"/ho-so/{d['id']}/bien-nhan" and sheet["url"] is None
-    assert officer["forms"][1]["url"] == f"/can-bo/ho-so/{d['id']}"
+    # each links to its PDF (api/v1/forms.py): the holder's, the back office's
+    assert receipt["url"].startswith(f"/api/v1/dossiers/{d['id']}/forms/") and receipt["url"].endswith("/form.pdf")
+    assert sheet["url"].startswith(f"/api/v1/dossiers/{d['id']}/forms/")
+    assert officer["forms"][1]["url"].startswith(f"/api/v1/officer/dossiers/{d['id']}/forms/")
     assert officer["forms"][1]["name"] == "Phiếu kiểm soát quá trình giải quyết hồ sơ"
 
 
@@ -85,7 +87,7 @@ def test_stop_needs_a_reason_then_resume(client: Any, setting: dict[str, Any]) -
                400, "lý do")
     d = act(client, s["receiver"], d, "stop", reason="Đang có tranh chấp, chờ kết luận của Tòa án.").json()
     assert d["status"] == "stopped" and d["national_status"] == 8
-    assert [f["number"] for f in d["forms"]] == ["01", "06", "05"] and d["forms"][2]["url"] is None
+    assert [f["number"] for f in d["forms"]] == ["01", "06", "05"] and d["forms"][2]["url"].endswith("/form.pdf")
     holder = client.get(f"/api/v1/dossiers/{d['id']}", headers=bearer(citizen)).json()
     assert holder["status_name"] == "Dừng giải quyết" and holder["national_status"] == 8
     # nothing else is done on a stopped dossier but resuming it (or a note)
