@@ -94,5 +94,5 @@ def forget_on_rollback(session: Session) -> None:
 
 
 def display_number(row: IssuedForm, unit_symbol: str = "") -> str:
-    """``12/TN`` or, with the unit's symbol, ``12/TN-STP``."""
-    return f"{row.seq}/{SYMBOLS[row.form]}" + (f"-{unit_symbol}" if unit_symbol else "")
+    """``12/TN`` (``01/TN`` below ten, as documents are numbered) or, with the unit's symbol, ``12/TN-STP``."""
+    return f"{row.seq:02d}/{SYMBOLS[row.form]}" + (f"-{unit_symbol}" if unit_symbol else "")

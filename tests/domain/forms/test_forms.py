@@ -103,7 +103,7 @@ def test_the_receipt_has_the_header_number_and_fields(db: Database, handled: tup
     d = db.read_sync(lambda s: s.get(Dossier, dossier_id))
     assert d is not None and d.code and d.due_at
     assert v.unit == "CÔNG AN PHƯỜNG TÂN NINH" and v.motto == MOTTO
-    assert v.number == f"Số: {row.seq}/TN-CA"
+    assert v.number == f"Số: {row.seq:02d}/TN-CA"
     local = row.issued_at.astimezone(UTC) + timedelta(hours=7)
     assert v.place_date == f"Tân Ninh, ngày {local:%d} tháng {local:%m} năm {local:%Y}"
     assert v.title == "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
