@@ -1,9 +1,11 @@
 """The receipt of a dossier received at the counter or from the post (form 01, giấy tiếp nhận hồ sơ và hẹn trả
-kết quả): what both skins print, for the receivers of the unit that received it (404 for anybody else)."""
+kết quả): what both skins print, for the receivers of the unit that received it (404 for anybody else). Its PDF is
+form 01 as issued (:mod:`domain.forms`: numbered, header, fonts embedded) once the dossier has it."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 
 import msgspec
@@ -14,6 +16,8 @@ from domain.calendar.engine import TZ
 from domain.catalog.models import Procedure, Unit
 from domain.dossiers.filing import dossier_documents, schema_of
 from domain.dossiers.models import DigitisationRecord
+from domain.forms.access import issued
+from domain.forms.render import FormView, pdf_of, view_of
 from domain.intake import counter
 from domain.results import render_result_pdf
 
@@ -42,6 +46,7 @@ class Receipt(msgspec.Struct):
     return_address: str | None
     fee_vnd: int | None
     documents: list[ReceivedDocument]
+    form: FormView | None = None  # form 01 as issued (its number, header and fields), when the dossier has it
 
     @property
     def lines(self) -> list[str]:
@@ -68,16 +73,21 @@ def receipt_of(session: Session, officer_id: int, dossier_id: int) -> Receipt:
     documents = [ReceivedDocument(slot=slot, name=name, pages=pages.get(slot, 0), not_kept=slot in not_kept)
                  for slot, name in names.items() if slot in pages or slot in not_kept]
     assert d.code is not None and d.received_at is not None
+    issued_01 = next((row for row in issued(session, d.id) if row.form == "01"), None)
     return Receipt(id=d.id, code=d.code, unit_name=unit.name if unit else d.receiving_unit_code,
                    procedure_code=d.procedure_code, procedure_name=proc.name if proc else d.procedure_code,
                    applicant=str(json.loads(d.data).get("applicant_name", "")), channel=d.channel,
                    received_at=d.received_at, due_date=d.due_at.astimezone(TZ).date() if d.due_at else None,
                    return_method=d.return_method, return_text=RETURNS[d.return_method],
-                   return_address=d.return_address, fee_vnd=d.fee_vnd, documents=documents)
+                   return_address=d.return_address, fee_vnd=d.fee_vnd, documents=documents,
+                   form=view_of(session, issued_01) if issued_01 is not None else None)
 
 
 def receipt_pdf(receipt: Receipt, lookup_url: str) -> bytes:
-    """Form 01 as PDF, with the QR code of the public lookup (CPU work: call it from a worker thread)."""
+    """Form 01 as PDF, with the QR code of the public lookup (CPU work: call it from a worker thread): the issued
+    form's text PDF, or, for a dossier received before forms were issued, the drawn receipt."""
+    if receipt.form is not None:
+        return pdf_of(replace(receipt.form, lookup_url=lookup_url))
     return render_result_pdf(unit_name=receipt.unit_name, title="Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
                              procedure_name=receipt.procedure_name, dossier_code=receipt.code,
                              applicant=receipt.applicant, issued_on=receipt.received_at, verify_url=lookup_url,

@@ -26,6 +26,7 @@ from domain.forms import access
 from domain.forms.issue import next_seq
 from domain.forms.models import IssuedForm
 from domain.forms.render import MOTTO, FormView, pdf_of, unit_symbol, view_of
+from domain.intake.receipt import receipt_of, receipt_pdf
 from domain.outbox.models import Notification
 from domain.workflow import Actor
 from tests import factories
@@ -222,3 +223,14 @@ def test_unit_symbols() -> None:
     assert unit_symbol("Sở Tư pháp tỉnh Tây Ninh") == "STP"
     assert unit_symbol("Trung tâm Phục vụ hành chính công tỉnh Tây Ninh") == "TTPVHCC"
     assert unit_symbol("Sở Nông nghiệp và Môi trường tỉnh Tây Ninh") == "SNNMT"
+
+
+def test_the_counter_receipt_is_form_01_with_its_number_and_fonts(db: Database, procedure: str, client: Any) -> None:
+    here = factories.receiver(db, client.get(f"/api/v1/procedures/{procedure}").json()["offer"]["unit_code"])
+    dossier_id = factories.received_intake(db, here, procedure)
+    receipt = db.read_sync(lambda s: receipt_of(s, here.id, dossier_id))
+    assert receipt.form is not None and receipt.form.form == "01" and "/TN-" in receipt.form.number
+    reader = PdfReader(io.BytesIO(receipt_pdf(receipt, "https://dichvucong.example.gov.vn/tra-cuu?ma=X")))
+    text = reader.pages[0].extract_text()
+    assert receipt.form.number in text and MOTTO[0] in text and "Võ Thị Bảy" in text and receipt.code in text
+    assert _embedded_fonts(reader) >= 2
