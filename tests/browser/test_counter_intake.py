@@ -1,7 +1,8 @@
 """Counter intake ("Tiếp nhận trực tiếp") in a real Chromium on a 1024×768 tablet: a receiving officer in a passkey
 session registers a walk-in birth registration for a person without an account, fills the person from a photo of
 the chip CCCD card's QR through the camera file chooser, scans two pages through the camera file chooser, receives
-the dossier and prints the receipt; the dossier is then in the deciding unit's queue.
+the dossier and prints the receipt; the dossier is then in the deciding unit's queue. Later the person claims it
+into an account on a 390×844 phone ("Nhận hồ sơ đã nộp tại quầy"), the one-time code read from the outbox.
 
 The QR photo is made with segno and the page photos with Pillow, here. The officer is made with the real CLI and
 enrols a passkey on the real pages (``tests.browser.test_officer_journey.officer``).
@@ -10,8 +11,10 @@ enrols a passkey on the real pages (``tests.browser.test_officer_journey.officer
 from __future__ import annotations
 
 import io
+import json
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,17 @@ import pytest
 import segno
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from api.cli import main as cli
+from domain.accounts.models import User
+from domain.db import Database
+from domain.outbox.models import Notification
 from tests.browser.conftest import TABLET
-from tests.browser.pages import SHOTS, check_axe, label, watch_errors
+from tests.browser.pages import PASSWORD as CITIZEN_PASSWORD  # the one pages.register gives the citizen
+from tests.browser.pages import SHOTS, check_axe, label, register, shot, watch_errors
 from tests.browser.test_officer_journey import PASSWORD, officer
-from tests.helpers import new_phone
+from tests.helpers import new_cccd, new_phone
 
 pytestmark = pytest.mark.browser
 
@@ -98,7 +106,8 @@ def big_enough(page: Any, selector: str) -> None:
 
 
 def test_a_walk_in_birth_registration_is_received_and_its_receipt_printed(
-        scene: dict[str, Any], new_context: Callable[..., Any]) -> None:  # scene first: before Chromium starts
+        scene: dict[str, Any], new_context: Callable[..., Any],
+        catalogue_db: str) -> None:  # scene first: before Chromium starts
     page, _authenticator = officer(new_context, scene["receiver"])
     errors = watch_errors(page)
 
@@ -204,6 +213,60 @@ def test_a_walk_in_birth_registration_is_received_and_its_receipt_printed(
     expect(row).to_contain_text("Đã tiếp nhận")
     assert not errors, errors
 
-    # --- later (another helper's step): the person claims this dossier into an account on a 390×844 phone,
-    # with the code, the CCCD and a one-time code sent to the phone recorded at the counter.
-    scene["received"] = {"code": code, "cccd": scene["cccd"], "phone": scene["phone"], "dossier_id": dossier_id}
+    # 5. later: the person claims this dossier into an account on a 390×844 phone, with the
+    # code, the CCCD and a one-time code sent to the phone recorded at the counter
+    claim_on_a_phone(new_context, catalogue_db, code=code, cccd=scene["cccd"], phone=scene["phone"],
+                     dossier_id=dossier_id)
+
+
+def claim_code(database_url: str, username: str) -> str:
+    """The one-time code the outbox holds for the account's claim (the SMS to the dossier's phone); read on a
+    thread of its own: Playwright keeps an event loop running in this one."""
+    def run(s: Any) -> str:
+        user_id = s.scalar(select(User.id).where(User.username == "+84" + username[1:]))
+        n = s.scalars(select(Notification).where(Notification.user_id == user_id, Notification.event == "code.claim")
+                      .order_by(Notification.id.desc())).first()
+        return str(json.loads(n.context)["code"])
+
+    out: list[str] = []
+    thread = threading.Thread(target=lambda: out.append(Database(database_url).run(run)))
+    thread.start()
+    thread.join(30)
+    assert out, "no claim code in the outbox"
+    return out[0]
+
+
+def claim_on_a_phone(new_context: Callable[..., Any], database_url: str, *, code: str, cccd: str, phone: str,
+                     dossier_id: int) -> None:
+    """"Nhận hồ sơ đã nộp tại quầy": signing in first brings the person back to the form; a wrong CCCD is the one
+    refusal; the right one sends a code to the dossier's phone (shown masked); the code opens the dossier."""
+    username = new_phone()
+    register(new_context().new_page(), "Đinh Thị Quầy", username)  # the account, made some other day
+    page = new_context().new_page()  # plain forms (tests/pwa/test_claim_pages.py posts them without any script)
+    page.goto(f"/ho-so/nhan?ma={code}")
+    expect(page).to_have_url(re.compile(r"/dang-nhap\?next="))
+    label(page, "Số điện thoại hoặc email").fill(username)
+    label(page, "Mật khẩu").fill(CITIZEN_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/ho-so/nhan\?ma="))  # back on the form, the code filled in
+    expect(label(page, "Mã hồ sơ")).to_have_value(code)
+    check_axe(page, "the claim form")
+    shot(page, "claim-1-form")
+    label(page, "Số CCCD của người nộp").fill(new_cccd())  # someone else's number first
+    page.get_by_role("button", name="Gửi mã xác nhận").click()
+    expect(page.get_by_role("alert")).to_contain_text("mã hồ sơ hoặc số CCCD không khớp")
+    check_axe(page, "the claim form with its refusal")
+    label(page, "Số CCCD của người nộp").fill(cccd)
+    page.get_by_role("button", name="Gửi mã xác nhận").click()
+    expect(page.get_by_text(f"{phone[:2]}******{phone[-2:]}", exact=False)).to_be_visible()
+    assert phone not in page.content()
+    check_axe(page, "the one-time code form")
+    shot(page, "claim-2-code")
+    label(page, "Mã xác nhận").fill(claim_code(database_url, username))
+    page.get_by_role("button", name="Nhận hồ sơ về tài khoản").click()
+    expect(page).to_have_url(re.compile(rf"/ho-so/{dossier_id}$"))
+    expect(page.get_by_text(code).first).to_be_visible()
+    check_axe(page, "the claimed dossier's page")
+    shot(page, "claim-3-dossier")
+    page.goto("/ho-so")
+    expect(page.locator(f'a[href="/ho-so/{dossier_id}"]')).to_be_visible()
