@@ -417,8 +417,10 @@ def withdraw(session: Session, user_id: int, dossier_id: int, reason: str, *, ex
     if not reason.strip():
         raise InvalidInput("Hãy nêu lý do rút hồ sơ (reason).", field="reason")
     event = withdrawal_event(dossier) or "withdraw"  # (the table refuses it from any other state)
+    # the officer handling it is told of a request (effects.OFFICER_EVENTS)
+    asked = {"to_user": dossier.assignee_id} if event == "request_withdrawal" and dossier.assignee_id else {}
     fire(session, dossier, event, actor_id=user_id, actors={Actor.APPLICANT}, reason=reason,
-         expected_version=expected_version, amr=amr)
+         expected_version=expected_version, amr=amr, detail=asked)
     if event == "withdraw":
         dossier.finished_at = _now()
     return dossier

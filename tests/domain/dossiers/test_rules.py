@@ -16,6 +16,7 @@ from domain.calendar.engine import TZ
 from domain.dossiers import filing
 from domain.dossiers.models import Dossier, DossierHistory, DossierPause
 from domain.errors import Conflict, InvalidInput
+from domain.outbox.models import Notification
 from domain.payments import operations
 from domain.payments.gateways.base import Notice
 from domain.payments.models import Payment
@@ -173,6 +174,11 @@ def test_stopped_refused_and_withdrawn_histories(w: World) -> None:
         filing.withdraw(s, w.citizen, withdrawn.id, "Không còn nhu cầu.", amr="pwd")
         assert (withdrawn.status, national_status(withdrawn.status), withdrawn.finished_at) == (
             "withdrawal_requested", 7, None)
+        # the officer handling it is told; the applicant gets the confirmation
+        told = {(user, event) for user, event in s.execute(
+            select(Notification.user_id, Notification.event).where(Notification.dossier_id == withdrawn.id))}
+        assert (w.officer, "officer.withdrawal_requested") in told
+        assert (w.citizen, "dossier.withdrawal_requested") in told
         act(s, w, withdrawn, "accept_withdrawal", t(2, 9))
         assert (withdrawn.status, national_status(withdrawn.status)) == ("withdrawn", 7)
         assert same_moment(withdrawn.finished_at, t(2, 9))
