@@ -132,17 +132,27 @@ def result_issued(db: Database, owner: Person | int, *, return_method: str = "po
         d.return_method, d.return_address, d.postal_fee_vnd = return_method, return_address, postal_fee_vnd
         now = datetime.now(UTC)
         d.received_at = now
-        for event, actor in (("receive", Actor.RECEIVER), ("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR),
-                             ("approve", Actor.APPROVER), ("issue_result", Actor.PROCESSOR)):
-            fire(s, d, event, actor_id=None, actors={actor})
-        digest = "0" * 64
-        s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"00/{digest}",
-                            sha256=digest, content_type="application/pdf", size=1, title="Kết quả",
-                            prepared_by=d.owner_id, prepared_at=now, issued_at=now))
-        d.finished_at = now
+        fire(s, d, "receive", actor_id=None, actors={Actor.RECEIVER})
+        decide_and_issue(s, d, digest="0" * 64, now=now)
 
     db.run(run)
     return dossier_id
+
+
+def decide_and_issue(s: Session, d: Dossier, *, actor_id: int | None = None, prepared_by: int | None = None,
+                     title: str = "Kết quả", digest: str | None = None, now: datetime | None = None) -> None:
+    """The deciding unit's work on a received dossier, through the workflow's events: assigned, processed,
+    approved, its result (a one-byte PDF, ``title``, prepared by ``prepared_by``, by default the owner) prepared
+    and issued, the dossier finished. ``actor_id`` is who fires the events (None: the system)."""
+    for event, actor in (("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR), ("approve", Actor.APPROVER),
+                         ("issue_result", Actor.PROCESSOR)):
+        fire(s, d, event, actor_id=actor_id, actors={actor})
+    now, digest = now or datetime.now(UTC), digest or secrets.token_hex(32)
+    s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"{digest[:2]}/{digest}",
+                        sha256=digest, content_type="application/pdf", size=1, title=title,
+                        prepared_by=d.owner_id if prepared_by is None else prepared_by, prepared_at=now,
+                        issued_at=now))
+    d.finished_at = now
 
 
 def paid_payment(db: Database, owner: Person | int, dossier_id: int | None = None, gateway: str = "sandbox") -> int:

@@ -7,17 +7,13 @@ commune's code, decided by the department, handed back at the commune."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.db import Database
-from domain.dossiers.lifecycle import fire
-from domain.dossiers.models import DigitisationRecord, Dossier, DossierResult, Handoff
-from domain.workflow import Actor
+from domain.dossiers.models import DigitisationRecord, Dossier, Handoff
 from tests import factories
 from tests.helpers import ADDRESS, is_problem, jpeg
 
@@ -126,14 +122,8 @@ def test_through_the_intake_api_received_at_the_commune_decided_by_the_departmen
     def decide(s: Session) -> None:  # the department processes, approves and issues the result
         d = s.get(Dossier, dossier_id)
         assert d is not None
-        for event, actor in (("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR), ("approve", Actor.APPROVER),
-                             ("issue_result", Actor.PROCESSOR)):
-            fire(s, d, event, actor_id=department.id, actors={actor})
-        now, digest = datetime.now(UTC), secrets.token_hex(32)
-        s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"{digest[:2]}/{digest}",
-                            sha256=digest, content_type="application/pdf", size=1, title="Phiếu lý lịch tư pháp",
-                            prepared_by=department.id, prepared_at=now, issued_at=now))
-        d.finished_at = now
+        factories.decide_and_issue(s, d, actor_id=department.id, prepared_by=department.id,
+                                   title="Phiếu lý lịch tư pháp")
 
     db.run(decide)
     version = client.get(f"/api/v1/officer/dossiers/{dossier_id}", headers=commune.headers).json()["version"]

@@ -4,7 +4,6 @@ never used twice, whatever its case and whichever direction: refused in Vietname
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.db import Database
-from domain.dossiers.lifecycle import fire
-from domain.dossiers.models import Dossier, DossierResult, PostalItem
-from domain.workflow import Actor
+from domain.dossiers.models import Dossier, PostalItem
 from tests import factories
 from tests.factories import Person
 from tests.helpers import ADDRESS, is_problem, jpeg, new_phone
@@ -49,14 +46,7 @@ def issue_result(db: Database, dossier_id: int) -> None:
     def run(s: Session) -> None:
         d = s.get(Dossier, dossier_id)
         assert d is not None
-        for event, actor in (("assign", Actor.RECEIVER), ("propose", Actor.PROCESSOR), ("approve", Actor.APPROVER),
-                             ("issue_result", Actor.PROCESSOR)):
-            fire(s, d, event, actor_id=None, actors={actor})
-        now, digest = datetime.now(UTC), secrets.token_hex(32)
-        s.add(DossierResult(public_id=secrets.token_urlsafe(12), dossier_id=d.id, storage_key=f"{digest[:2]}/{digest}",
-                            sha256=digest, content_type="application/pdf", size=1, title="Kết quả",
-                            prepared_by=d.owner_id, prepared_at=now, issued_at=now))
-        d.finished_at = now
+        factories.decide_and_issue(s, d)
 
     db.run(run)
 
