@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put, route
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.orm import Session
 
 from api.web.payments import handle_message, reconciliation_csv, refund_payment
 from api.web.providers import API_USER
@@ -22,7 +24,9 @@ from domain.dossiers.filing import get_dossier
 from domain.errors import NotFound
 from domain.payments import fees, gateways, receipts
 from domain.payments import operations as service
+from domain.payments.context import PaymentContext
 from domain.payments.machine import LIVE
+from domain.payments.models import Payment
 from domain.settings import GATEWAYS
 
 log = logging.getLogger("motcua")
@@ -92,6 +96,12 @@ def _overdue(view: dict[str, Any]) -> bool:
     return view["status"] in LIVE and view["expires_at"] <= datetime.now(UTC)
 
 
+def _viewed(step: Callable[[Session, int, int], Payment], user_id: int, payment_id: int,
+            ctx: PaymentContext) -> Callable[[Session], dict[str, Any]]:
+    """A unit of work: ``step`` on the caller's payment (found for them or 404), answered as the payment's view."""
+    return lambda session: service.payment_view(session, step(session, user_id, payment_id), ctx)
+
+
 class DossierPaymentController(Controller):
     path = "/api/v1/dossiers/{dossier_id:int}"
     tags = ["payments"]
@@ -136,9 +146,9 @@ class PaymentController(Controller):
     ) -> dict[str, Any]:
         """A payment: status (created, started, submitted, success, failed, cancelled, expired, error)."""
         ctx = payments_of(request)
-        view = await db.read(lambda s: service.payment_view(s, service.get_payment(s, me.user_id, payment_id), ctx))
+        view = await db.read(_viewed(service.get_payment, me.user_id, payment_id, ctx))
         if _overdue(view):
-            view = await db.write(lambda s: service.payment_view(s, service.refresh(s, me.user_id, payment_id), ctx))
+            view = await db.write(_viewed(service.refresh, me.user_id, payment_id, ctx))
         return view
 
     @post("/{payment_id:int}/cancel", status_code=HTTP_200_OK)
@@ -146,18 +156,14 @@ class PaymentController(Controller):
         self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
     ) -> dict[str, Any]:
         """Give up a payment not yet submitted to the gateway."""
-        ctx = payments_of(request)
-        return await db.write(
-            lambda s: service.payment_view(s, service.cancel(s, me.user_id, payment_id), ctx))
+        return await db.write(_viewed(service.cancel, me.user_id, payment_id, payments_of(request)))
 
     @post("/{payment_id:int}/transferred", status_code=HTTP_200_OK)
     async def transferred(
         self, request: Request[Any, Any, Any], db: Database, me: Principal, payment_id: int
     ) -> dict[str, Any]:
         """VietQR: the payer has made the transfer; the payment waits for the bank (submitted)."""
-        ctx = payments_of(request)
-        return await db.write(
-            lambda s: service.payment_view(s, service.mark_transferred(s, me.user_id, payment_id), ctx))
+        return await db.write(_viewed(service.mark_transferred, me.user_id, payment_id, payments_of(request)))
 
     @get("/{payment_id:int}/receipt")
     async def receipt(
