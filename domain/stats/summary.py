@@ -439,6 +439,95 @@ def _procedures(session: Session, q: SummaryQuery) -> Procedures:
                       share_full_online=share(full, offered), share_online=share(full + partial, offered))
 
 
+def _received_of(total: Totals) -> Received:
+    online = total.get("filed_online", 0)
+    return Received(total=_received(total), online=online, in_person=total.get("filed_in_person", 0),
+                    postal=total.get("filed_postal", 0), share_online=share(online, _received(total)))
+
+
+def _previous_year(session: Session, q: SummaryQuery, daily_only: bool, unit: str,
+                   fld: str) -> tuple[date, date, Totals]:
+    """The same period a year earlier and what was filed in it (nothing before :data:`EARLIEST`)."""
+    prev_start, prev_end = _shift_year(q.start, -1), _shift_year(q.end, -1)
+    if prev_start < EARLIEST:
+        return prev_start, prev_end, {}
+    filed = ("filed_online", "filed_in_person", "filed_postal")
+    return prev_start, prev_end, _sums(session, _source(prev_start, prev_end, daily_only, filed, unit, fld),
+                                       filed).get(None, {})
+
+
+def _growth_of(received: Received, prev_start: date, prev_end: date, previous: Totals) -> Growth:
+    return Growth(previous_from=prev_start, previous_to=prev_end, previous_total=_received(previous),
+                  previous_online=previous.get("filed_online", 0),
+                  total_change_percent=change(received.total, _received(previous)),
+                  online_change_percent=change(received.online, previous.get("filed_online", 0)))
+
+
+def _results_of(total: Totals) -> Results:
+    early, on_time, late = total.get("early", 0), total.get("on_time", 0), total.get("late", 0)
+    return Results(settled=total.get("settled", 0), early=early, on_time=on_time, late=late,
+                   unclassified=total.get("settled", 0) - early - on_time - late,
+                   share_on_time=share(early + on_time, early + on_time + late),
+                   rescheduled=total.get("rescheduled", 0), late_with_apology=total.get("late_apology", 0),
+                   refused_at_intake=total.get("refused", 0), withdrawn=total.get("withdrawn", 0),
+                   supplement_requested=total.get("supplement", 0))
+
+
+def _processing_of(total: Totals, histogram: dict[int, int]) -> ProcessingTime:
+    count = total.get("proc_count", 0)
+    return ProcessingTime(count=count, median_days=percentile(histogram, 0.5), p90_days=percentile(histogram, 0.9),
+                          mean_days=round(total.get("proc_centidays", 0) / count / 100, 2) if count else None)
+
+
+def _satisfaction_of(total: Totals) -> Satisfaction:
+    ratings = total.get("ratings", 0)
+    criteria = {c: (round(total.get(f"r_{c}", 0) / ratings, 2) if ratings else None) for c in CRITERIA}
+    points = sum(total.get(f"r_{c}", 0) for c in CRITERIA)
+    return Satisfaction(ratings=ratings, score=round(points / (ratings * len(CRITERIA)), 2) if ratings else None,
+                        satisfied_share=share(total.get("rating_satisfied", 0), ratings), criteria=criteria)
+
+
+def _payments_of(total: Totals) -> Payments:
+    return Payments(fee_due=total.get("fee_due", 0), paid_online=total.get("paid_online", 0),
+                    share=share(total.get("paid_online", 0), total.get("fee_due", 0)))
+
+
+def _authentication_of(total: Totals) -> Authentication:
+    return Authentication(transactions=total.get("tx", 0), authenticated=total.get("tx_auth", 0),
+                          share=share(total.get("tx_auth", 0), total.get("tx", 0)))
+
+
+def _ranked(rows: list[Breakdown]) -> list[Breakdown]:
+    """Most received first, then most settled, then by code."""
+    return sorted(rows, key=lambda b: (-b.received, -b.settled, b.code))
+
+
+def _by_unit(session: Session, units: dict[Any, Totals]) -> list[Breakdown]:
+    names = dict(session.execute(select(Unit.code, Unit.name)).all())
+    return _ranked([_breakdown(code, names.get(code, code), t) for code, t in units.items()])
+
+
+def _by_field(session: Session, fields: dict[Any, Totals]) -> list[Breakdown]:
+    names = dict(session.execute(select(Field.slug, Field.name).where(Field.slug.in_(list(fields) or [""])))
+                 .all()) if fields else {}
+    return _ranked([_breakdown(slug, names.get(slug, slug or "—"), t) for slug, t in fields.items()])
+
+
+def _series(session: Session, src: Any, q: SummaryQuery, granularity: str) -> list[SeriesPoint]:
+    """The period bucket by bucket (day, month or quarter), empty buckets included."""
+    by_bucket: dict[str, Totals] = defaultdict(dict)
+    for day, values in _sums(session, src, BREAKDOWN, "d").items():
+        _add(by_bucket[_bucket_label(_as_date(day), granularity)], values)
+    series = []
+    for label, lo, hi in _buckets(q.start, q.end, granularity):
+        t = by_bucket.get(label, {})
+        series.append(SeriesPoint(label=label, start=lo, end=hi, online=t.get("filed_online", 0),
+                                  in_person=t.get("filed_in_person", 0), postal=t.get("filed_postal", 0),
+                                  settled=t.get("settled", 0), early=t.get("early", 0), on_time=t.get("on_time", 0),
+                                  late=t.get("late", 0)))
+    return series
+
+
 def summary(session: Session, q: SummaryQuery) -> Summary:
     """Every figure of the dashboard for one period (see :data:`DEFINITIONS`)."""
     q = q.validate()
@@ -448,87 +537,23 @@ def summary(session: Session, q: SummaryQuery) -> Summary:
     unit, fld = q.unit or ALL, q.field or ALL  # the aggregate rows that answer this question
     src = _source(q.start, q.end, daily_only, MEASURES, unit, fld)
     total = _sums(session, src, MEASURES).get(None, {})
-    by_bucket: dict[str, Totals] = defaultdict(dict)
-    for day, values in _sums(session, src, BREAKDOWN, "d").items():
-        _add(by_bucket[_bucket_label(_as_date(day), granularity)], values)
     units = _sums(session, _source(q.start, q.end, daily_only, BREAKDOWN, q.unit, fld), BREAKDOWN, "u")
     fields = _sums(session, _source(q.start, q.end, daily_only, BREAKDOWN, unit, q.field), BREAKDOWN, "f")
-    prev_start, prev_end = _shift_year(q.start, -1), _shift_year(q.end, -1)
-    previous: Totals = {}
-    if prev_start >= EARLIEST:
-        filed = ("filed_online", "filed_in_person", "filed_postal")
-        previous = _sums(session, _source(prev_start, prev_end, daily_only, filed, unit, fld), filed).get(None, {})
-    histogram = _histogram(session, q, q.start, q.end)
-
-    received = Received(total=_received(total), online=total.get("filed_online", 0),
-                        in_person=total.get("filed_in_person", 0), postal=total.get("filed_postal", 0),
-                        share_online=share(total.get("filed_online", 0), _received(total)))
-    growth = Growth(previous_from=prev_start, previous_to=prev_end, previous_total=_received(previous),
-                    previous_online=previous.get("filed_online", 0),
-                    total_change_percent=change(received.total, _received(previous)),
-                    online_change_percent=change(received.online, previous.get("filed_online", 0)))
-    early, on_time, late = total.get("early", 0), total.get("on_time", 0), total.get("late", 0)
-    results = Results(settled=total.get("settled", 0), early=early, on_time=on_time, late=late,
-                      unclassified=total.get("settled", 0) - early - on_time - late,
-                      share_on_time=share(early + on_time, early + on_time + late),
-                      rescheduled=total.get("rescheduled", 0), late_with_apology=total.get("late_apology", 0),
-                      refused_at_intake=total.get("refused", 0), withdrawn=total.get("withdrawn", 0),
-                      supplement_requested=total.get("supplement", 0))
-    count = total.get("proc_count", 0)
-    processing = ProcessingTime(count=count, median_days=percentile(histogram, 0.5),
-                                p90_days=percentile(histogram, 0.9),
-                                mean_days=round(total.get("proc_centidays", 0) / count / 100, 2) if count else None)
-    ratings = total.get("ratings", 0)
-    criteria = {c: (round(total.get(f"r_{c}", 0) / ratings, 2) if ratings else None) for c in CRITERIA}
-    points = sum(total.get(f"r_{c}", 0) for c in CRITERIA)
-    satisfaction = Satisfaction(ratings=ratings,
-                                score=round(points / (ratings * len(CRITERIA)), 2) if ratings else None,
-                                satisfied_share=share(total.get("rating_satisfied", 0), ratings), criteria=criteria)
-
-    unit_names = dict(session.execute(select(Unit.code, Unit.name)).all())
-    field_names = dict(session.execute(select(Field.slug, Field.name).where(Field.slug.in_(list(fields) or [""])))
-                       .all()) if fields else {}
-    by_unit = sorted((_breakdown(code, unit_names.get(code, code), t) for code, t in units.items()),
-                     key=lambda b: (-b.received, -b.settled, b.code))
-    by_field = sorted((_breakdown(slug, field_names.get(slug, slug or "—"), t) for slug, t in fields.items()),
-                      key=lambda b: (-b.received, -b.settled, b.code))
-    series = []
-    for label, lo, hi in _buckets(q.start, q.end, granularity):
-        t = by_bucket.get(label, {})
-        series.append(SeriesPoint(label=label, start=lo, end=hi, online=t.get("filed_online", 0),
-                                  in_person=t.get("filed_in_person", 0), postal=t.get("filed_postal", 0),
-                                  settled=t.get("settled", 0), early=t.get("early", 0), on_time=t.get("on_time", 0),
-                                  late=t.get("late", 0)))
+    received = _received_of(total)
     return Summary(
-        period=Period(
-            first_day=q.start,
-            last_day=q.end,
-            days=(q.end - q.start).days + 1,
-            unit=q.unit,
-            unit_name=unit_name,
-            field=q.field,
-            field_name=field_name,
-            granularity=granularity,
-        ),
+        period=Period(first_day=q.start, last_day=q.end, days=(q.end - q.start).days + 1, unit=q.unit,
+                      unit_name=unit_name, field=q.field, field_name=field_name, granularity=granularity),
         procedures=_procedures(session, q),
         received=received,
-        growth=growth,
-        results=results,
-        processing_time=processing,
-        payments=Payments(
-            fee_due=total.get("fee_due", 0),
-            paid_online=total.get("paid_online", 0),
-            share=share(total.get("paid_online", 0), total.get("fee_due", 0)),
-        ),
-        authentication=Authentication(
-            transactions=total.get("tx", 0),
-            authenticated=total.get("tx_auth", 0),
-            share=share(total.get("tx_auth", 0), total.get("tx", 0)),
-        ),
-        satisfaction=satisfaction,
-        by_unit=by_unit,
-        by_field=by_field,
-        series=series,
+        growth=_growth_of(received, *_previous_year(session, q, daily_only, unit, fld)),
+        results=_results_of(total),
+        processing_time=_processing_of(total, _histogram(session, q, q.start, q.end)),
+        payments=_payments_of(total),
+        authentication=_authentication_of(total),
+        satisfaction=_satisfaction_of(total),
+        by_unit=_by_unit(session, units),
+        by_field=_by_field(session, fields),
+        series=_series(session, src, q, granularity),
     )
 
 
