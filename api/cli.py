@@ -361,15 +361,11 @@ def cmd_vapid_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="motcua", description="Một cửa: online public services of a province")
-    sub = p.add_subparsers(dest="command", required=True)
+Command = Callable[[argparse.Namespace], int]
+AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_, description=help_)
-        sp.set_defaults(fn=fn)
-        return sp
 
+def _catalogue_commands(add: AddCommand) -> None:
     add("migrate", cmd_migrate, "apply database migrations (Alembic)")
     sp = add("import-procedures", cmd_import, "import national-portal procedure records (files or folders)")
     sp.add_argument("paths", nargs="+", help="JSON files or folders, read recursively")
@@ -380,6 +376,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--bundle", help="a .jsonl.gz written by build-catalogue")
     sp = add("load-offer", cmd_load_offer, "apply the province's offer config (units, offered procedures)")
     sp.add_argument("--config", help="TOML file (default: MOTCUA_PROVINCE_CONFIG or config/province.toml)")
+
+
+def _people_and_unit_commands(add: AddCommand) -> None:
     sp = add("create-user", cmd_create_user, "create a user (or grant roles to an existing one)")
     sp.add_argument("--role", required=True, choices=list(ROLE_KINDS))
     sp.add_argument("--username", required=True, help="mobile number or e-mail")
@@ -394,6 +393,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--code", required=True, help="national identifier, e.g. 000.00.12.H56")
     sp.add_argument("--name", required=True)
     sp.add_argument("--level", required=True, choices=["province", "commune"])
+
+
+def _operations_commands(add: AddCommand) -> None:
     sp = add("verify-decision", cmd_verify_decision, "re-verify a dossier's signed decisions (passkey assertions)")
     sp.add_argument("dossier_id", type=int)
     sp = add("expire-drafts", cmd_expire_drafts, "warn about, then delete, drafts unused for --days")
@@ -405,6 +407,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--fee", type=int, default=22_000, help="the fee it quotes, in VND")
     add("postal-sync", cmd_postal_sync, "ask the postal operator about results sent by post; confirm deliveries")
     add("verify-audit", cmd_verify_audit, "check the audit log's hash chain; report the first broken link")
+
+
+def _setup_and_demo_commands(add: AddCommand) -> None:
     add("demo-users", cmd_demo_users, "create the demo accounts (not in production)")
     add("setup", cmd_setup, "migrate, load the catalogue and the offer (idempotent)")
     sp = add("demo-data", cmd_demo_data, "fill the database with plausible dossier history (not in production)")
@@ -415,6 +420,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-verify", dest="no_verify", action="store_true",
                     help="skip comparing the roll-ups with a full recount at the end")
     add("stats-rebuild", cmd_stats_rebuild, "recount the statistics roll-ups from the dossier tables")
+
+
+def _service_commands(add: AddCommand) -> None:
     sp = add("worker", cmd_worker, "run the notification worker (outbox → Web Push, e-mail, SMS)")
     sp.add_argument("--once", action="store_true", help="send what is due now, then exit")
     sp.add_argument("--timeout", type=float, default=300.0, help="with --once: stop after this many seconds")
@@ -429,6 +437,21 @@ def parser() -> argparse.ArgumentParser:
                     help="web processes (default $WEB_CONCURRENCY or 1; on SQLite one of them runs the embedded "
                          "notification worker)")
     sp.add_argument("--quiet", action="store_true")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `motcua` command line: one subcommand a task, listed in this order in `motcua --help`."""
+    p = argparse.ArgumentParser(prog="motcua", description="Một cửa: online public services of a province")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    for commands in (_catalogue_commands, _people_and_unit_commands, _operations_commands, _setup_and_demo_commands,
+                     _service_commands):
+        commands(add)
     return p
 
 
