@@ -170,40 +170,81 @@ def _has_online(data: dict[str, Any]) -> bool:
     return any(c.get("channel") == "online" for c in data.get("channels") or [])
 
 
-def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
-    """Replace units and offerings with what the config says (one transaction, all or nothing)."""
+def _unchanged(session: Session, cfg: OfferConfig) -> OfferSummary | None:
+    """The last load's figures when it applied this very config (same digest) and offerings exist; else None."""
     last = session.scalar(select(OfferVersion).order_by(OfferVersion.id.desc()).limit(1))
     summary_of_last = json.loads(last.summary) if last else {}
-    if last and summary_of_last.get("digest") == cfg.digest and session.scalar(select(Offering).limit(1)):
-        return OfferSummary(
-            version=cfg.version, province=cfg.province.name, unchanged=True,
-            units=summary_of_last.get("units", 0), offered=summary_of_last.get("offered", 0),
-            full=summary_of_last.get("full", 0), partial=summary_of_last.get("partial", 0),
-            in_person=summary_of_last.get("in_person", 0),
-        )
-    offer = cfg.offer
-    levels = set(offer.get("levels", ["province", "commune"]))
-    excluded = {fold(f) for f in offer.get("exclude_fields", [])}
-    routes = {fold(f): r["unit"] for r in offer.get("route", []) for f in r.get("fields", [])}
-    overrides = {str(p["code"]): p for p in offer.get("procedure", [])}
-    default_mode = offer.get("mode", "auto")
+    if not (last and summary_of_last.get("digest") == cfg.digest and session.scalar(select(Offering).limit(1))):
+        return None
+    return OfferSummary(
+        version=cfg.version, province=cfg.province.name, unchanged=True,
+        units=summary_of_last.get("units", 0), offered=summary_of_last.get("offered", 0),
+        full=summary_of_last.get("full", 0), partial=summary_of_last.get("partial", 0),
+        in_person=summary_of_last.get("in_person", 0),
+    )
 
+
+def _apply_units(session: Session, specs: list[dict[str, Any]]) -> None:
+    """Create or update the config's units; the others are deactivated, never deleted (dossiers keep pointing to
+    them)."""
     existing_units = {u.code: u for u in session.scalars(select(Unit))}
-    for spec in cfg.units:
+    for spec in specs:
         unit = existing_units.get(spec["code"]) or Unit(code=spec["code"])
         unit.name, unit.level = spec["name"].strip(), spec["level"]
         unit.address, unit.phone = spec.get("address"), spec.get("phone")
         unit.ward_code, unit.parent_code, unit.active = spec.get("ward"), spec.get("parent"), True
         session.add(unit)
     for code, unit in existing_units.items():
-        if code not in {u["code"] for u in cfg.units}:
-            unit.active = False  # units are never deleted: dossiers keep pointing to them
+        if code not in {u["code"] for u in specs}:
+            unit.active = False
     session.flush()
 
+
+@dataclass(frozen=True)
+class _OfferRules:
+    """What the config's [offer] table says: which procedures are offered, by which unit, in which mode."""
+
+    offer: dict[str, Any]
+    levels: set[str]
+    excluded: set[str]  # folded field names
+    routes: dict[str, str]  # folded field name -> deciding unit
+    overrides: dict[str, dict[str, Any]]  # procedure code -> its [[offer.procedure]] table
+    default_mode: str
+
+    @classmethod
+    def of(cls, offer: dict[str, Any]) -> _OfferRules:
+        return cls(offer=offer, levels=set(offer.get("levels", ["province", "commune"])),
+                   excluded={fold(f) for f in offer.get("exclude_fields", [])},
+                   routes={fold(f): r["unit"] for r in offer.get("route", []) for f in r.get("fields", [])},
+                   overrides={str(p["code"]): p for p in offer.get("procedure", [])},
+                   default_mode=offer.get("mode", "auto"))
+
+    def eligible(self, lv_province: bool, lv_commune: bool, lv_ministry: bool) -> bool:
+        return bool(("province" in self.levels and lv_province) or ("commune" in self.levels and lv_commune) or (
+            "ministry" in self.levels and lv_ministry))
+
+    def unit_for(self, item: dict[str, Any], field_name: str, lv_province: bool) -> str | None:
+        """The deciding unit: the procedure's own, else the field's route (province level), else the default."""
+        if lv_province and "province" in self.levels:
+            unit_code = self.routes.get(fold(field_name)) or self.offer.get("province_unit")
+        else:
+            unit_code = self.offer.get("commune_unit") or self.offer.get("province_unit")
+        return item.get("unit") or unit_code
+
+    def mode_for(self, item: dict[str, Any], data_json: str) -> str:
+        """full | partial | in_person; "auto": full where the record has an online channel."""
+        mode = item.get("mode") or self.default_mode
+        if mode == "auto":
+            mode = "full" if _has_online(json.loads(data_json)) else "in_person"
+        return str(mode)
+
+
+def _apply_offerings(session: Session, rules: _OfferRules, warnings: list[str]) -> dict[str, int]:
+    """Replace every offering (and its cross-area receivers) with what ``rules`` make of the catalogue; answers how
+    many are offered in each mode."""
     session.execute(delete(OfferingReceiver))
     session.execute(delete(Offering))
     counts = {"full": 0, "partial": 0, "in_person": 0}
-    warnings: list[str] = []
     receivers: dict[str, list[str]] = {}  # cross-area: the units listed besides the deciding one
     rows = session.execute(
         select(Procedure.code, Procedure.field, Procedure.level_province, Procedure.level_commune,
@@ -212,24 +253,16 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
     known = set()
     for code, field_name, lv_province, lv_commune, lv_ministry, data_json in rows:
         known.add(code)
-        item = overrides.get(code)
-        eligible = ("province" in levels and lv_province) or ("commune" in levels and lv_commune) or (
-            "ministry" in levels and lv_ministry
-        )
-        if item is None and (not eligible or fold(field_name) in excluded):
+        item = rules.overrides.get(code)
+        if item is None and (not rules.eligible(lv_province, lv_commune, lv_ministry)
+                             or fold(field_name) in rules.excluded):
             continue
         item = item or {}
-        if lv_province and "province" in levels:
-            unit_code = routes.get(fold(field_name)) or offer.get("province_unit")
-        else:
-            unit_code = offer.get("commune_unit") or offer.get("province_unit")
-        unit_code = item.get("unit") or unit_code
+        unit_code = rules.unit_for(item, field_name, lv_province)
         if not unit_code:
             warnings.append(f"{code}: no receiving unit")
             continue
-        mode = item.get("mode") or default_mode
-        if mode == "auto":
-            mode = "full" if _has_online(json.loads(data_json)) else "in_person"
+        mode = rules.mode_for(item, data_json)
         counts[mode] += 1
         time = _offer_time(code, item, data_json, warnings)
         session.add(Offering(
@@ -245,7 +278,18 @@ def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
     session.flush()
     session.add_all(OfferingReceiver(procedure_code=code, unit_code=unit) for code, units in receivers.items()
                     for unit in units)
-    warnings += [f"{code}: not in the catalogue, skipped" for code in overrides if code not in known]
+    warnings += [f"{code}: not in the catalogue, skipped" for code in rules.overrides if code not in known]
+    return counts
+
+
+def apply_config(session: Session, cfg: OfferConfig) -> OfferSummary:
+    """Replace units and offerings with what the config says (one transaction, all or nothing)."""
+    unchanged = _unchanged(session, cfg)
+    if unchanged is not None:
+        return unchanged
+    _apply_units(session, cfg.units)
+    warnings: list[str] = []
+    counts = _apply_offerings(session, _OfferRules.of(cfg.offer), warnings)
     summary = OfferSummary(
         version=cfg.version, province=cfg.province.name, units=len(cfg.units), offered=sum(counts.values()),
         full=counts["full"], partial=counts["partial"], in_person=counts["in_person"], warnings=warnings,
