@@ -121,7 +121,81 @@ def boundary_from_content_type(content_type: str | None) -> bytes:
     return str(boundary).encode("latin-1", "replace")
 
 
-async def parse_multipart_stream(  # noqa: C901  (one single-pass state machine over the stream)
+@dataclass
+class _FormBuilder:
+    """The state of one pass over a multipart body: the part being read (a file being written to ``dest_dir``,
+    or a text field's bytes) and what the form holds so far, each limit checked as the bytes come."""
+
+    dest_dir: Path
+    max_file_bytes: int
+    max_files: int
+    max_fields: int
+    max_field_bytes: int
+    form: MultipartForm = field(default_factory=MultipartForm)
+    n_fields: int = 0
+    segment: MultipartSegment | None = None
+    out: IO[bytes] | None = None
+    out_path: Path | None = None
+    size: int = 0
+    text: bytearray = field(default_factory=bytearray)
+
+    def feed(self, event: MultipartSegment | bytearray | None) -> None:
+        """One parser event: a part's headers, some of its bytes, or (empty) its end."""
+        if isinstance(event, MultipartSegment):
+            self._start(event)
+        elif event:
+            self._data(event)
+        else:
+            self._end()
+
+    def _start(self, segment: MultipartSegment) -> None:
+        self.segment, self.size = segment, 0
+        if segment.filename is not None:
+            if len(self.form.files) >= self.max_files:
+                raise UploadRejected("too_many_parts")
+            self.out_path, self.out = _temp_file(self.dest_dir, ".upload-")
+        else:
+            self.n_fields += 1
+            if self.n_fields > self.max_fields:
+                raise UploadRejected("too_many_parts")
+            self.text = bytearray()
+
+    def _data(self, data: bytearray) -> None:
+        self.size += len(data)
+        name = self.segment.name if self.segment else None
+        if self.out is not None:
+            if self.size > self.max_file_bytes:
+                raise too_large(self.max_file_bytes, field=name)
+            self.out.write(data)
+        else:
+            if self.size > self.max_field_bytes:
+                raise UploadRejected("field_too_long", field=name)
+            self.text.extend(data)
+
+    def _end(self) -> None:
+        segment = self.segment
+        assert segment is not None
+        name = segment.name or ""
+        if self.out is not None and self.out_path is not None:
+            self.out.close()
+            path, self.out, self.out_path = self.out_path, None, None
+            if segment.filename == "" and self.size == 0:  # a file input left empty
+                path.unlink(missing_ok=True)
+            else:
+                self.form.files.append(SavedFile(
+                    name, safe_display_name(segment.filename or ""),
+                    segment.content_type or "application/octet-stream", path, self.size))
+        else:
+            value = self.text.decode(segment.charset or "utf-8", "replace")
+            self.form.fields.setdefault(name, []).append(value)
+        self.segment = None
+
+    def abandon(self) -> None:
+        """Close and delete the file being written and every file saved so far."""
+        _abandon(self.form, self.out, self.out_path)
+
+
+async def parse_multipart_stream(
     chunks: AsyncIterator[bytes],
     boundary: bytes | str,
     dest_dir: Path,
@@ -140,13 +214,8 @@ async def parse_multipart_stream(  # noqa: C901  (one single-pass state machine 
     (``filename=""`` and no bytes) are skipped. The whole body size is bounded by the route's
     ``request_max_body_size`` (Litestar checks it in ``request.stream()``).
     """
-    form = MultipartForm()
-    n_fields = 0
-    segment: MultipartSegment | None = None
-    out: IO[bytes] | None = None
-    out_path: Path | None = None
-    size = 0
-    text = bytearray()
+    builder = _FormBuilder(dest_dir, max_file_bytes=max_file_bytes, max_files=max_files, max_fields=max_fields,
+                           max_field_bytes=max_field_bytes)
     try:
         with PushMultipartParser(boundary, max_header_count=8,
                                  max_segment_count=max_files + max_fields + 1) as parser:
@@ -154,56 +223,19 @@ async def parse_multipart_stream(  # noqa: C901  (one single-pass state machine 
                 if not chunk:
                     continue
                 for event in parser.parse(chunk):
-                    if isinstance(event, MultipartSegment):
-                        segment, size = event, 0
-                        if event.filename is not None:
-                            if len(form.files) >= max_files:
-                                raise UploadRejected("too_many_parts")
-                            out_path, out = _temp_file(dest_dir, ".upload-")
-                        else:
-                            n_fields += 1
-                            if n_fields > max_fields:
-                                raise UploadRejected("too_many_parts")
-                            text = bytearray()
-                    elif event:
-                        size += len(event)
-                        if out is not None:
-                            if size > max_file_bytes:
-                                raise too_large(max_file_bytes, field=segment.name if segment else None)
-                            out.write(event)
-                        else:
-                            if size > max_field_bytes:
-                                raise UploadRejected("field_too_long", field=segment.name if segment else None)
-                            text.extend(event)
-                    else:  # end of the current part
-                        assert segment is not None
-                        name = segment.name or ""
-                        if out is not None and out_path is not None:
-                            out.close()
-                            out, path = None, out_path
-                            out_path = None
-                            if segment.filename == "" and size == 0:
-                                path.unlink(missing_ok=True)
-                            else:
-                                form.files.append(SavedFile(
-                                    name, safe_display_name(segment.filename or ""),
-                                    segment.content_type or "application/octet-stream", path, size))
-                        else:
-                            value = text.decode(segment.charset or "utf-8", "replace")
-                            form.fields.setdefault(name, []).append(value)
-                        segment = None
+                    builder.feed(event)
                 if parser.closed:
                     break
     except ParserLimitReached:
-        _abandon(form, out, out_path)
+        builder.abandon()
         raise UploadRejected("too_many_parts") from None
     except ParserError:
-        _abandon(form, out, out_path)
+        builder.abandon()
         raise UploadRejected("bad_form") from None
     except BaseException:
-        _abandon(form, out, out_path)
+        builder.abandon()
         raise
-    return form
+    return builder.form
 
 
 def _abandon(form: MultipartForm, out: IO[bytes] | None, out_path: Path | None) -> None:
