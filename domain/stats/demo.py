@@ -608,15 +608,10 @@ def _reference(_rng: random.Random) -> str:
     return "TT" + "".join(secrets.choice(REF_ALPHABET) for _ in range(14))
 
 
-def build(  # noqa: C901  (one branch per row kind of a simulated dossier)
-    sim: Sim, setting: Setting, rows: Rows, submitted: datetime, progress: float, rng: random.Random, code: str,
-    now: datetime,
-) -> str:
-    """Rows of one dossier (and its contribution to the roll-ups); returns its final status."""
-    p, c, f = sim.p, sim.c, sim.f
-    late_rate = min(0.35, (0.13 - 0.08 * progress) * setting.late_factor.get(p.unit, 1.0))
-    sim.run(submitted, progress, late_rate)
-    did = sim.id
+def _event_rows(sim: Sim, rows: Rows) -> None:
+    """The dossier's history and audit rows, its authentications counted in the roll-ups; its pauses, apologies
+    and hand-offs."""
+    p, did = sim.p, sim.id
     for at, event, actor, before, after, reason, detail, _amr in sim.events:
         rows.history.append((did, at, actor, event, before, after, reason, p.form_id,
                              json.dumps(detail, ensure_ascii=False, default=str) if detail else "{}", False))
@@ -635,52 +630,82 @@ def build(  # noqa: C901  (one branch per row kind of a simulated dossier)
         rows.apologies.append((did, reason, old, new, by, at))
     for kind, from_unit, to_unit, from_user, to_user, at, note in sim.handoffs:
         rows.handoffs.append((did, kind, from_unit, to_unit, from_user, to_user, at, note))
-    last_at = sim.events[-1][0] if sim.events else submitted
-    fee = p.fee
-    # online payment of the fee (the share grows), sometimes after a failed first attempt
-    paid = False
-    if fee and fee > 0 and sim.channel == "online" and sim.state not in ("refused_at_intake",) \
-            and rng.random() < 0.5 + 0.42 * progress:
-        gateway = rng.choices(GATEWAYS, weights=(0.5 - 0.2 * progress, 0.25 + 0.3 * progress, 0.25))[0]
-        t = (submitted + timedelta(minutes=rng.randint(2, 180))).astimezone(UTC)  # payments keep UTC
-        if rng.random() < 0.1 and t < now:
-            rows.payments.append([None, _reference(rng), did, None, c.id, p.unit, gateway, fee, _fee_name(p),
-                                  "expired", "", None, "expired", t, t + timedelta(minutes=90),
-                                  t + timedelta(minutes=90), t, None, None, t + timedelta(minutes=90)])
-            t += timedelta(minutes=rng.randint(95, 600))
-        if t < now:
-            txn = f"{rng.randint(10**11, 10**12 - 1)}"
-            rows.payments.append([None, _reference(rng), did, did, c.id, p.unit, gateway, fee, _fee_name(p), "success",
-                                  "", txn, None, t, t, t + timedelta(minutes=90), t, t, t, t])
-            series = f"BL{t.astimezone(TZ):%y}E"
-            number = setting.receipt_counters.get((p.unit, series), 0) + 1
-            setting.receipt_counters[(p.unit, series)] = number
-            rows.receipts.append([None, secrets.token_urlsafe(12), p.unit, setting.unit_names.get(p.unit, p.unit),
-                                  series, number, c.name, fee, _fee_name(p), code, gateway, txn, t])
-            paid = True
-    # a rating of the returned result
-    if sim.state == State.RETURNED.value and rng.random() < (0.3 if sim.channel == "online" else 0.08):
-        at = last_at + timedelta(minutes=rng.randint(10, 4000))
-        if at < now:
-            base = {"early": 4.6, "on_time": 4.2, "late": 2.9}.get(f["lateness"] or "", 4.0)
-            scores = [max(1, min(5, round(rng.gauss(base, 0.8)))) for _ in rollups.CRITERIA]
-            comment = rng.choice(COMMENTS) if rng.random() < 0.3 else ""
-            rows.ratings.append((did, c.id, p.unit, p.field_slug, at, *scores, comment))
-            rollups.add_rating(rows.delta, (rollups.local_day(at), p.unit, p.field_slug), scores)
+
+
+def _online_payment(sim: Sim, setting: Setting, rows: Rows, submitted: datetime, progress: float,
+                    rng: random.Random, code: str, now: datetime) -> bool:
+    """The fee paid online (the share grows), sometimes after a first attempt that expired, with its e-receipt;
+    answers whether it was paid."""
+    p, c, did, fee = sim.p, sim.c, sim.id, sim.p.fee
+    if not (fee and fee > 0 and sim.channel == "online" and sim.state not in ("refused_at_intake",)
+            and rng.random() < 0.5 + 0.42 * progress):
+        return False
+    gateway = rng.choices(GATEWAYS, weights=(0.5 - 0.2 * progress, 0.25 + 0.3 * progress, 0.25))[0]
+    t = (submitted + timedelta(minutes=rng.randint(2, 180))).astimezone(UTC)  # payments keep UTC
+    if rng.random() < 0.1 and t < now:
+        rows.payments.append([None, _reference(rng), did, None, c.id, p.unit, gateway, fee, _fee_name(p),
+                              "expired", "", None, "expired", t, t + timedelta(minutes=90),
+                              t + timedelta(minutes=90), t, None, None, t + timedelta(minutes=90)])
+        t += timedelta(minutes=rng.randint(95, 600))
+    if t >= now:
+        return False
+    txn = f"{rng.randint(10**11, 10**12 - 1)}"
+    rows.payments.append([None, _reference(rng), did, did, c.id, p.unit, gateway, fee, _fee_name(p), "success",
+                          "", txn, None, t, t, t + timedelta(minutes=90), t, t, t, t])
+    series = f"BL{t.astimezone(TZ):%y}E"
+    number = setting.receipt_counters.get((p.unit, series), 0) + 1
+    setting.receipt_counters[(p.unit, series)] = number
+    rows.receipts.append([None, secrets.token_urlsafe(12), p.unit, setting.unit_names.get(p.unit, p.unit),
+                          series, number, c.name, fee, _fee_name(p), code, gateway, txn, t])
+    return True
+
+
+def _rating(sim: Sim, rows: Rows, last_at: datetime, rng: random.Random, now: datetime) -> None:
+    """Sometimes a rating of the returned result (more often online), counted in the roll-ups."""
+    p, f = sim.p, sim.f
+    if not (sim.state == State.RETURNED.value and rng.random() < (0.3 if sim.channel == "online" else 0.08)):
+        return
+    at = last_at + timedelta(minutes=rng.randint(10, 4000))
+    if at < now:
+        base = {"early": 4.6, "on_time": 4.2, "late": 2.9}.get(f["lateness"] or "", 4.0)
+        scores = [max(1, min(5, round(rng.gauss(base, 0.8)))) for _ in rollups.CRITERIA]
+        comment = rng.choice(COMMENTS) if rng.random() < 0.3 else ""
+        rows.ratings.append((sim.id, sim.c.id, p.unit, p.field_slug, at, *scores, comment))
+        rollups.add_rating(rows.delta, (rollups.local_day(at), p.unit, p.field_slug), scores)
+
+
+def _contribution(sim: Sim, rows: Rows, paid: bool) -> None:
+    """What the dossier adds to the roll-ups, and its fact row."""
+    p, f = sim.p, sim.f
     contribution = rollups.compute(
         status=sim.state, submitted_at=f["submitted_at"], received_at=sim.first_receipt, finished_at=f["finished_at"],
-        fee_vnd=fee, supplement_count=f["supplement_count"], lateness=f["lateness"], unit_code=p.unit,
+        fee_vnd=p.fee, supplement_count=f["supplement_count"], lateness=f["lateness"], unit_code=p.unit,
         field_slug=p.field_slug, field_name=p.field_name, channel=sim.channel, rescheduled=bool(sim.apologies),
         paid=paid, pauses=[(s, e) for s, e, _ in sim.pauses], calendar=sim.cal)
     if contribution is not None:
         contribution.add_to(rows.delta, 1)
         v = contribution.fact_values()
-        rows.facts.append((did, *(v[k] for k in FACT_COLS[1:])))
+        rows.facts.append((sim.id, *(v[k] for k in FACT_COLS[1:])))
+
+
+def build(
+    sim: Sim, setting: Setting, rows: Rows, submitted: datetime, progress: float, rng: random.Random, code: str,
+    now: datetime,
+) -> str:
+    """Rows of one dossier (and its contribution to the roll-ups); returns its final status."""
+    p, c, f = sim.p, sim.c, sim.f
+    late_rate = min(0.35, (0.13 - 0.08 * progress) * setting.late_factor.get(p.unit, 1.0))
+    sim.run(submitted, progress, late_rate)
+    _event_rows(sim, rows)
+    last_at = sim.events[-1][0] if sim.events else submitted
+    paid = _online_payment(sim, setting, rows, submitted, progress, rng, code, now)
+    _rating(sim, rows, last_at, rng, now)
+    _contribution(sim, rows, paid)
     created = submitted - timedelta(minutes=rng.randint(5, 90))
-    rows.dossiers.append((did, code, p.code, p.revision, p.form_id, c.id, None, p.unit, sim.state, 1 + len(sim.events),
-                          _name_data(c), fee, created, last_at, f["submitted_at"], f["received_at"], f["due_at"],
-                          f["finished_at"], f["assignee_id"], f["original_due_at"], f["paused_at"],
-                          f["supplement_count"], f["approval_level"], f["lateness"],
+    rows.dossiers.append((sim.id, code, p.code, p.revision, p.form_id, c.id, None, p.unit, sim.state,
+                          1 + len(sim.events), _name_data(c), p.fee, created, last_at, f["submitted_at"],
+                          f["received_at"], f["due_at"], f["finished_at"], f["assignee_id"], f["original_due_at"],
+                          f["paused_at"], f["supplement_count"], f["approval_level"], f["lateness"],
                           rollups.DOSSIER_CHANNEL[sim.channel]))
     return sim.state
 
