@@ -25,9 +25,10 @@ run: $(VENV)/.runtime-$(HASH)
 	$(BIN)/motcua vapid-keys --save
 	MOTCUA_EMBEDDED_WORKER=1 $(BIN)/motcua serve
 
-## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
+## Debian's Chromium for the browser tests (Playwright cannot download its own browser here) and the Noto fonts the
+## forms' PDFs embed
 browser-deps:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-core; }
 
 lint: $(VENV)/.test-$(HASH)

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.orm import Session
 
+from domain.catalog.models import Procedure
 from domain.dossiers.models import DigitisationRecord, Dossier, DossierDocument, DossierResult, WalletDocument
 from domain.errors import InvalidInput
 
@@ -195,7 +196,7 @@ class Figures:
 
 
 def figures(session: Session, *, unit_code: str | None = None, start: datetime | None = None,
-            end: datetime | None = None) -> Figures:
+            end: datetime | None = None, field_slug: str | None = None) -> Figures:
     """The "digitised" and "reused" figures of a unit (receiving unit) and period (when recorded): only records
     that have a file (``document_id``) and pages count, and only those of filed dossiers (not drafts)."""
     def count(kinds: tuple[str, ...], what: Any) -> int:
@@ -205,6 +206,9 @@ def figures(session: Session, *, unit_code: str | None = None, start: datetime |
                         DigitisationRecord.pages > 0, Dossier.submitted_at.is_not(None)))
         if unit_code is not None:
             query = query.where(DigitisationRecord.unit_code == unit_code)
+        if field_slug is not None:
+            query = query.join(Procedure, Procedure.code == Dossier.procedure_code).where(
+                Procedure.field_slug == field_slug)
         if start is not None:
             query = query.where(DigitisationRecord.at >= start)
         if end is not None:

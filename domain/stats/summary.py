@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, select, union_all
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from domain.calendar.engine import TZ
 from domain.catalog.models import Field, Offering, Procedure, Unit
 from domain.errors import InvalidInput, NotFound
+from domain.intake.digitisation import Figures, figures
 from domain.stats.models import (
     MEASURES,
     StatsDaily,
@@ -75,6 +76,11 @@ They come from incremental daily roll-ups, updated in the same transaction as ev
 * **by_unit**, **by_field**: received and results per receiving unit and per field;
   **series**: received by channel and results per day (periods up to 62 days), month (up to about
   three years) or year.
+* **digitisation**: document components (slots) of filed dossiers recorded in the period, counted from
+  the digitisation records only: `components_digitised` (scanned or uploaded here, with a file and its
+  pages), `components_reused` (taken from the applicant's wallet, another dossier's documents or result,
+  or the national data store), and the dossiers that have at least one of each. A component seen but not
+  kept, or without a file, is never counted.
 
 Shares are fractions between 0 and 1 (null when the denominator is 0). An inverted period, dates
 outside 2000–2100 or a period longer than ten years answer 400; an unknown unit or field answers 404.
@@ -278,6 +284,7 @@ class Summary:
     by_unit: list[Breakdown]
     by_field: list[Breakdown]
     series: list[SeriesPoint]
+    digitisation: Figures
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -528,6 +535,13 @@ def _series(session: Session, src: Any, q: SummaryQuery, granularity: str) -> li
     return series
 
 
+def _digitisation(session: Session, q: SummaryQuery) -> Figures:
+    """Components digitised or reused in the period, from the digitisation records only (a component without a
+    file is never counted)."""
+    return figures(session, unit_code=q.unit, field_slug=q.field, start=datetime.combine(q.start, time.min, TZ),
+                   end=datetime.combine(q.end + timedelta(days=1), time.min, TZ))
+
+
 def summary(session: Session, q: SummaryQuery) -> Summary:
     """Every figure of the dashboard for one period (see :data:`DEFINITIONS`)."""
     q = q.validate()
@@ -554,6 +568,7 @@ def summary(session: Session, q: SummaryQuery) -> Summary:
         by_unit=_by_unit(session, units),
         by_field=_by_field(session, fields),
         series=_series(session, src, q, granularity),
+        digitisation=_digitisation(session, q),
     )
 
 
