@@ -7,12 +7,16 @@ import base64
 import json
 import os
 import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+T = TypeVar("T")
 
 PASSWORD = "mot cau de nho 2026"
 SHOTS = os.environ.get("MOTCUA_SCREENSHOTS")  # e.g. /tmp/shots: a screenshot of every step
@@ -112,3 +116,24 @@ def client_data(credential_json: dict[str, Any]) -> dict[str, Any]:
     """The credential's clientDataJSON, decoded and parsed (Chromium adds keys: never compare as text)."""
     parsed: dict[str, Any] = json.loads(b64url(credential_json["response"]["clientDataJSON"]))
     return parsed
+
+
+def off_the_loop(fn: Callable[[], T], *, timeout: float = 60) -> T:
+    """Run ``fn`` (database set-up or reads through ``Database.run``) on a thread of its own: Playwright's sync
+    API keeps an asyncio loop running in the test's thread, and PostgreSQL's driver needs a loop of its own."""
+    out: list[T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(fn())
+        except BaseException as exc:  # handed back to the test's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout)
+    if failed:
+        raise failed[0]
+    assert out, f"{getattr(fn, '__name__', 'the set-up')} did not finish in {timeout:.0f} s"
+    return out[0]

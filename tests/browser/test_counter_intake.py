@@ -14,7 +14,6 @@ import io
 import json
 import re
 import secrets
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from domain.db import Database
 from domain.outbox.models import Notification
 from tests.browser.conftest import TABLET
 from tests.browser.pages import PASSWORD as CITIZEN_PASSWORD  # the one pages.register gives the citizen
-from tests.browser.pages import SHOTS, check_axe, label, register, shot, watch_errors
+from tests.browser.pages import SHOTS, check_axe, label, off_the_loop, register, shot, watch_errors
 from tests.browser.test_officer_journey import PASSWORD, officer
 from tests.helpers import new_cccd, new_phone
 
@@ -228,12 +227,7 @@ def claim_code(database_url: str, username: str) -> str:
                       .order_by(Notification.id.desc())).first()
         return str(json.loads(n.context)["code"])
 
-    out: list[str] = []
-    thread = threading.Thread(target=lambda: out.append(Database(database_url).run(run)))
-    thread.start()
-    thread.join(30)
-    assert out, "no claim code in the outbox"
-    return out[0]
+    return off_the_loop(lambda: Database(database_url).run(run), timeout=30)
 
 
 def claim_on_a_phone(new_context: Callable[..., Any], database_url: str, *, code: str, cccd: str, phone: str,

@@ -17,7 +17,7 @@ from domain.db import Database
 from domain.dossiers import backoffice, commands
 from domain.dossiers.models import Dossier
 from tests import factories
-from tests.browser.pages import check_axe, label, shot
+from tests.browser.pages import check_axe, label, off_the_loop, shot
 from tests.factories import FEE_UNIT
 from tests.helpers import PASSWORD
 
@@ -26,6 +26,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def case(catalogue_db: str) -> dict[str, Any]:
+    return off_the_loop(lambda: _case(catalogue_db))
+
+
+def _case(catalogue_db: str) -> dict[str, Any]:
     db = Database(catalogue_db)
     staff = factories.receiver(db, FEE_UNIT, ("receiver",))
     owner = factories.citizen(db, full_name="Ngô Thị Xuân")
